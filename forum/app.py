@@ -1,0 +1,97 @@
+"""The ASGI application: the whole URL space in one table, middleware, error pages."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from forum import db as database
+from forum.i18n import gettext as _
+from forum.paths import STATIC
+from forum.settings import Settings
+from forum.views import account, community, directory, households, issues, meetings
+from forum.web import LanguageMiddleware, SameOriginMiddleware, is_htmx, render
+
+log = logging.getLogger("forum")
+
+GET, POST, BOTH = ["GET"], ["POST"], ["GET", "POST"]
+
+routes = [
+    Route("/", community.index, name="index"),
+    Route("/c/{community}", community.community_home, name="community"),
+    Route("/c/{community}/issues", issues.issue_list, name="issues"),
+    Route("/c/{community}/issues/new", issues.issue_new, methods=BOTH, name="issue_new"),
+    Route("/c/{community}/series", meetings.series_list, name="series_list"),
+    Route("/c/{community}/committees", directory.committee_list, name="committees"),
+    Route("/issues/{id:int}", issues.issue_detail, name="issue"),
+    Route("/issues/{id:int}/move", issues.issue_move, methods=POST, name="issue_move"),
+    Route("/issues/{id:int}/schedule", issues.issue_schedule, methods=POST, name="issue_schedule"),
+    Route("/series/{id:int}", meetings.series_detail, name="series"),
+    Route("/series/{id:int}/meetings", meetings.series_create_meeting, methods=POST, name="series_create_meeting"),
+    Route("/meetings/{id:int}", meetings.meeting_detail, name="meeting"),
+    Route("/meetings/{id:int}/agenda", meetings.agenda_add, methods=POST, name="agenda_add"),
+    Route("/meetings/{id:int}/agenda/{entry:int}/move", meetings.agenda_move, methods=POST, name="agenda_move"),
+    Route("/meetings/{id:int}/agenda/{entry:int}/remove", meetings.agenda_remove, methods=POST, name="agenda_remove"),
+    Route("/meetings/{id:int}/agenda/{entry:int}/minutes", meetings.agenda_minutes, methods=POST,
+          name="agenda_minutes"),
+    Route("/committees/{id:int}", directory.committee_detail, name="committee"),
+    Route("/organisations/{id:int}", directory.organisation_detail, name="organisation"),
+    Route("/admin/households", households.household_import, methods=BOTH, name="household_import"),
+    Route("/login", account.login, methods=BOTH, name="login"),
+    Route("/logout", account.logout, methods=POST, name="logout"),
+    Route("/lang", account.switch_language, name="lang"),
+    Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
+]
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    if status == 401:
+        login = request.url_for("login").include_query_params(next=request.url.path)
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": str(login)})
+        return RedirectResponse(str(login), status_code=303)
+    messages = {
+        403: _("Your account may not do this. Ask the community's administrator if you think it should."),
+        404: _("There is nothing at this address. It may have been moved or mistyped."),
+        405: _("This address does not take that kind of request."),
+    }
+    message = messages.get(status, _("Something went wrong on our side. What you entered was not saved; "
+                                     "please try again in a moment."))
+    if status >= 500:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+def create_app(settings: Settings | None = None, engine=None) -> Starlette:
+    settings = settings or Settings.from_env()
+    engine = engine or database.make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        engine.dispose()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SameOriginMiddleware),
+            Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="forum_session",
+                       same_site="lax", max_age=14 * 24 * 3600),
+            Middleware(LanguageMiddleware, default=settings.language),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: http_error},
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    return app

@@ -1,0 +1,151 @@
+"""The ``forum`` command: serve, demo, database upgrades, users, imports."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from sqlmodel import Session, select
+
+from forum import db as database
+from forum.models import Area, AreaKind, Role
+from forum.settings import Settings
+
+
+def _engine():
+    return database.make_engine(Settings.from_env().database_url)
+
+
+def _serve(host: str, port: int, reload: bool = False) -> None:
+    import uvicorn
+
+    if reload:
+        uvicorn.run("forum.app:create_app", factory=True, host=host, port=port, reload=True)
+    else:
+        from forum.app import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, ws="websockets-sansio", log_level="info")
+
+
+@click.group()
+@click.version_option(package_name="forum")
+def main() -> None:
+    """forum: neighbourhood deliberation, from the weekly talk to the quarterly review."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
+def serve(host: str, port: int, reload: bool) -> None:
+    """Serve forum (upgrading the database first)."""
+    database.upgrade(_engine())
+    _serve(host, port, reload)
+
+
+@main.group("db")
+def db_group() -> None:
+    """The database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    database.upgrade(_engine(), revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command()
+@click.argument("username")
+@click.option("--name", "display_name", help="Name shown to others (default: the username).")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.facilitator, show_default=True)
+@click.option("--community", help="Slug of the user's community.")
+@click.option("--password", help="Read from a prompt when left out.")
+def createuser(username: str, display_name: str | None, role: str, community: str | None,
+               password: str | None) -> None:
+    """Create a staff sign-in: facilitator, committee member, liaison or admin."""
+    from forum import auth
+
+    engine = _engine()
+    database.upgrade(engine)
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Again: "):
+            raise click.ClickException("the passwords differ")
+    if len(password) < 8:
+        raise click.ClickException("a password needs at least 8 characters")
+    with Session(engine) as session:
+        community_id = None
+        if community:
+            area = session.exec(select(Area).where(Area.slug == community, Area.kind == AreaKind.community)).first()
+            if area is None:
+                raise click.ClickException(f"no community {community!r}")
+            community_id = area.id
+        try:
+            auth.create_user(session, username=username, password=password, display_name=display_name or username,
+                             role=role, community_id=community_id)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
+        session.commit()
+    click.echo(f"created {role} {username}")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bring data in from files."""
+
+
+@import_group.command("households")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", required=True, help="Slug of the community the households belong to.")
+def import_households(file: Path, community: str) -> None:
+    """Import the household registry from a CSV (UTF-8 or GBK): all rows or none."""
+    from forum import households
+
+    engine = _engine()
+    database.upgrade(engine)
+    with Session(engine) as session:
+        area = session.exec(select(Area).where(Area.slug == community, Area.kind == AreaKind.community)).first()
+        if area is None:
+            raise click.ClickException(f"no community {community!r}")
+        try:
+            rows = households.parse(file.read_bytes())
+            result = households.import_rows(session, area.id, rows)
+        except households.ImportRefused as refused:
+            session.rollback()
+            for e in refused.errors:
+                text = e.message % e.params if e.params else e.message
+                click.echo(f"{file}:{e.line}: {e.field or '-'}: {text}", err=True)
+            raise click.ClickException(f"nothing imported: {len(refused.errors)} problem(s)") from None
+        session.commit()
+    click.echo(f"imported {result.created} new and {result.updated} updated households into {community}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Only create the demo data.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Create (or upgrade) a database with a realistic demo community, then serve it."""
+    from forum import demo as demo_data
+
+    settings = Settings.from_env()
+    engine = database.make_engine(settings.database_url)
+    database.upgrade(engine)
+    with Session(engine) as session:
+        summary = demo_data.seed(session)
+        session.commit()
+    base = f"http://{host}:{port}"
+    click.echo(f"forum demo — database {settings.database_url}")
+    click.echo(f"  district overview   {base}/")
+    for slug in summary.communities:
+        click.echo(f"  community           {base}/c/{slug}")
+    click.echo("  demo sign-ins (username / password / role):")
+    for username, password, role in demo_data.DEMO_LOGINS:
+        click.echo(f"    {username:<12} {password:<10} {role}")
+    sys.stdout.flush()
+    if not no_serve:
+        _serve(host, port)

@@ -1,0 +1,312 @@
+"""The tables of forum: places and people, meetings, and the issues that travel across them.
+
+Names follow ../shared/design/domain.md. Enumerations are stored as short strings (not database
+enums) so SQLite and PostgreSQL hold them alike and a new value needs no type migration.
+Times are naive and mean the community's local time: a meeting "Tuesday 19:30" is what people
+read on the wall, and one install serves one city.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Column, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from forum.i18n import N_
+
+# Constraint names that are the same on every database, so batch migrations on SQLite can find
+# and alter them. Set before any table is defined: names are given as constraints are attached.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+class AreaKind(StrEnum):
+    district = "district"
+    street = "street"
+    community = "community"
+
+
+class CommitteeKind(StrEnum):
+    """The "3+3" committees every community has."""
+
+    mediation = "mediation"
+    security = "security"
+    health = "health"
+    livelihood = "livelihood"
+    culture = "culture"
+    environment = "environment"
+
+
+COMMITTEE_NAMES = {
+    CommitteeKind.mediation: N_("People's mediation"),
+    CommitteeKind.security: N_("Public security"),
+    CommitteeKind.health: N_("Public health"),
+    CommitteeKind.livelihood: N_("Livelihood security"),
+    CommitteeKind.culture: N_("Culture and sports"),
+    CommitteeKind.environment: N_("Environment and property management"),
+}
+
+
+class OrganisationKind(StrEnum):
+    department = "department"
+    property = "property"
+    social = "social"
+
+
+ORGANISATION_KINDS = {
+    OrganisationKind.department: N_("Government department"),
+    OrganisationKind.property: N_("Property company"),
+    OrganisationKind.social: N_("Social organisation"),
+}
+
+
+class Cadence(StrEnum):
+    weekly = "weekly"
+    monthly = "monthly"
+    quarterly = "quarterly"
+    other = "other"
+
+
+CADENCES = {
+    Cadence.weekly: N_("Weekly talk"),
+    Cadence.monthly: N_("Monthly coordination"),
+    Cadence.quarterly: N_("Quarterly review"),
+    Cadence.other: N_("Special meeting"),
+}
+
+
+class Source(StrEnum):
+    meeting = "meeting"
+    visit = "visit"
+    hotline = "hotline"
+    online = "online"
+
+
+SOURCES = {
+    Source.meeting: N_("At a meeting"),
+    Source.visit: N_("Door-to-door visit"),
+    Source.hotline: N_("Hotline"),
+    Source.online: N_("Online"),
+}
+
+CATEGORIES = {
+    "fumes": N_("Kitchen fumes"),
+    "poultry": N_("Live poultry"),
+    "homestay": N_("Homestay dispute"),
+    "lift": N_("Lift installation"),
+    "noise": N_("Noise"),
+    "parking": N_("Parking"),
+    "sanitation": N_("Sanitation"),
+    "safety": N_("Safety"),
+    "greenery": N_("Greenery and public space"),
+    "other": N_("Other"),
+}
+
+
+class Role(StrEnum):
+    facilitator = "facilitator"
+    committee = "committee"
+    liaison = "liaison"
+    admin = "admin"
+
+
+ROLES = {
+    Role.facilitator: N_("Facilitator"),
+    Role.committee: N_("Committee member"),
+    Role.liaison: N_("Liaison"),
+    Role.admin: N_("Administrator"),
+}
+
+
+class MeetingStatus(StrEnum):
+    planned = "planned"
+    live = "live"
+    ended = "ended"
+
+
+MEETING_STATUSES = {
+    MeetingStatus.planned: N_("Planned"),
+    MeetingStatus.live: N_("In session"),
+    MeetingStatus.ended: N_("Ended"),
+}
+
+
+# ---------------------------------------------------------------- places and people
+
+
+class Area(SQLModel, table=True):
+    """A district, a street or a community: the tree of areas."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=20, index=True)
+    parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    slug: str = Field(max_length=60, unique=True)
+
+
+class Committee(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("community_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="area.id", index=True)
+    kind: str = Field(max_length=20)
+    name: str = Field(max_length=100)
+
+
+class Organisation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    kind: str = Field(max_length=20)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Household(SQLModel, table=True):
+    """The unit of ownership; its floor area weighs owners' votes."""
+
+    __table_args__ = (UniqueConstraint("community_id", "building", "unit", "room"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="area.id", index=True)
+    building: str = Field(max_length=20)
+    unit: str = Field(max_length=20)
+    room: str = Field(max_length=20)
+    floor_area: Decimal = Field(sa_column=Column(Numeric(10, 2), nullable=False))
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    phone: str | None = Field(default=None, max_length=40)
+    household_id: int | None = Field(default=None, foreign_key="household.id", index=True)
+    is_owner: bool = False
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+
+
+class User(SQLModel, table=True):
+    """A staff sign-in: facilitators, committee members, liaisons, admins. Residents need none."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60, unique=True)
+    password_hash: str = Field(max_length=200)
+    display_name: str = Field(max_length=60)
+    role: str = Field(max_length=20)
+    community_id: int | None = Field(default=None, foreign_key="area.id")
+    committee_id: int | None = Field(default=None, foreign_key="committee.id")
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+
+
+# ---------------------------------------------------------------- meetings
+
+
+class ForumFormat(SQLModel, table=True):
+    """A named venue format: 幸福圆桌会, 民乐议事厅, 书记院坝会."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="area.id", index=True)
+    name: str = Field(max_length=60)
+
+
+class Series(SQLModel, table=True):
+    """A recurring meeting: its cadence, RRULE (RFC 5545), place and facilitator."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="area.id", index=True)
+    title: str = Field(max_length=100)
+    cadence: str = Field(max_length=20)
+    rrule: str = Field(max_length=200)
+    dtstart: datetime
+    duration_minutes: int = 90
+    place: str = Field(max_length=100)
+    forum_format_id: int | None = Field(default=None, foreign_key="forumformat.id")
+    facilitator_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class SeriesInvitee(SQLModel, table=True):
+    """A standing invitee of a series: an organisation or a committee."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="series.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    committee_id: int | None = Field(default=None, foreign_key="committee.id")
+
+
+class Meeting(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("series_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="area.id", index=True)
+    series_id: int | None = Field(default=None, foreign_key="series.id", index=True)
+    title: str = Field(max_length=100)
+    cadence: str = Field(max_length=20)
+    starts_at: datetime = Field(index=True)
+    duration_minutes: int = 90
+    place: str = Field(max_length=100)
+    facilitator_id: int | None = Field(default=None, foreign_key="user.id")
+    status: str = Field(default=MeetingStatus.planned, max_length=20)
+    join_code: str | None = Field(default=None, max_length=10, unique=True)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class AgendaEntry(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("meeting_id", "issue_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    issue_id: int = Field(foreign_key="issue.id", index=True)
+    position: int = 0
+    planned_minutes: int = 10
+    decision: str | None = Field(default=None, sa_column=Column(Text))
+
+
+# ---------------------------------------------------------------- issues
+
+
+class IssueBase(SQLModel):
+    title: str = Field(max_length=120)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    category: str = Field(max_length=20)
+    place: str = Field(default="", max_length=120)
+    source: str = Field(max_length=20)
+    raised_by: str = Field(max_length=60)
+
+
+class Issue(IssueBase, table=True):
+    """A resident's problem, travelling across meetings until residents are satisfied."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="area.id", index=True)
+    committee_id: int | None = Field(default=None, foreign_key="committee.id", index=True)
+    status: str = Field(default="raised", max_length=20, index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="issue.id")
+    raised_at: datetime = Field(default_factory=now)
+    resolved_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=now)
+
+
+class IssueEvent(SQLModel, table=True):
+    """One step of an issue's history: who, when, from → to, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="issue.id", index=True)
+    at: datetime = Field(default_factory=now, index=True)
+    actor: str = Field(max_length=60)
+    action: str = Field(max_length=20)
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+
+

@@ -1,0 +1,95 @@
+"""The issue registry: raising issues and moving them through their lifecycle, with history.
+
+Every status change goes through ``move``, which asks the pure lifecycle whether it is allowed
+and writes an ``IssueEvent`` beside it in the same transaction, so the history can't disagree
+with the status.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from forum import lifecycle
+from forum.i18n import N_
+from forum.lifecycle import Action, Facts, Status
+from forum.models import AgendaEntry, Issue, IssueEvent, Meeting, now
+
+
+def raise_issue(session: Session, *, community_id: int, title: str, description: str, category: str,
+                place: str, source: str, raised_by: str, actor: str | None = None,
+                meeting_id: int | None = None) -> Issue:
+    issue = Issue(community_id=community_id, title=title, description=description, category=category,
+                  place=place, source=source, raised_by=raised_by)
+    session.add(issue)
+    session.flush()
+    session.add(IssueEvent(issue_id=issue.id, actor=actor or raised_by, action="raise", from_status=None,
+                           to_status=Status.raised, meeting_id=meeting_id))
+    return issue
+
+
+def move(session: Session, issue: Issue, action: Action | str, *, actor: str, facts: Facts = Facts(),
+         note: str = "", meeting_id: int | None = None) -> Issue:
+    """Apply ``action`` (or raise ``lifecycle.Refused``) and record it in the issue's history."""
+    action = Action(action)
+    target = lifecycle.apply(issue.status, action, Facts(**{**facts.__dict__, "issue_id": issue.id}))
+    session.add(IssueEvent(issue_id=issue.id, actor=actor, action=action, from_status=issue.status,
+                           to_status=target, note=note, meeting_id=meeting_id))
+    if action is Action.accept:
+        issue.committee_id = facts.committee_id
+    if action is Action.merge:
+        issue.merged_into_id = facts.merge_into
+    if target is Status.resolved:
+        issue.resolved_at = now()
+    elif action is Action.reopen:
+        issue.resolved_at = None
+    issue.status = target
+    issue.updated_at = now()
+    session.add(issue)
+    return issue
+
+
+def place_on_agenda(session: Session, issue: Issue, meeting: Meeting, *, actor: str,
+                    planned_minutes: int = 10) -> AgendaEntry:
+    """Put an issue on a meeting's agenda; an accepted issue becomes "on agenda", a later one
+    (brought to coordination or review) keeps its status and the step is still recorded."""
+    if Status(issue.status) not in lifecycle.SCHEDULABLE:
+        raise lifecycle.Refused(N_("Only an accepted issue can be placed on an agenda; this one is %(status)s."),
+                                status=issue.status)
+    existing = session.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id,
+                                                      AgendaEntry.issue_id == issue.id)).first()
+    if existing:
+        raise lifecycle.Refused(N_("This issue is already on that meeting's agenda."))
+    last = session.exec(select(AgendaEntry.position).where(AgendaEntry.meeting_id == meeting.id)
+                        .order_by(AgendaEntry.position.desc())).first()
+    entry = AgendaEntry(meeting_id=meeting.id, issue_id=issue.id, position=(last or 0) + 1,
+                        planned_minutes=planned_minutes)
+    session.add(entry)
+    if issue.status == Status.accepted:
+        move(session, issue, Action.schedule, actor=actor, meeting_id=meeting.id)
+    else:
+        session.add(IssueEvent(issue_id=issue.id, actor=actor, action=Action.schedule, from_status=issue.status,
+                               to_status=issue.status, meeting_id=meeting.id))
+    return entry
+
+
+def take_off_agenda(session: Session, entry: AgendaEntry, *, actor: str) -> None:
+    """Remove an agenda entry; an issue left on no agenda of a meeting yet to happen goes back to accepted."""
+    issue = session.get(Issue, entry.issue_id)
+    meeting_id = entry.meeting_id
+    session.delete(entry)
+    session.flush()
+    if issue and issue.status == Status.on_agenda:
+        elsewhere = session.exec(select(AgendaEntry).where(AgendaEntry.issue_id == issue.id)).first()
+        if elsewhere is None:
+            move(session, issue, Action.unschedule, actor=actor, meeting_id=meeting_id)
+    # Positions stay dense so "move up/down" swaps neighbours.
+    rest = session.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting_id)
+                        .order_by(AgendaEntry.position)).all()
+    for i, other in enumerate(rest, start=1):
+        other.position = i
+        session.add(other)
+
+
+def history(session: Session, issue_id: int) -> list[IssueEvent]:
+    return list(session.exec(select(IssueEvent).where(IssueEvent.issue_id == issue_id)
+                             .order_by(IssueEvent.at, IssueEvent.id)).all())

@@ -1,0 +1,207 @@
+"""Issue pages: the list with filters, raising an issue, its detail and timeline, triage."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, or_, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from forum import auth, lifecycle, registry
+from forum.i18n import gettext as _
+from forum.lifecycle import Action, Facts, Status
+from forum.models import (
+    CATEGORIES,
+    SOURCES,
+    AgendaEntry,
+    Area,
+    Committee,
+    Issue,
+    Meeting,
+    MeetingStatus,
+    Source,
+    now,
+)
+from forum.views.common import committees_of, community_or_404, refusal
+from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require, user
+
+TITLE_MAX = 120
+PAGE_SIZE = 50
+
+
+def _filters(request: Request) -> dict[str, str]:
+    q = request.query_params
+    return {k: q.get(k, "").strip() for k in ("status", "category", "committee", "q")}
+
+
+@page
+def issue_list(request: Request, db: Session) -> Response:
+    community = community_or_404(db, request.path_params["community"])
+    filters = _filters(request)
+    query = select(Issue).where(Issue.community_id == community.id)
+    if filters["status"] == "open":
+        query = query.where(col(Issue.status).in_([s.value for s in lifecycle.OPEN]))
+    elif filters["status"] in Status.__members__:
+        query = query.where(Issue.status == filters["status"])
+    if filters["category"] in CATEGORIES:
+        query = query.where(Issue.category == filters["category"])
+    if int_param(filters["committee"]) is not None:
+        query = query.where(Issue.committee_id == int(filters["committee"]))
+    if filters["q"]:
+        like = f"%{filters['q']}%"
+        query = query.where(or_(col(Issue.title).like(like), col(Issue.description).like(like),
+                                col(Issue.place).like(like)))
+    issues = db.exec(query.order_by(col(Issue.updated_at).desc(), col(Issue.id).desc()).limit(PAGE_SIZE + 1)).all()
+    context = {
+        "community": community,
+        "issues": issues[:PAGE_SIZE],
+        "more": len(issues) > PAGE_SIZE,
+        "filters": filters,
+        "committees": {c.id: c for c in committees_of(db, community.id)},
+    }
+    # The filter form swaps only the results; the address bar keeps the filters for sharing.
+    name = "_partials/issue_list.html" if is_htmx(request) else "issues.html"
+    return render(request, name, context)
+
+
+def _raise_form_errors(values: dict[str, str], staff: bool) -> dict[str, str]:
+    errors = {}
+    if not values["title"]:
+        errors["title"] = _("Say in a few words what the problem is.")
+    elif len(values["title"]) > TITLE_MAX:
+        errors["title"] = _("Keep the title under %(n)d characters.") % {"n": TITLE_MAX}
+    if values["category"] not in CATEGORIES:
+        errors["category"] = _("Choose a category.")
+    if not values["raised_by"]:
+        errors["raised_by"] = _("Give your name, so the committee can come back to you.")
+    elif len(values["raised_by"]) > 60:
+        errors["raised_by"] = _("Keep the name under %(n)d characters.") % {"n": 60}
+    if len(values["place"]) > 120:
+        errors["place"] = _("Keep the place under %(n)d characters.") % {"n": 120}
+    if staff and values["source"] not in SOURCES:
+        errors["source"] = _("Choose how the issue reached you.")
+    return errors
+
+
+@page
+def issue_new(request: Request, db: Session) -> Response:
+    community = community_or_404(db, request.path_params["community"])
+    staff = user(request) is not None
+    values = {"title": "", "description": "", "category": "", "place": "", "raised_by": "",
+              "source": Source.online if not staff else Source.meeting}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        data = form(request)
+        values = {k: str(data.get(k, "")).strip() for k in values}
+        if not staff:  # residents raise online; only staff record visits, hotline calls, meetings
+            values["source"] = Source.online
+        errors = _raise_form_errors(values, staff)
+        if not errors:
+            issue = registry.raise_issue(db, community_id=community.id, actor=user(request).display_name
+                                         if staff else values["raised_by"], **values)
+            db.commit()
+            return redirect(request, request.url_for("issue", id=issue.id).path)
+    return render(request, "issue_new.html", {"community": community, "values": values, "errors": errors,
+                                              "staff": staff}, status_code=422 if errors else 200)
+
+
+def _detail_context(db: Session, issue: Issue) -> dict:
+    community = db.get(Area, issue.community_id)
+    events = registry.history(db, issue.id)
+    meetings = {m.id: m for m in db.exec(select(Meeting).where(
+        col(Meeting.id).in_({e.meeting_id for e in events if e.meeting_id} | set(
+            db.exec(select(AgendaEntry.meeting_id).where(AgendaEntry.issue_id == issue.id)).all()))))}
+    entries = db.exec(select(AgendaEntry).where(AgendaEntry.issue_id == issue.id)).all()
+    upcoming = db.exec(select(Meeting).where(Meeting.community_id == issue.community_id,
+                                             Meeting.status != MeetingStatus.ended, Meeting.starts_at >= now())
+                       .order_by(Meeting.starts_at).limit(10)).all()
+    on_agenda_of = {e.meeting_id for e in entries}
+    merge_targets = db.exec(select(Issue).where(Issue.community_id == issue.community_id, Issue.id != issue.id,
+                                                col(Issue.status).in_([s.value for s in lifecycle.OPEN]))
+                            .order_by(col(Issue.id).desc()).limit(100)).all()
+    return {
+        "community": community,
+        "issue": issue,
+        "events": events,
+        "meetings": meetings,
+        # The timeline: each meeting that took the issue up, with what it decided.
+        "appearances": sorted(((meetings[e.meeting_id], e) for e in entries if e.meeting_id in meetings),
+                              key=lambda pair: pair[0].starts_at),
+        "committee": db.get(Committee, issue.committee_id) if issue.committee_id else None,
+        "committees": committees_of(db, issue.community_id),
+        "merged_into": db.get(Issue, issue.merged_into_id) if issue.merged_into_id else None,
+        "actions": lifecycle.allowed_actions(issue.status),
+        "schedulable_meetings": [m for m in upcoming if m.id not in on_agenda_of],
+        "can_schedule": Status(issue.status) in lifecycle.SCHEDULABLE,
+        "merge_targets": merge_targets,
+        "values": {},
+        "errors": {},
+    }
+
+
+@page
+def issue_detail(request: Request, db: Session) -> Response:
+    issue = get_or_404(db, Issue, request.path_params["id"])
+    return render(request, "issue.html", _detail_context(db, issue))
+
+
+@page
+def issue_move(request: Request, db: Session) -> Response:
+    """Triage and every later step: accept, decline, merge, discuss, decide, start, resolve, review, reopen."""
+    staff = require(request, auth.can_triage)
+    issue = get_or_404(db, Issue, request.path_params["id"])
+    data = form(request)
+    values = {k: str(data.get(k, "")).strip() for k in ("action", "committee", "reason", "merge_into", "note")}
+    errors: dict[str, str] = {}
+    if values["action"] not in Action.__members__:
+        errors["action"] = _("Choose what to do with the issue.")
+    else:
+        action = Action(values["action"])
+        committee_id = int_param(values["committee"])
+        if committee_id is not None and db.get(Committee, committee_id) is None:
+            committee_id = None
+        merge_into = int_param(values["merge_into"])
+        if merge_into is not None and (target := db.get(Issue, merge_into)) is not None:
+            if target.community_id != issue.community_id:
+                merge_into = None
+        elif merge_into is not None:
+            merge_into = None
+        facts = Facts(committee_id=committee_id, reason=values["reason"], merge_into=merge_into,
+                      decision=values["note"] or values["reason"])
+        note = values["reason"] or values["note"]
+        try:
+            registry.move(db, issue, action, actor=staff.display_name, facts=facts, note=note)
+        except lifecycle.Refused as refused:
+            field = {"accept": "committee", "merge": "merge_into", "decline": "reason", "reopen": "reason"}.get(
+                action.value, "action")
+            errors[field] = refusal(refused)
+            db.rollback()
+        else:
+            db.commit()
+            return redirect(request, request.url_for("issue", id=issue.id).path)
+    db.refresh(issue)
+    context = _detail_context(db, issue) | {"values": values, "errors": errors}
+    return render(request, "issue.html", context, status_code=422)
+
+
+@page
+def issue_schedule(request: Request, db: Session) -> Response:
+    staff = require(request, auth.can_triage)
+    issue = get_or_404(db, Issue, request.path_params["id"])
+    data = form(request)
+    meeting = db.get(Meeting, int_param(data.get("meeting")) or 0)
+    errors = {}
+    if meeting is None or meeting.community_id != issue.community_id or meeting.status == MeetingStatus.ended:
+        errors["meeting"] = _("Choose a coming meeting of this community.")
+    else:
+        try:
+            registry.place_on_agenda(db, issue, meeting, actor=staff.display_name)
+        except lifecycle.Refused as refused:
+            errors["meeting"] = refusal(refused)
+            db.rollback()
+        else:
+            db.commit()
+            return redirect(request, request.url_for("issue", id=issue.id).path)
+    db.refresh(issue)
+    context = _detail_context(db, issue) | {"values": {"meeting": data.get("meeting", "")}, "errors": errors}
+    return render(request, "issue.html", context, status_code=422)
+
