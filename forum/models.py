@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Column, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -226,7 +227,7 @@ class Series(SQLModel, table=True):
     title: str = Field(max_length=100)
     cadence: str = Field(max_length=20)
     rrule: str = Field(max_length=200)
-    dtstart: datetime
+    dtstart: NaiveDatetime
     duration_minutes: int = 90
     place: str = Field(max_length=100)
     forum_format_id: int | None = Field(default=None, foreign_key="forumformat.id")
@@ -250,14 +251,18 @@ class Meeting(SQLModel, table=True):
     series_id: int | None = Field(default=None, foreign_key="series.id", index=True)
     title: str = Field(max_length=100)
     cadence: str = Field(max_length=20)
-    starts_at: datetime = Field(index=True)
+    starts_at: NaiveDatetime = Field(index=True)
     duration_minutes: int = 90
     place: str = Field(max_length=100)
     facilitator_id: int | None = Field(default=None, foreign_key="user.id")
     status: str = Field(default=MeetingStatus.planned, max_length=20)
     join_code: str | None = Field(default=None, max_length=10, unique=True)
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: NaiveDatetime | None = None
+    ended_at: NaiveDatetime | None = None
+    # The live room's state lives here, not in server memory, so a restart loses nothing.
+    # (No foreign key: agendaentry already points at meeting, and a cycle buys nothing.)
+    current_entry_id: int | None = None
+    entry_started_at: NaiveDatetime | None = None
 
 
 class AgendaEntry(SQLModel, table=True):
@@ -269,6 +274,8 @@ class AgendaEntry(SQLModel, table=True):
     position: int = 0
     planned_minutes: int = 10
     decision: str | None = Field(default=None, sa_column=Column(Text))
+    started_at: NaiveDatetime | None = None
+    ended_at: NaiveDatetime | None = None
 
 
 # ---------------------------------------------------------------- issues
@@ -291,9 +298,9 @@ class Issue(IssueBase, table=True):
     committee_id: int | None = Field(default=None, foreign_key="committee.id", index=True)
     status: str = Field(default="raised", max_length=20, index=True)
     merged_into_id: int | None = Field(default=None, foreign_key="issue.id")
-    raised_at: datetime = Field(default_factory=now)
-    resolved_at: datetime | None = None
-    updated_at: datetime = Field(default_factory=now)
+    raised_at: NaiveDatetime = Field(default_factory=now)
+    resolved_at: NaiveDatetime | None = None
+    updated_at: NaiveDatetime = Field(default_factory=now)
 
 
 class IssueEvent(SQLModel, table=True):
@@ -301,7 +308,7 @@ class IssueEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     issue_id: int = Field(foreign_key="issue.id", index=True)
-    at: datetime = Field(default_factory=now, index=True)
+    at: NaiveDatetime = Field(default_factory=now, index=True)
     actor: str = Field(max_length=60)
     action: str = Field(max_length=20)
     from_status: str | None = Field(default=None, max_length=20)
@@ -310,3 +317,48 @@ class IssueEvent(SQLModel, table=True):
     meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
 
 
+
+
+# ---------------------------------------------------------------- the live room
+
+
+class Attendance(SQLModel, table=True):
+    """One person at one meeting (a 参与人次), bound to the device they joined on."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    household_id: int | None = Field(default=None, foreign_key="household.id")
+    name: str = Field(max_length=60)
+    building: str = Field(default="", max_length=20)
+    unit: str = Field(default="", max_length=20)
+    room: str = Field(default="", max_length=20)
+    is_guest: bool = True
+    checked_in_at: NaiveDatetime = Field(default_factory=now)
+    checked_in_by: str = Field(default="self", max_length=60)
+    # A random token kept in the tablet's cookie; "next person" on a shared tablet forgets it.
+    device_token: str | None = Field(default=None, max_length=64, index=True)
+
+
+class SpeakingRequest(SQLModel, table=True):
+    """A raised hand in the speaking queue."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    attendance_id: int = Field(foreign_key="attendance.id")
+    agenda_entry_id: int | None = Field(default=None, foreign_key="agendaentry.id")
+    status: str = Field(default="waiting", max_length=20)  # waiting, speaking, done, withdrawn, removed
+    raised_at: NaiveDatetime = Field(default_factory=now)
+    started_at: NaiveDatetime | None = None
+    ended_at: NaiveDatetime | None = None
+
+
+class Comment(SQLModel, table=True):
+    """A resident's written comment (意见) on the entry under discussion."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    agenda_entry_id: int | None = Field(default=None, foreign_key="agendaentry.id")
+    attendance_id: int | None = Field(default=None, foreign_key="attendance.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    at: NaiveDatetime = Field(default_factory=now)

@@ -15,7 +15,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
@@ -53,12 +53,17 @@ def format_when(value: datetime | date | None, style: str = "medium") -> str:
             return format_time(value, "short", locale=_babel_locale())
         if style == "date":
             return format_date(value, "full", locale=_babel_locale())
-        return format_datetime(value, "medium" if style == "medium" else style, locale=_babel_locale())
+        # Minutes, not seconds: people read "19:30", never "19:30:00".
+        return f"{format_date(value, 'medium', locale=_babel_locale())} {format_time(value, 'short', locale=_babel_locale())}"
     return format_date(value, "medium", locale=_babel_locale())
 
 
 def translate(label: str | None) -> str:
     return gettext(label) if label else ""
+
+
+def nl2br(text: str) -> Markup:
+    return Markup("<br>").join(text.splitlines())
 
 
 def build_env() -> Environment:
@@ -183,10 +188,6 @@ def safe_next(url: str | None, default: str = "/") -> str:
     if not url or not url.startswith("/") or url.startswith("//") or urlsplit(url).netloc:
         return default
     return url
-
-
-def nl2br(text: str) -> Markup:
-    return Markup("<br>").join(text.splitlines())
 
 
 # ---------------------------------------------------------------- middleware

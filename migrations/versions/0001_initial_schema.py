@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 18:33:17.130929
+Create Date: 2026-11-27 18:40:28.771240
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
 
 revision = '0001'
 down_revision = None
@@ -89,9 +90,9 @@ def upgrade() -> None:
     sa.Column('committee_id', sa.Integer(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
-    sa.Column('raised_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('resolved_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('raised_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], name=op.f('fk_issue_committee_id_committee')),
     sa.ForeignKeyConstraint(['community_id'], ['area.id'], name=op.f('fk_issue_community_id_area')),
     sa.ForeignKeyConstraint(['merged_into_id'], ['issue.id'], name=op.f('fk_issue_merged_into_id_issue')),
@@ -137,7 +138,7 @@ def upgrade() -> None:
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('cadence', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('rrule', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('dtstart', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('dtstart', sa.DateTime(), nullable=False),
     sa.Column('duration_minutes', sa.Integer(), nullable=False),
     sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('forum_format_id', sa.Integer(), nullable=True),
@@ -156,14 +157,16 @@ def upgrade() -> None:
     sa.Column('series_id', sa.Integer(), nullable=True),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('cadence', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('starts_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('starts_at', sa.DateTime(), nullable=False),
     sa.Column('duration_minutes', sa.Integer(), nullable=False),
     sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('facilitator_id', sa.Integer(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('join_code', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
-    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('ended_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('current_entry_id', sa.Integer(), nullable=True),
+    sa.Column('entry_started_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['community_id'], ['area.id'], name=op.f('fk_meeting_community_id_area')),
     sa.ForeignKeyConstraint(['facilitator_id'], ['user.id'], name=op.f('fk_meeting_facilitator_id_user')),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], name=op.f('fk_meeting_series_id_series')),
@@ -196,6 +199,8 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('planned_minutes', sa.Integer(), nullable=False),
     sa.Column('decision', sa.Text(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['issue_id'], ['issue.id'], name=op.f('fk_agendaentry_issue_id_issue')),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_agendaentry_meeting_id_meeting')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agendaentry')),
@@ -205,10 +210,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_agendaentry_issue_id'), ['issue_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_agendaentry_meeting_id'), ['meeting_id'], unique=False)
 
+    op.create_table('attendance',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('household_id', sa.Integer(), nullable=True),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('building', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('unit', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('room', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('is_guest', sa.Boolean(), nullable=False),
+    sa.Column('checked_in_at', sa.DateTime(), nullable=False),
+    sa.Column('checked_in_by', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('device_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_attendance_household_id_household')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_attendance_meeting_id_meeting')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_attendance_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance'))
+    )
+    with op.batch_alter_table('attendance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_device_token'), ['device_token'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attendance_meeting_id'), ['meeting_id'], unique=False)
+
     op.create_table('issueevent',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issue_id', sa.Integer(), nullable=False),
-    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('from_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
@@ -223,16 +250,61 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_issueevent_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_issueevent_issue_id'), ['issue_id'], unique=False)
 
+    op.create_table('comment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('agenda_entry_id', sa.Integer(), nullable=True),
+    sa.Column('attendance_id', sa.Integer(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['agenda_entry_id'], ['agendaentry.id'], name=op.f('fk_comment_agenda_entry_id_agendaentry')),
+    sa.ForeignKeyConstraint(['attendance_id'], ['attendance.id'], name=op.f('fk_comment_attendance_id_attendance')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_comment_meeting_id_meeting')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comment'))
+    )
+    with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comment_meeting_id'), ['meeting_id'], unique=False)
+
+    op.create_table('speakingrequest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('attendance_id', sa.Integer(), nullable=False),
+    sa.Column('agenda_entry_id', sa.Integer(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('raised_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['agenda_entry_id'], ['agendaentry.id'], name=op.f('fk_speakingrequest_agenda_entry_id_agendaentry')),
+    sa.ForeignKeyConstraint(['attendance_id'], ['attendance.id'], name=op.f('fk_speakingrequest_attendance_id_attendance')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_speakingrequest_meeting_id_meeting')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_speakingrequest'))
+    )
+    with op.batch_alter_table('speakingrequest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_speakingrequest_meeting_id'), ['meeting_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('speakingrequest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_speakingrequest_meeting_id'))
+
+    op.drop_table('speakingrequest')
+    with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comment_meeting_id'))
+
+    op.drop_table('comment')
     with op.batch_alter_table('issueevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_issueevent_issue_id'))
         batch_op.drop_index(batch_op.f('ix_issueevent_at'))
 
     op.drop_table('issueevent')
+    with op.batch_alter_table('attendance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attendance_meeting_id'))
+        batch_op.drop_index(batch_op.f('ix_attendance_device_token'))
+
+    op.drop_table('attendance')
     with op.batch_alter_table('agendaentry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agendaentry_meeting_id'))
         batch_op.drop_index(batch_op.f('ix_agendaentry_issue_id'))

@@ -1,0 +1,157 @@
+"""Fixtures: a migrated database, the app over it, clients signed in as each kind of staff."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from forum import db as database
+from forum.app import create_app
+from forum.settings import Settings
+
+
+@pytest.fixture
+def engine():
+    engine = database.make_engine("sqlite://")
+    database.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory):
+    """The demo database, built once per test session and copied for each test that wants it."""
+    from forum import demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    engine = database.make_engine(f"sqlite:///{path}")
+    database.upgrade(engine)
+    with Session(engine) as session:
+        demo.seed(session)
+        session.commit()
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_engine(_demo_template, tmp_path):
+    import shutil
+
+    path = tmp_path / "demo.db"
+    shutil.copy(_demo_template, path)
+    engine = database.make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+def _settings(url: str = "sqlite://") -> Settings:
+    return Settings(database_url=url, secret_key="test-secret", language="zh-Hans")
+
+
+@pytest.fixture
+def app(demo_engine):
+    return create_app(_settings(), engine=demo_engine)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as client:
+        yield client
+
+
+def sign_in(client: TestClient, username: str, password: str = "demo1234") -> TestClient:
+    response = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
+
+
+@pytest.fixture
+def facilitator(app):
+    with TestClient(app) as client:
+        yield sign_in(client, "facilitator")
+
+
+@pytest.fixture
+def committee_member(app):
+    with TestClient(app) as client:
+        yield sign_in(client, "committee")
+
+
+@pytest.fixture
+def admin(app):
+    with TestClient(app) as client:
+        yield sign_in(client, "admin")
+
+
+# ---------------------------------------------------------------- browser tests
+
+CHROMIUM = "/usr/bin/chromium"
+# Chromium as root in a closed network: no sandbox, no background calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by uvicorn on a free loopback port, in a thread; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           ws="websockets-sansio", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium; skipped where it is absent, unless FORUM_REQUIRE_BROWSER=1 (CI)."""
+    import os
+    from pathlib import Path
+
+    required = os.environ.get("FORUM_REQUIRE_BROWSER") == "1"
+    if not Path(CHROMIUM).exists():
+        if required:
+            pytest.fail(f"FORUM_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+TABLET = {"width": 820, "height": 1180}
+
+
+@pytest.fixture
+def tablet(browser):
+    context = browser.new_context(viewport=TABLET, has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def axe_serious(page) -> list[str]:
+    """The serious and critical accessibility violations axe-core finds on the page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
