@@ -70,6 +70,15 @@ ACTION_LABELS = {
     Action.merge: N_("Merged"),
 }
 
+# What the button that takes each step says.
+ACTION_BUTTONS = {
+    Action.discuss: N_("Mark as discussed"),
+    Action.decide: N_("Record the decision"),
+    Action.start: N_("Start the work"),
+    Action.resolve: N_("Mark as resolved"),
+    Action.review: N_("Record residents' review"),
+}
+
 # Statuses in which an issue still needs somebody's attention.
 OPEN = frozenset(Status) - {Status.reviewed, Status.declined, Status.merged}
 ENDED = frozenset({Status.reviewed, Status.declined, Status.merged})

@@ -48,14 +48,15 @@ def format_when(value: datetime | date | None, style: str = "medium") -> str:
     """Dates and times as people in the current language write them."""
     if value is None:
         return ""
+    locale = _babel_locale()
     if isinstance(value, datetime):
         if style == "time":
-            return format_time(value, "short", locale=_babel_locale())
+            return format_time(value, "short", locale=locale)
         if style == "date":
-            return format_date(value, "full", locale=_babel_locale())
+            return format_date(value, "full", locale=locale)
         # Minutes, not seconds: people read "19:30", never "19:30:00".
-        return f"{format_date(value, 'medium', locale=_babel_locale())} {format_time(value, 'short', locale=_babel_locale())}"
-    return format_date(value, "medium", locale=_babel_locale())
+        return f"{format_date(value, 'medium', locale=locale)} {format_time(value, 'short', locale=locale)}"
+    return format_date(value, "medium", locale=locale)
 
 
 def translate(label: str | None) -> str:
@@ -82,6 +83,7 @@ def build_env() -> Environment:
         LANGUAGES=LANGUAGES,
         STATUS_LABELS=lifecycle.STATUS_LABELS,
         ACTION_LABELS=lifecycle.ACTION_LABELS,
+        ACTION_BUTTONS=lifecycle.ACTION_BUTTONS,
         CATEGORIES=models.CATEGORIES,
         SOURCES=models.SOURCES,
         CADENCES=models.CADENCES,

@@ -66,6 +66,7 @@ def test_facilitator_reorders_agenda_in_place(live_server, tablet):
     sign_in(page, live_server, "facilitator")
     page.goto(f"{live_server}/c/{COMMUNITY}")
     page.locator("section[aria-labelledby=h-next] a.row-link").first.tap()
+    page.wait_for_url("**/meetings/*")
     entries = page.locator(".agenda-entry .row-title")
     before = entries.all_inner_texts()
     assert len(before) >= 2, "the demo's coming meeting has an agenda"
@@ -111,10 +112,13 @@ def test_staff_pages_have_no_serious_accessibility_violations(live_server, table
     sign_in(tablet, live_server, "facilitator")
     tablet.goto(f"{live_server}/c/{COMMUNITY}/issues")
     tablet.locator(".issue-row a").first.tap()
+    tablet.wait_for_url("**/issues/*")
     assert axe_serious(tablet) == []
     tablet.goto(f"{live_server}/c/{COMMUNITY}")
     tablet.locator("section[aria-labelledby=h-next] a.row-link").first.tap()
+    tablet.wait_for_url("**/meetings/*")
     assert axe_serious(tablet) == []
     tablet.goto(f"{live_server}/c/{COMMUNITY}/series")
     tablet.locator(".tile").first.tap()
+    tablet.wait_for_url("**/series/*")
     assert axe_serious(tablet) == []

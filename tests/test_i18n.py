@@ -16,7 +16,7 @@ from forum import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = [("forum/**.py", "python"), ("templates/**.html", "jinja2")]
-OPTIONS = {"forum/**.py": {"keywords": "_ gettext ngettext N_"},
+OPTIONS = {"forum/**.py": {},
            "templates/**.html": {"extensions": "jinja2.ext.i18n,jinja2.ext.do"}}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
