@@ -31,6 +31,7 @@ routes = [
     Route("/c/{community}/issues", issues.issue_list, name="issues"),
     Route("/c/{community}/issues/new", issues.issue_new, methods=BOTH, name="issue_new"),
     Route("/c/{community}/series", meetings.series_list, name="series_list"),
+    Route("/c/{community}/series/new", meetings.series_new, methods=BOTH, name="series_new"),
     Route("/c/{community}/committees", directory.committee_list, name="committees"),
     Route("/issues/{id:int}", issues.issue_detail, name="issue"),
     Route("/issues/{id:int}/move", issues.issue_move, methods=POST, name="issue_move"),

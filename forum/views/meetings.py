@@ -13,6 +13,7 @@ from starlette.responses import Response
 from forum import auth, lifecycle, recurrence, registry
 from forum.i18n import gettext as _
 from forum.models import (
+    CADENCES,
     AgendaEntry,
     Area,
     ForumFormat,
@@ -37,6 +38,60 @@ def series_list(request: Request, db: Session) -> Response:
     series = db.exec(select(Series).where(Series.community_id == community.id).order_by(Series.id)).all()
     upcoming = {s.id: recurrence.occurrences(s.rrule, s.dtstart, now(), 1) for s in series}
     return render(request, "series_list.html", {"community": community, "series": series, "upcoming": upcoming})
+
+
+SERIES_FIELDS = ("title", "cadence", "rrule", "dtstart", "duration_minutes", "place", "forum_format")
+
+
+def _series_form_context(db: Session, community: Area, values: dict, errors: dict) -> dict:
+    formats = db.exec(select(ForumFormat).where(ForumFormat.community_id == community.id)).all()
+    return {"community": community, "values": values, "errors": errors, "formats": formats,
+            "presets": recurrence.PRESETS}
+
+
+@page
+def series_new(request: Request, db: Session) -> Response:
+    """A new recurring meeting: the cadence picks a usual rule, which the facilitator may change."""
+    staff = require(request, auth.can_run_meetings)
+    community = community_or_404(db, request.path_params["community"])
+    values = {"title": "", "cadence": "weekly", "rrule": recurrence.PRESETS["weekly"], "dtstart": "",
+              "duration_minutes": "90", "place": "", "forum_format": ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        data = form(request)
+        values = {k: str(data.get(k, "")).strip() for k in SERIES_FIELDS}
+        if not values["title"] or len(values["title"]) > 100:
+            errors["title"] = _("Give the series a name of at most %(n)d characters.") % {"n": 100}
+        if values["cadence"] not in CADENCES:
+            errors["cadence"] = _("Choose how often it meets.")
+        try:
+            dtstart = datetime.fromisoformat(values["dtstart"])
+        except ValueError:
+            dtstart = None
+            errors["dtstart"] = _("Enter the date and time of the first meeting.")
+        if dtstart is not None:
+            try:
+                recurrence.parse(values["rrule"], dtstart)
+            except recurrence.BadRule as bad:
+                errors["rrule"] = _(bad.message)
+        duration = int_param(values["duration_minutes"])
+        if duration is None or not 10 <= duration <= 480:
+            errors["duration_minutes"] = _("Length must be a whole number of minutes from 10 to 480.")
+        if not values["place"] or len(values["place"]) > 100:
+            errors["place"] = _("Say where it meets (at most %(n)d characters).") % {"n": 100}
+        forum_format = db.get(ForumFormat, int_param(values["forum_format"]) or 0)
+        if values["forum_format"] and (forum_format is None or forum_format.community_id != community.id):
+            errors["forum_format"] = _("Choose one of this community's formats.")
+        if not errors:
+            series = Series(community_id=community.id, title=values["title"], cadence=values["cadence"],
+                            rrule=values["rrule"].removeprefix("RRULE:"), dtstart=dtstart.replace(tzinfo=None),
+                            duration_minutes=duration, place=values["place"],
+                            forum_format_id=forum_format.id if forum_format else None, facilitator_id=staff.id)
+            db.add(series)
+            db.commit()
+            return redirect(request, request.url_for("series", id=series.id).path)
+    return render(request, "series_new.html", _series_form_context(db, community, values, errors),
+                  status_code=422 if errors else 200)
 
 
 def _series_context(db: Session, series: Series) -> dict:
