@@ -11,14 +11,16 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from forum import db as database
+from forum import live
 from forum.i18n import gettext as _
 from forum.paths import STATIC
 from forum.settings import Settings
-from forum.views import account, community, directory, households, issues, meetings
+from forum.views import account, community, directory, households, issues, meetings, room
+from forum.views import votes as vote_views
 from forum.web import LanguageMiddleware, SameOriginMiddleware, is_htmx, render
 
 log = logging.getLogger("forum")
@@ -44,6 +46,29 @@ routes = [
     Route("/meetings/{id:int}/agenda/{entry:int}/remove", meetings.agenda_remove, methods=POST, name="agenda_remove"),
     Route("/meetings/{id:int}/agenda/{entry:int}/minutes", meetings.agenda_minutes, methods=POST,
           name="agenda_minutes"),
+    Route("/meetings/{id:int}/votes", vote_views.meeting_votes, methods=BOTH, name="meeting_votes"),
+    Route("/issues/{id:int}/votes", vote_views.issue_votes, methods=BOTH, name="issue_votes"),
+    Route("/votes/{id:int}", vote_views.vote_detail, name="vote"),
+    Route("/votes/{id:int}/result.json", vote_views.vote_result_json, name="vote_result_json"),
+    Route("/votes/{id:int}/open", vote_views.vote_open, methods=POST, name="vote_open"),
+    Route("/votes/{id:int}/close", vote_views.vote_close, methods=POST, name="vote_close"),
+    Route("/votes/{id:int}/hands", vote_views.vote_hands, methods=POST, name="vote_hands"),
+    Route("/votes/{id:int}/paper", vote_views.vote_paper, methods=POST, name="vote_paper"),
+    Route("/votes/{id:int}/proxy", vote_views.vote_proxy, methods=POST, name="vote_proxy"),
+    Route("/votes/{id:int}/kiosk", vote_views.vote_kiosk, methods=BOTH, name="vote_kiosk"),
+    Route("/votes/{id:int}/kiosk/cast", vote_views.vote_kiosk_cast, methods=POST, name="vote_kiosk_cast"),
+    Route("/votes/{id:int}/ballot", vote_views.vote_ballot, name="vote_ballot"),
+    Route("/votes/{id:int}/cast", vote_views.vote_cast, methods=POST, name="vote_cast"),
+    Route("/meetings/{id:int}/run", room.console, name="room_console"),
+    Route("/meetings/{id:int}/run/households", room.household_search, name="room_household_search"),
+    Route("/meetings/{id:int}/run/{action}", room.console_action, methods=POST, name="room_console_action"),
+    Route("/meetings/{id:int}/screen", room.screen, name="room_screen"),
+    Route("/meetings/{id:int}/tablet", room.tablet, name="room_tablet"),
+    Route("/meetings/{id:int}/tablet/{action}", room.tablet_action, methods=POST, name="room_tablet_action"),
+    Route("/meetings/{id:int}/minutes", room.minutes_page, name="minutes"),
+    Route("/meetings/{id:int}/minutes.md", room.minutes_markdown, name="minutes_md"),
+    WebSocketRoute("/meetings/{id:int}/ws", live.room_socket, name="room_ws"),
+    Route("/join", room.join, methods=BOTH, name="join"),
     Route("/committees/{id:int}", directory.committee_detail, name="committee"),
     Route("/organisations/{id:int}", directory.organisation_detail, name="organisation"),
     Route("/admin/households", households.household_import, methods=BOTH, name="household_import"),
@@ -79,6 +104,8 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        # Views run in the threadpool; the hub needs the loop to hand their changes to.
+        app.state.hub.bind()
         yield
         engine.dispose()
 
@@ -95,4 +122,5 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.hub = live.Hub(app)
     return app

@@ -26,7 +26,10 @@ def _serve(host: str, port: int, reload: bool = False) -> None:
     else:
         from forum.app import create_app
 
-        uvicorn.run(create_app(), host=host, port=port, ws="websockets-sansio", log_level="info")
+        # No permessage-deflate: the live room's fragments are small, and a zlib context per tablet
+        # costs ~100 KB of memory and a compression per tablet per push (see ``forum bench live``).
+        uvicorn.run(create_app(), host=host, port=port, ws="websockets-sansio", log_level="info",
+                    ws_per_message_deflate=False)
 
 
 @click.group()
@@ -149,3 +152,34 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     sys.stdout.flush()
     if not no_serve:
         _serve(host, port)
+
+
+@main.group("bench")
+def bench_group() -> None:
+    """Benchmarks, on this machine, on loopback only."""
+
+
+@bench_group.command("live")
+@click.option("--tablets", default=100, show_default=True, type=click.IntRange(1, 20000),
+              help="How many tablets to connect.")
+@click.option("--actions", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="How many facilitator actions to time.")
+def bench_live(tablets: int, actions: int) -> None:
+    """Time live pushes to N tablets against a bare websockets broadcast; memory per tablet."""
+    from forum import bench
+
+    bench.run_live(tablets, actions, echo=click.echo)
+
+
+@bench_group.command("vote")
+@click.option("--voters", default=200, show_default=True, type=click.IntRange(1, 20000),
+              help="How many voters (each with a tablet) cast.")
+@click.option("--spread", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds over which the ballots arrive.")
+def bench_vote(voters: int, spread: float) -> None:
+    """Every tablet casts within SPREAD seconds: exact totals, cast latency, result on every tablet."""
+    from forum import bench_vote as vote_bench
+
+    result = vote_bench.run_vote(voters, spread, echo=click.echo)
+    if not result["exact"]:
+        raise click.ClickException("the final totals do not match what was cast")

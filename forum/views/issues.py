@@ -157,7 +157,9 @@ def issue_move(request: Request, db: Session) -> Response:
     else:
         action = Action(values["action"])
         committee_id = int_param(values["committee"])
-        if committee_id is not None and db.get(Committee, committee_id) is None:
+        # Only a committee of the issue's own community may take it on.
+        if committee_id is not None and getattr(db.get(Committee, committee_id), "community_id", None) != \
+                issue.community_id:
             committee_id = None
         merge_into = int_param(values["merge_into"])
         if merge_into is not None and (target := db.get(Issue, merge_into)) is not None:

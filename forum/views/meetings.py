@@ -128,7 +128,7 @@ def series_create_meeting(request: Request, db: Session) -> Response:
         when = datetime.fromisoformat(raw)
     except ValueError:
         when = None
-    if when is None or not recurrence.is_occurrence(series.rrule, series.dtstart, when):
+    if when is None or when.tzinfo is not None or not recurrence.is_occurrence(series.rrule, series.dtstart, when):
         context = _series_context(db, series) | {"errors": {"starts_at": _("That is not a date of this series.")}}
         return render(request, "series.html", context, status_code=422)
     existing = db.exec(select(Meeting).where(Meeting.series_id == series.id, Meeting.starts_at == when)).first()

@@ -1,0 +1,347 @@
+"""Benchmark of the live room: how long until the last of N tablets shows a facilitator's action.
+
+``forum bench live --tablets N`` serves forum (uvicorn, as ``forum serve`` does) on a fresh SQLite
+database in another process on 127.0.0.1, seeds the demo meeting, connects N websocket tablets,
+and times ~20 facilitator actions over HTTP (advance the agenda, raise a hand, record a
+decision) from the request to the moment the last tablet has the push. Alongside, in turns, it
+times a bare ``websockets`` server broadcasting a message of the same size to as many clients,
+the floor any Python server can reach on this machine, and reports both with the server's
+memory per connected tablet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HOST = "127.0.0.1"  # loopback only: a benchmark never listens on the network
+
+
+def raise_fd_limit(wanted: int) -> None:
+    """Each tablet is a socket at both ends; the default soft limit (often 1024) is too low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = min(hard, max(soft, wanted))
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def settle(tablets: int) -> float:
+    """Time for the server to finish taking connections in (and its memory to show them)."""
+    return min(1.0, 0.1 + tablets / 1000)
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+# ---------------------------------------------------------------- the servers under test
+
+FORUM_SERVER = """
+import resource, sys, uvicorn
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+from forum.app import create_app
+from forum.settings import Settings
+app = create_app(Settings(database_url=sys.argv[1], secret_key="bench", language="zh-Hans"))
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), ws="websockets-sansio", log_level="warning",
+            backlog=4096, ws_per_message_deflate=False)
+"""
+
+# The floor: a websockets server that sends one message to every client when told to.
+BARE_SERVER = """
+import asyncio, resource, sys
+from websockets.asyncio.server import broadcast, serve
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+clients = set()
+async def handler(ws):
+    first = await ws.recv()
+    if first.startswith("go:"):
+        size = int(first[3:])
+        payload = "x" * size
+        await ws.send("ready")
+        async for message in ws:
+            broadcast(clients, payload + message)
+        return
+    clients.add(ws)
+    try:
+        await ws.wait_closed()
+    finally:
+        clients.discard(ws)
+async def main():
+    async with serve(handler, "127.0.0.1", int(sys.argv[1]), backlog=4096, max_size=None, compression=None):
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+def start(code: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+async def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            _reader, writer = await asyncio.open_connection(HOST, port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+# ---------------------------------------------------------------- tablets
+
+
+@dataclass
+class Round:
+    expect: str = ""
+    t0: float = 0.0
+    pending: int = 0
+    last: float = 0.0
+    seen: set[int] = field(default_factory=set)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Tablets:
+    """N websocket clients in this process; each notes when it first sees the awaited text."""
+
+    def __init__(self) -> None:
+        self.sockets: list = []
+        self.tasks: list[asyncio.Task] = []
+        self.round = Round()
+        self.sizes: list[int] = []
+        self.responses: list[float] = []  # ms until the action's own HTTP response
+
+    async def connect(self, url: str, n: int, first_message: bool, batch: int = 100) -> None:
+        from websockets.asyncio.client import connect
+
+        async def one(i: int) -> None:
+            for attempt in range(20):
+                try:
+                    ws = await connect(url, max_size=None, open_timeout=30, ping_interval=None)
+                    break
+                except OSError:
+                    await asyncio.sleep(0.05 * (attempt + 1))
+            else:
+                raise RuntimeError(f"tablet {i} could not connect")
+            if first_message:
+                await ws.recv()  # the full state every page gets on connect
+            self.sockets.append(ws)
+            self.tasks.append(asyncio.create_task(self.listen(i, ws)))
+
+        for start_at in range(0, n, batch):
+            await asyncio.gather(*(one(i) for i in range(start_at, min(n, start_at + batch))))
+
+    async def listen(self, i: int, ws) -> None:
+        with contextlib.suppress(Exception):
+            async for message in ws:
+                r = self.round
+                if r.pending and i not in r.seen and r.expect in message:
+                    r.seen.add(i)
+                    if i == 0:
+                        self.sizes.append(len(message.encode()))
+                    r.pending -= 1
+                    if r.pending == 0:
+                        r.last = time.perf_counter()
+                        r.done.set()
+
+    async def timed(self, expect: str, action: Callable, timeout: float = 30) -> float:
+        """Milliseconds from starting ``action`` to the last tablet seeing ``expect``."""
+        self.round = Round(expect=expect, pending=len(self.sockets))
+        self.round.t0 = time.perf_counter()
+        await action()
+        self.responses.append((time.perf_counter() - self.round.t0) * 1000)
+        await asyncio.wait_for(self.round.done.wait(), timeout)
+        return (self.round.last - self.round.t0) * 1000
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+
+
+# ---------------------------------------------------------------- the two runs
+
+
+def seed(url: str) -> int:
+    from sqlmodel import Session, select
+
+    from forum import db as database
+    from forum import demo
+    from forum.models import AgendaEntry, Meeting, MeetingStatus
+
+    engine = database.make_engine(url)
+    database.upgrade(engine)
+    with Session(engine) as db:
+        demo.seed(db)
+        db.commit()
+        for meeting in db.exec(select(Meeting).where(Meeting.status == MeetingStatus.planned)
+                               .order_by(Meeting.starts_at)):
+            if db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)).first():
+                engine.dispose()
+                return meeting.id
+    raise RuntimeError("the demo data has no planned meeting with an agenda")
+
+
+@dataclass
+class Result:
+    latencies: list[float]
+    responses: list[float] = field(default_factory=list)
+    rss_before_kb: int = 0
+    rss_after_kb: int = 0
+    size: int = 0
+
+    def per_tablet_kb(self, n: int) -> float:
+        return (self.rss_after_kb - self.rss_before_kb) / n
+
+
+async def bench(tablets: int, actions: int, pause: float) -> tuple[Result, Result]:
+    """Both servers at once, their rounds interleaved, so whatever else loads the machine
+    weighs on forum and on the bare broadcast alike."""
+    import httpx
+    from websockets.asyncio.client import connect
+
+    workdir = tempfile.mkdtemp(prefix="forum-bench-")
+    url = f"sqlite:///{workdir}/bench.db"
+    meeting_id = seed(url)
+    port, bare_port = free_port(), free_port()
+    server = start(FORUM_SERVER, url, str(port))
+    bare_server = start(BARE_SERVER, str(bare_port))
+    base = f"http://{HOST}:{port}"
+    pad, bare_pad = Tablets(), Tablets()
+    try:
+        await wait_for_port(port, server)
+        await wait_for_port(bare_port, bare_server)
+        async with httpx.AsyncClient(base_url=base) as staff, httpx.AsyncClient(base_url=base) as resident:
+            login = await staff.post("/login", data={"username": "facilitator", "password": "demo1234"})
+            if login.status_code != 303:
+                raise RuntimeError(f"sign-in failed: {login.status_code}")
+            await staff.post(f"/meetings/{meeting_id}/run/start")
+            await resident.post(f"/meetings/{meeting_id}/tablet/join", data={"name": "测试居民"})
+            ws_url = f"ws://{HOST}:{port}/meetings/{meeting_id}/ws?audience=tablet"
+            # Warm up (imports, template compilation, caches) before the baseline.
+            warm = Tablets()
+            await warm.connect(ws_url, 1, first_message=True)
+            await warm.close()
+            await asyncio.sleep(settle(tablets))
+            forum = Result(latencies=[], rss_before_kb=rss_kb(server.pid))
+            await pad.connect(ws_url, tablets, first_message=True)
+            await asyncio.sleep(settle(tablets))
+            forum.rss_after_kb = rss_kb(server.pid)
+
+            run = f"/meetings/{meeting_id}/run"
+            hand = f"/meetings/{meeting_id}/tablet/hand"
+            steps: list[tuple[str, Callable]] = []
+            for i in range(actions + 1):
+                kind = i % 4
+                if kind == 0:
+                    steps.append(('aria-current="step"', lambda: staff.post(f"{run}/next")))
+                elif kind == 1:
+                    steps.append(("测试居民", lambda: resident.post(hand, data={"up": "1"})))
+                elif kind == 2:
+                    text = f"决议 {i}: 物业两周内报价"
+                    steps.append((text, lambda text=text: staff.post(f"{run}/decision", data={"decision": text})))
+                else:
+                    steps.append(('id="room-queue"', lambda: resident.post(hand, data={"up": "0"})))
+            # The first action is not timed: it tells the size of a push, for the bare server to send.
+            expect, action = steps.pop(0)
+            await pad.timed(expect, action)
+            pad.responses.clear()
+            size = pad.sizes[0] if pad.sizes else 1500
+
+            bare_url = f"ws://{HOST}:{bare_port}/"
+            control = await connect(bare_url, max_size=None)
+            await control.send(f"go:{max(0, size - 8)}")
+            await control.recv()
+            bare = Result(latencies=[], rss_before_kb=rss_kb(bare_server.pid), size=size)
+            await bare_pad.connect(bare_url, tablets, first_message=False)
+            # Each client says hello so the server has registered every one before timing starts.
+            await asyncio.gather(*(ws.send("hi") for ws in bare_pad.sockets))
+            await asyncio.sleep(settle(tablets))
+            bare.rss_after_kb = rss_kb(bare_server.pid)
+
+            for i, (expect, action) in enumerate(steps):
+                # Apart by more than the hub's merge interval, so each action is timed on its own.
+                await asyncio.sleep(pause)
+                forum.latencies.append(await pad.timed(expect, action))
+                await asyncio.sleep(pause)
+                marker = f"#{i:06d}"
+                bare.latencies.append(await bare_pad.timed(marker, lambda marker=marker: control.send(marker)))
+            await control.close()
+            forum.size = int(statistics.median(pad.sizes)) if pad.sizes else 0
+            forum.responses = pad.responses
+            return forum, bare
+    finally:
+        await pad.close()
+        await bare_pad.close()
+        for process in (server, bare_server):
+            process.terminate()
+            process.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(tablets: int, actions: int, forum: Result, bare: Result, echo: Callable[[str], None]) -> dict:
+    f50, f95, fmax = (percentile(forum.latencies, q) for q in (50, 95, 100))
+    b50, b95, bmax = (percentile(bare.latencies, q) for q in (50, 95, 100))
+    ratio = f50 / b50 if b50 else float("nan")
+    per = forum.per_tablet_kb(tablets)
+    echo(f"forum bench live: {tablets} tablets, {actions} actions · {os.cpu_count()} CPUs ({cpu_model()})")
+    echo(f"{'':34}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    echo(f"{'forum: action → last tablet':34}{f50:>10.1f}{f95:>10.1f}{fmax:>10.1f}")
+    echo(f"{'bare websockets broadcast':34}{b50:>10.1f}{b95:>10.1f}{bmax:>10.1f}")
+    r50, r95, rmax = (percentile(forum.responses, q) for q in (50, 95, 100))
+    echo(f"{'(forum: the action HTTP response)':34}{r50:>10.1f}{r95:>10.1f}{rmax:>10.1f}")
+    echo(f"ratio p50 forum/bare: {ratio:.2f}")
+    echo(f"fragment size (median push): {forum.size / 1024:.1f} KB")
+    echo(f"server memory per tablet: {per:.1f} KB (RSS {forum.rss_before_kb / 1024:.1f} MB → "
+         f"{forum.rss_after_kb / 1024:.1f} MB); bare server: {bare.per_tablet_kb(tablets):.1f} KB")
+    return {"p50": f50, "p95": f95, "max": fmax, "bare_p50": b50, "ratio": ratio, "kb_per_tablet": per}
+
+
+def run_live(tablets: int, actions: int = 20, pause: float = 0.3, echo: Callable[[str], None] = print) -> dict:
+    raise_fd_limit(tablets * 3 + 256)  # two sets of clients here, plus slack
+    forum, bare = asyncio.run(bench(tablets, actions, pause))
+    return report(tablets, actions, forum, bare, echo)

@@ -1,0 +1,334 @@
+"""The live meeting room's push channel: one websocket per open page, HTML fragments rendered once.
+
+A room page (the facilitator's console, a resident's tablet, the hall's screen) is made of named
+*parts* — the agenda, the current entry, the speaking queue, … — each a template rendering one
+element with the id ``room-<name>``. When something changes, a view calls
+``hub.changed(meeting_id, "queue")`` after its commit; the hub waits a moment to merge a burst of
+changes, renders each changed part once per audience and language from the database, and sends
+the same bytes to every subscriber of that audience. Nothing per device is rendered or queried,
+so a hall of 1,000 tablets costs one render per change, not 1,000.
+
+Personal state on a tablet (is my hand up, my place in the queue) is not in the shared fragment's
+wording: queue items carry ``data-attendance`` ids and static/room.js compares them with the
+tablet's own id.
+
+The database holds the room's state; the hub holds only who is listening. A client that connects
+(or reconnects after a restart) gets every part at once.
+
+Other modules add parts with :func:`register_part` (the votes module adds "vote", rendered into
+``#room-vote``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from forum import auth, i18n
+from forum.models import Meeting, User
+
+log = logging.getLogger("forum.live")
+
+# The cookie that names a tablet: a random token, matched against Attendance.device_token.
+DEVICE_COOKIE = "forum_device"
+AUDIENCES = ("console", "tablet", "screen")
+# Pushes per meeting are at most one per interval (~5 a second); the first change after a quiet
+# spell goes out at once, so a lone action is not delayed.
+FLUSH_INTERVAL = 0.2
+
+
+def can_run(user: User | None, meeting: Meeting) -> bool:
+    """Facilitators run their own community's meetings (one without a community, any); admins, all."""
+    if not auth.can_run_meetings(user):
+        return False
+    assert user is not None
+    return auth.is_admin(user) or user.community_id is None or user.community_id == meeting.community_id
+
+
+# ---------------------------------------------------------------- parts
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    template: str
+    context: Callable[[Session, Meeting], dict[str, Any]]
+    audiences: tuple[str, ...]
+
+    @property
+    def element_id(self) -> str:
+        return f"room-{self.name}"
+
+
+PARTS: dict[str, Part] = {}
+
+
+def register_part(name: str, template: str, context_fn: Callable[[Session, Meeting], dict[str, Any]],
+                  audiences: Iterable[str] = AUDIENCES) -> None:
+    """Add (or replace) a part of the room pages.
+
+    ``template`` renders the whole element ``<… id="room-{name}">`` (it is swapped by its outer
+    HTML); its context is ``context_fn(db, meeting)`` plus ``meeting``, ``audience`` and
+    ``url_for``. ``context_fn`` runs once per push, whatever the number of devices.
+    """
+    unknown = set(audiences) - set(AUDIENCES)
+    if unknown:
+        raise ValueError(f"unknown audiences {sorted(unknown)}; expected some of {AUDIENCES}")
+    PARTS[name] = Part(name, template, context_fn, tuple(audiences))
+
+
+def parts_for(audience: str) -> list[Part]:
+    return [p for p in PARTS.values() if audience in p.audiences]
+
+
+class Renderer:
+    """Renders parts outside a request: links are paths (devices reach the hall by different
+    host names), and the translation functions read the language set around each render."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        # Counted so a test can check that a push to many devices renders each part once.
+        self.renders = 0
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        return str(self.app.url_path_for(name, **params))
+
+    def contexts(self, db: Session, meeting: Meeting, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {n: PARTS[n].context(db, meeting) for n in names if n in PARTS}
+
+    def render(self, part: Part, context: dict[str, Any], meeting: Meeting, audience: str,
+               origin: str = "") -> Markup:
+        from forum.web import templates
+
+        self.renders += 1
+        template = templates.env.get_template(part.template)
+        return Markup(template.render({**context, "meeting": meeting, "audience": audience, "origin": origin,
+                                       "url_for": self.url_for, "part": part}))
+
+    def page_parts(self, db: Session, meeting: Meeting, audience: str, origin: str) -> dict[str, Markup]:
+        """Every part of an audience, for a page's first render (the language is the request's)."""
+        parts = parts_for(audience)
+        contexts = self.contexts(db, meeting, [p.name for p in parts])
+        return {p.name: self.render(p, contexts[p.name], meeting, audience, origin) for p in parts}
+
+    def messages(self, meeting_id: int, groups: Iterable[tuple[str, str]], names: Iterable[str] | None,
+                 origin: str) -> dict[tuple[str, str], str]:
+        """One websocket message per (audience, language): the changed parts as htmx partials."""
+        groups = list(groups)
+        wanted = {p.name for p in PARTS.values() if any(a in p.audiences for a, _lang in groups)}
+        names = wanted if names is None else wanted & set(names)
+        with Session(self.app.state.engine) as db:
+            meeting = db.get(Meeting, meeting_id)
+            if meeting is None:
+                return {}
+            contexts = self.contexts(db, meeting, sorted(names))
+        out: dict[tuple[str, str], str] = {}
+        for audience, language in groups:
+            token = i18n.set_language(language)
+            try:
+                chunks = []
+                for name in sorted(names):
+                    part = PARTS[name]
+                    if audience in part.audiences:
+                        html = self.render(part, contexts[name], meeting, audience, origin)
+                        chunks.append(f'<hx-partial hx-target="#{part.element_id}" hx-swap="outerHTML">'
+                                      f"{html}</hx-partial>")
+                out[(audience, language)] = "".join(chunks)
+            finally:
+                i18n.reset_language(token)
+        return out
+
+
+# ---------------------------------------------------------------- the hub
+
+
+@dataclass
+class Room:
+    """Who is listening to one meeting, and what has changed since the last push."""
+
+    # The raw ASGI send of each open page, by (audience, language).
+    subscribers: dict[tuple[str, str], set[Send]] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+    everything: bool = False
+    scheduled: bool = False
+    last_flush: float = -1e9
+    version: int = 0
+    full: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    origin: str = ""
+    joining: int = 0  # pages between accept and subscription, so the room is not dropped under them
+
+    def count(self) -> int:
+        return sum(len(s) for s in self.subscribers.values()) + self.joining
+
+
+class Hub:
+    def __init__(self, app: Any, interval: float = FLUSH_INTERVAL) -> None:
+        self.renderer = Renderer(app)
+        self.interval = interval
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.rooms: dict[int, Room] = {}
+        self._lock = threading.Lock()
+
+    def bind(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop or asyncio.get_running_loop()
+
+    # ------------------------------------------------------------ telling the hub
+
+    def changed(self, meeting_id: int, *parts: str) -> None:
+        """Parts of a meeting's room changed (no names: all of them). Safe from any thread; call
+        it after the commit, since the push reads the database."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._mark(meeting_id, parts)
+        else:
+            loop.call_soon_threadsafe(self._mark, meeting_id, parts)
+
+    def _mark(self, meeting_id: int, parts: tuple[str, ...]) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            return
+        room.version += 1
+        room.full.clear()
+        if parts:
+            room.pending.update(parts)
+        else:
+            room.everything = True
+        if not room.scheduled:
+            room.scheduled = True
+            assert self.loop is not None
+            delay = max(0.0, room.last_flush + self.interval - self.loop.time())
+            self.loop.call_later(delay, lambda: self.loop.create_task(self._flush(meeting_id)))
+
+    async def _flush(self, meeting_id: int) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            return
+        assert self.loop is not None
+        room.scheduled = False
+        room.last_flush = self.loop.time()
+        names = None if room.everything else set(room.pending)
+        room.pending.clear()
+        room.everything = False
+        groups = [g for g, subs in room.subscribers.items() if subs]
+        if not groups:
+            if room.count() == 0 and self.rooms.get(meeting_id) is room:
+                del self.rooms[meeting_id]  # everyone left while this push waited
+            return
+        try:
+            messages = await run_in_threadpool(self.renderer.messages, meeting_id, groups, names, room.origin)
+        except Exception:
+            log.exception("rendering the room of meeting %s failed", meeting_id)
+            return
+        for group, message in messages.items():
+            if message:
+                await self._send_all(room.subscribers.get(group, set()), message)
+
+    async def _send_all(self, sockets: set[Send], message: str) -> None:
+        # One event for all: the server's ASGI send takes it as is, and skipping the WebSocket
+        # wrapper's per-call checks matters when a hall of tablets is sent to in one loop.
+        event = {"type": "websocket.send", "text": message}
+        for send in list(sockets):
+            try:
+                await send(event)
+            except Exception:  # a tablet gone away mid-send; its own handler unsubscribes it
+                sockets.discard(send)
+
+    # ------------------------------------------------------------ subscribers
+
+    async def full_state(self, meeting_id: int, room: Room, group: tuple[str, str]) -> tuple[int, str]:
+        """Every part for one audience; cached until the next change, so a hall of tablets
+        reconnecting after a restart costs one render."""
+        cached = room.full.get(group)
+        if cached and cached[0] == room.version:
+            return cached
+        version = room.version
+        message = (await run_in_threadpool(self.renderer.messages, meeting_id, [group], None, room.origin))
+        text = message.get(group, "")
+        if room.version == version:
+            room.full[group] = (version, text)
+        return version, text
+
+    async def serve(self, websocket: WebSocket, send: Send) -> None:
+        """The websocket of one open room page; it only listens. ``send`` is its ASGI send."""
+        if self.loop is None:
+            self.bind()
+        meeting_id = int(websocket.path_params["id"])
+        audience = websocket.query_params.get("audience", "tablet")
+        if audience not in AUDIENCES:
+            audience = "tablet"
+        allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket.session.get("user_id"))
+        if not allowed:
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        group = (audience, i18n.current_language())
+        room = self.rooms.setdefault(meeting_id, Room())
+        host = websocket.headers.get("host", "")
+        if host and (audience != "tablet" or not room.origin):
+            # The join QR code on the console and the screen points where they reached the server.
+            room.origin = f"{'https' if websocket.url.scheme == 'wss' else 'http'}://{host}"
+        subscribed = False
+        room.joining += 1
+        try:
+            while True:
+                version, text = await self.full_state(meeting_id, room, group)
+                await websocket.send_text(text)
+                if room.version == version:
+                    # Subscribing here, with no await since the version check, means every later
+                    # change reaches this socket by a push and none is missed or sent out of order.
+                    room.subscribers.setdefault(group, set()).add(send)
+                    room.joining -= 1
+                    subscribed = True
+                    break
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+        except (WebSocketDisconnect, OSError):  # the page went away (uvicorn's ClientDisconnected is an OSError)
+            pass
+        finally:
+            if subscribed:
+                room.subscribers.get(group, set()).discard(send)
+            else:
+                room.joining -= 1
+            if room.count() == 0 and self.rooms.get(meeting_id) is room and not room.scheduled:
+                del self.rooms[meeting_id]
+
+    def _allowed(self, meeting_id: int, audience: str, user_id: Any) -> bool:
+        with Session(self.renderer.app.state.engine) as db:
+            if db.get(Meeting, meeting_id) is None:
+                return False
+            if audience != "console":
+                return True
+            user = db.get(User, user_id) if isinstance(user_id, int) else None
+            return can_run(user, db.get(Meeting, meeting_id))
+
+    def subscriber_count(self, meeting_id: int) -> int:
+        room = self.rooms.get(meeting_id)
+        return room.count() if room else 0
+
+
+class RoomSocket:
+    """The ``/meetings/{id}/ws`` endpoint, as a plain ASGI app so the hub can keep each page's raw send."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["app"].state.hub.serve(WebSocket(scope, receive, send), send)
+
+
+room_socket = RoomSocket()

@@ -1,0 +1,141 @@
+"""Minutes (会议纪要) generated from a meeting's record: who came, what was discussed and decided.
+
+The same record feeds the HTML page (printable on A4) and the Markdown download. Other modules
+add per-entry sections with :func:`register_section` (the votes module adds each entry's vote
+results); a section function returns ``None`` when it has nothing to say about an entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from forum.i18n import gettext as _
+from forum.models import (
+    CATEGORIES,
+    MEETING_STATUSES,
+    AgendaEntry,
+    Area,
+    Attendance,
+    Comment,
+    Issue,
+    Meeting,
+    SpeakingRequest,
+    User,
+)
+from forum.web import format_when
+
+
+@dataclass
+class Section:
+    """A titled block of lines under an agenda entry (e.g. a vote's result)."""
+
+    title: str
+    lines: list[str]
+
+
+SectionFn = Callable[[Session, Meeting, AgendaEntry], "Section | None"]
+SECTIONS: list[SectionFn] = []
+
+
+def register_section(fn: SectionFn) -> SectionFn:
+    """Add a per-entry section to every meeting's minutes; usable as a decorator."""
+    if fn not in SECTIONS:
+        SECTIONS.append(fn)
+    return fn
+
+
+@dataclass
+class EntryRecord:
+    entry: AgendaEntry
+    issue: Issue | None
+    speakers: list[Attendance] = field(default_factory=list)
+    comments: list[tuple[Comment, Attendance | None]] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+
+
+@dataclass
+class Record:
+    meeting: Meeting
+    community: Area | None
+    facilitator: User | None
+    attendance: list[Attendance]
+    entries: list[EntryRecord]
+
+
+def record(db: Session, meeting: Meeting) -> Record:
+    entries = list(db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
+                           .order_by(AgendaEntry.position, AgendaEntry.id)))
+    people = list(db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)
+                          .order_by(Attendance.checked_in_at, Attendance.id)))
+    by_id = {a.id: a for a in people}
+    spoke = db.exec(select(SpeakingRequest).where(SpeakingRequest.meeting_id == meeting.id,
+                                                  col(SpeakingRequest.started_at).is_not(None))
+                    .order_by(SpeakingRequest.started_at, SpeakingRequest.id)).all()
+    comments = db.exec(select(Comment).where(Comment.meeting_id == meeting.id).order_by(Comment.at, Comment.id)).all()
+    records = []
+    for entry in entries:
+        rec = EntryRecord(entry=entry, issue=db.get(Issue, entry.issue_id))
+        for request in spoke:
+            person = by_id.get(request.attendance_id)
+            if request.agenda_entry_id == entry.id and person is not None and person not in rec.speakers:
+                rec.speakers.append(person)
+        rec.comments = [(c, by_id.get(c.attendance_id)) for c in comments if c.agenda_entry_id == entry.id]
+        rec.sections = [s for s in (fn(db, meeting, entry) for fn in SECTIONS) if s is not None]
+        records.append(rec)
+    return Record(meeting=meeting, community=db.get(Area, meeting.community_id),
+                  facilitator=db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,
+                  attendance=people, entries=records)
+
+
+def _home(a: Attendance) -> str:
+    return f"{a.building}-{a.unit}-{a.room}" if a.building else ""
+
+
+def _md(text: str) -> str:
+    """Plain text safe inside a Markdown line: no accidental headings, lists or emphasis."""
+    escaped = "".join("\\" + ch if ch in "\\`*_[]<>#|" else ch for ch in text)
+    return " ".join(escaped.split())
+
+
+def markdown(rec: Record) -> str:
+    m = rec.meeting
+    lines = [f"# {_('Minutes')}: {_md(m.title)}", ""]
+    lines += [f"- **{_('Date')}:** {format_when(m.starts_at)}",
+              f"- **{_('Place')}:** {_md(m.place)}",
+              f"- **{_('Community')}:** {_md(rec.community.name) if rec.community else '—'}",
+              f"- **{_('Facilitator')}:** {_md(rec.facilitator.display_name) if rec.facilitator else '—'}",
+              f"- **{_('Status')}:** {_(MEETING_STATUSES[m.status])}"]
+    if m.started_at:
+        lines.append(f"- **{_('Held')}:** {format_when(m.started_at)}"
+                     + (f" – {format_when(m.ended_at, 'time')}" if m.ended_at else ""))
+    lines += ["", f"## {_('Attendance')} ({len(rec.attendance)})", ""]
+    if rec.attendance:
+        for a in rec.attendance:
+            home = _home(a)
+            guest = f" — {_('guest')}" if a.is_guest else ""
+            lines.append(f"- {_md(a.name)}" + (f" ({home})" if home else "") + guest)
+    else:
+        lines.append(_("Nobody checked in."))
+    lines += ["", f"## {_('Agenda')}", ""]
+    for i, e in enumerate(rec.entries, start=1):
+        issue = e.issue
+        title = _md(issue.title) if issue else "—"
+        lines += [f"### {i}. {title}", ""]
+        if issue is not None:
+            lines.append(f"- **{_('Category')}:** {_(CATEGORIES.get(issue.category, issue.category))}")
+            if issue.place:
+                lines.append(f"- **{_('Place')}:** {_md(issue.place)}")
+        speakers = ", ".join(_md(a.name) for a in e.speakers) or _("none")
+        lines.append(f"- **{_('Speakers')}:** {speakers}")
+        lines.append(f"- **{_('Decision')}:** {_md(e.entry.decision) if e.entry.decision else _('none recorded')}")
+        if e.comments:
+            lines += ["", f"**{_('Written comments')}:**", ""]
+            lines += [f"- {_md(c.text)} — {_md(a.name) if a else _('Anonymous')}" for c, a in e.comments]
+        for section in e.sections:
+            lines += ["", f"**{_md(section.title)}:**", ""]
+            lines += [f"- {_md(line)}" for line in section.lines]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

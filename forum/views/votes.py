@@ -1,0 +1,369 @@
+"""Vote pages: the facilitator's forms (set up, open, close, hands, paper, proxy, kiosk), the tablet
+ballot, and the result page anyone may read.
+
+Views stay thin: they read the form, call :mod:`forum.votes`, commit, tell the live room, and
+render. A tablet is known by its Attendance's device token in a cookie; nothing else about the
+voter comes from the browser.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from forum import auth, live, minutes, votes
+from forum.i18n import gettext as _
+from forum.models import (
+    VOTE_STATUSES,
+    AgendaEntry,
+    Area,
+    Attendance,
+    Issue,
+    Meeting,
+    Vote,
+    VoteElector,
+    VoteProxy,
+    VoteReceipt,
+    VoteStatus,
+)
+from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require
+
+# The cookie the live room sets on a tablet when its person checks in.
+DEVICE_COOKIE = live.DEVICE_COOKIE
+
+
+def notify(request: Request, vote: Vote, *, ballot: bool = False) -> None:
+    """Tell the live room a vote changed (after commit); a no-op where there is no live hub.
+
+    A ballot changes only the count, which tablets do not show while the vote is open: it
+    refreshes the "votecount" part (console and screen) and sends nothing to the hall's tablets.
+    """
+    hub = getattr(request.app.state, "hub", None)
+    if hub is not None and vote.meeting_id is not None:
+        hub.changed(vote.meeting_id, "votecount" if ballot else "vote")
+
+
+# ---------------------------------------------------------------- setting a vote up
+
+
+def _new_context(db: Session, meeting: Meeting | None, issue: Issue | None, values: dict, errors: dict) -> dict:
+    community = db.get(Area, meeting.community_id if meeting else issue.community_id)
+    entries, issues = [], {}
+    if meeting is not None:
+        entries = list(db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
+                               .order_by(AgendaEntry.position)))
+        issues = {e.issue_id: db.get(Issue, e.issue_id) for e in entries}
+    existing = votes.votes_of_meeting(db, meeting.id) if meeting else votes.votes_of_issue(db, issue.id)
+    return {"community": community, "meeting": meeting, "issue": issue, "entries": entries, "issues": issues,
+            "values": values, "errors": errors, "votes_list": existing, "KINDS": votes.KINDS,
+            "SCOPES": votes.SCOPES, "UNITS": votes.UNITS, "WEIGHTINGS": votes.WEIGHTINGS, "RULES": votes.RULES,
+            "CLOSINGS": votes.CLOSINGS, "VOTE_STATUSES": _statuses()}
+
+
+def _statuses() -> dict:
+    return VOTE_STATUSES
+
+
+def _vote_form(request: Request, db: Session, meeting: Meeting | None, issue: Issue | None) -> Response:
+    values = votes.blank_values(meeting)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        staff = require(request, auth.can_run_meetings)
+        data = form(request)
+        values = {k: str(data.get(k, "")).strip() for k in votes.FIELDS}
+        values["options"] = str(data.get("options", ""))
+        values |= {k: "on" for k in votes.FLAGS if data.get(k)}
+        vote, errors = votes.create_vote(db, values, community_id=(meeting or issue).community_id,
+                                         meeting=meeting, issue=issue, actor=staff.display_name)
+        if vote is not None:
+            db.commit()
+            return redirect(request, request.url_for("vote", id=vote.id).path)
+        db.rollback()
+    return render(request, "vote_new.html", _new_context(db, meeting, issue, values, errors),
+                  status_code=422 if errors else 200)
+
+
+@page
+def meeting_votes(request: Request, db: Session) -> Response:
+    """A meeting's votes, and the form to put a question to the room."""
+    meeting = get_or_404(db, Meeting, request.path_params["id"])
+    return _vote_form(request, db, meeting, None)
+
+
+@page
+def issue_votes(request: Request, db: Session) -> Response:
+    """An issue's votes, and the form for one that runs over days (households, paper ballots)."""
+    issue = get_or_404(db, Issue, request.path_params["id"])
+    return _vote_form(request, db, None, issue)
+
+
+# ---------------------------------------------------------------- the result page and console
+
+
+def _vote(db: Session, request: Request) -> Vote:
+    vote = get_or_404(db, Vote, request.path_params["id"])
+    return votes.ensure_current(db, vote)
+
+
+def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None = None,
+                  values: dict | None = None) -> dict:
+    meeting = db.get(Meeting, vote.meeting_id) if vote.meeting_id else None
+    issue = db.get(Issue, vote.issue_id) if vote.issue_id else None
+    staff = auth.can_run_meetings(request.state.user)
+    context = {
+        "vote": vote, "meeting": meeting, "issue": issue, "community": db.get(Area, vote.community_id),
+        "errors": errors or {}, "values": values or {}, "staff": staff,
+        "audit": votes.audit_trail(db, vote), "AUDIT_LABELS": votes.AUDIT_LABELS,
+        "vote_scope_label": _(votes.SCOPES[vote.scope]), "vote_unit_label": _(votes.UNITS[vote.counting_unit]),
+    } | result_context(db, vote)
+    if staff and vote.status != VoteStatus.closed:
+        electors = list(db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)
+                                .order_by(VoteElector.label))) if vote.status == VoteStatus.open \
+            else votes.compute_electorate(db, vote)
+        voted = {k for k in _receipts(db, vote)}
+        context["pending"] = [e for e in electors if e.voter_key not in voted]
+        context["attendees"] = list(db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id)
+                                            .order_by(Attendance.name))) if vote.meeting_id else []
+        context["proxies"] = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id)))
+        context["kiosk_label"] = next((e.label for e in electors if e.voter_key == vote.kiosk_voter), None)
+    return context
+
+
+def _receipts(db: Session, vote: Vote) -> list[str]:
+    return list(db.exec(select(VoteReceipt.voter_key).where(VoteReceipt.vote_id == vote.id)))
+
+
+def result_context(db: Session, vote: Vote) -> dict:
+    """What the result block shows: participation always, tallies and verdict when allowed."""
+    ballots, eligible = votes.participation(db, vote)
+    context = {"vote": vote, "ballots": ballots, "eligible": eligible, "result": None,
+               "choices": votes.choices_of(vote), "rule_label": votes.RULES[vote.rule],
+               "VOTE_STATUSES": _statuses(), "VIAS": votes.VIAS}
+    if vote.status != VoteStatus.draft and votes.shows_tallies(vote):
+        result = votes.tally_result(db, vote)
+        context |= {"result": result, "lines": votes.comparison_lines(result), "bars": votes.bars(vote, result)}
+    return context
+
+
+@page
+def vote_detail(request: Request, db: Session) -> Response:
+    vote = _vote(db, request)
+    return render(request, "vote.html", _page_context(db, request, vote))
+
+
+def _console_done(request: Request, db: Session, vote: Vote, errors: dict, values: dict | None = None) -> Response:
+    if errors:
+        db.rollback()
+        db.refresh(vote)
+        return render(request, "vote.html", _page_context(db, request, vote, errors, values), status_code=422)
+    db.commit()
+    notify(request, vote)
+    return redirect(request, request.url_for("vote", id=vote.id).path)
+
+
+def _staff_vote(request: Request, db: Session) -> tuple[str, Vote]:
+    staff = require(request, auth.can_run_meetings)
+    return staff.display_name, _vote(db, request)
+
+
+@page
+def vote_open(request: Request, db: Session) -> Response:
+    actor, vote = _staff_vote(request, db)
+    try:
+        votes.open_vote(db, vote, actor=actor)
+    except votes.VoteRefused as refused:
+        return _console_done(request, db, vote, {"open": refused.text()})
+    return _console_done(request, db, vote, {})
+
+
+@page
+def vote_close(request: Request, db: Session) -> Response:
+    actor, vote = _staff_vote(request, db)
+    try:
+        votes.close_vote(db, vote, actor=actor)
+    except votes.VoteRefused as refused:
+        return _console_done(request, db, vote, {"close": refused.text()})
+    return _console_done(request, db, vote, {})
+
+
+@page
+def vote_hands(request: Request, db: Session) -> Response:
+    actor, vote = _staff_vote(request, db)
+    data = form(request)
+    raw = {k: str(data.get(f"hands-{k}", "")) for k, _label in votes.choices_of(vote)}
+    errors = votes.set_hands(db, vote, raw, actor=actor)
+    return _console_done(request, db, vote, errors, {f"hands-{k}": v for k, v in raw.items()})
+
+
+@page
+def vote_paper(request: Request, db: Session) -> Response:
+    """A paper ballot a member of staff enters, with its serial number."""
+    actor, vote = _staff_vote(request, db)
+    data = form(request)
+    values = {"voter": str(data.get("voter", "")), "serial": str(data.get("serial", "")).strip(),
+              "choice": [str(c) for c in data.getlist("choice") if c]}
+    errors = {}
+    if not values["serial"]:
+        errors["serial"] = _("Enter the serial number printed on the paper ballot.")
+    if not values["choice"] and vote.kind != "several_of":
+        errors["choice"] = _("Mark what the ballot says.")
+    if errors:
+        return _console_done(request, db, vote, errors, values)
+    try:
+        votes.cast(db, vote, values["voter"], [str(c) for c in values["choice"]], via="paper", cast_by=actor,
+                   paper_serial=values["serial"])
+    except votes.VoteRefused as refused:
+        return _console_done(request, db, vote, {refused.field or "paper": refused.text()}, values)
+    return _console_done(request, db, vote, {})
+
+
+@page
+def vote_proxy(request: Request, db: Session) -> Response:
+    actor, vote = _staff_vote(request, db)
+    data = form(request)
+    values = {k: str(data.get(k, "")).strip() for k in ("principal", "holder", "note")}
+    holder = db.get(Attendance, int_param(values["holder"]) or 0)
+    errors = votes.record_proxy(db, vote, values["principal"], holder, actor=actor, note=values["note"])
+    return _console_done(request, db, vote, errors, values)
+
+
+@page
+def vote_kiosk(request: Request, db: Session) -> Response:
+    """GET: the shared tablet's ballot. POST: the facilitator opens it for a chosen voter."""
+    actor, vote = _staff_vote(request, db)
+    if request.method == "POST":
+        key = str(form(request).get("voter", ""))
+        problem = votes.open_kiosk(db, vote, key, actor=actor)
+        return _console_done(request, db, vote, {"kiosk": problem} if problem else {}, {"voter": key})
+    return render(request, "vote_kiosk.html", _kiosk_context(db, vote))
+
+
+def _kiosk_context(db: Session, vote: Vote, error: str | None = None, done: bool = False) -> dict:
+    elector = db.get(VoteElector, (vote.id, vote.kiosk_voter)) if vote.kiosk_voter else None
+    return {"vote": vote, "elector": elector, "choices": votes.choices_of(vote), "error": error, "done": done,
+            "community": db.get(Area, vote.community_id)}
+
+
+@page
+def vote_kiosk_cast(request: Request, db: Session) -> Response:
+    actor, vote = _staff_vote(request, db)
+    data = form(request)
+    try:
+        votes.cast_at_kiosk(db, vote, str(data.get("nonce", "")), [str(c) for c in data.getlist("choice")],
+                            staff=actor)
+    except votes.VoteRefused as refused:
+        db.rollback()
+        return render(request, "vote_kiosk.html", _kiosk_context(db, vote, refused.text()), status_code=422)
+    notify(request, vote, ballot=True)
+    # The thank-you page never repeats the choice: the facilitator hands the tablet on next.
+    return render(request, "vote_kiosk.html", _kiosk_context(db, vote, done=True))
+
+
+# ---------------------------------------------------------------- the tablet
+
+
+def _attendance(db: Session, request: Request, vote: Vote) -> Attendance | None:
+    token = request.cookies.get(DEVICE_COOKIE)
+    if not token or vote.meeting_id is None:
+        return None
+    return db.exec(select(Attendance).where(Attendance.device_token == token,
+                                            Attendance.meeting_id == vote.meeting_id)).first()
+
+
+def ballot_context(db: Session, vote: Vote, attendance: Attendance | None, **extra) -> dict:
+    ballots = votes.ballots_for_attendance(db, vote, attendance) if attendance else []
+    context = {"vote": vote, "attendance": attendance, "my_ballots": ballots, "choices": votes.choices_of(vote),
+               "community": db.get(Area, vote.community_id), "message": None, "error": None}
+    if vote.status == VoteStatus.closed:  # the ballot shows the result only once the vote has closed
+        context |= result_context(db, vote)
+    return context | extra
+
+
+@page
+def vote_ballot(request: Request, db: Session) -> Response:
+    vote = _vote(db, request)
+    attendance = _attendance(db, request, vote)
+    return render(request, "vote_ballot.html", ballot_context(db, vote, attendance))
+
+
+MESSAGES = {
+    "counted": "Your ballot is counted. Thank you.",
+    "changed": "Your ballot is changed; only the new choice counts.",
+    "unchanged": "Your ballot was counted already; it is counted once.",
+    "already": "A ballot was counted already for this voter; it is counted once.",
+}
+
+
+@page
+def vote_cast(request: Request, db: Session) -> Response:
+    vote = _vote(db, request)
+    attendance = _attendance(db, request, vote)
+    if attendance is None:
+        raise HTTPException(403)
+    data = form(request)
+    key = str(data.get("voter", ""))
+    try:
+        outcome, mine = votes.cast_from_tablet(db, vote, attendance, key, [str(c) for c in data.getlist("choice")])
+    except votes.VoteRefused as refused:
+        db.rollback()
+        status = 409 if refused.code in ("not_open", "no_change") else 422
+        return render(request, _ballot_template(request), ballot_context(db, vote, attendance, error=refused.text()),
+                      status_code=status)
+    if outcome.outcome in ("counted", "changed"):
+        notify(request, vote, ballot=True)
+    # The tablet's ballots as cast_from_tablet left them: no second round of queries for the reply.
+    context = {"vote": vote, "attendance": attendance, "my_ballots": mine, "choices": votes.choices_of(vote),
+               "community": None if is_htmx(request) else db.get(Area, vote.community_id), "error": None,
+               "message": _(MESSAGES[outcome.outcome])}
+    if vote.status == VoteStatus.closed:
+        context |= result_context(db, vote)
+    return render(request, _ballot_template(request), context)
+
+
+def _ballot_template(request: Request) -> str:
+    return "_partials/vote_ballot.html" if is_htmx(request) else "vote_ballot.html"
+
+
+@page
+def vote_result_json(request: Request, db: Session) -> Response:
+    """The result as data, when it may be shown (also what the benchmark checks)."""
+    vote = _vote(db, request)
+    ballots, eligible = votes.participation(db, vote)
+    body = {"id": vote.id, "status": vote.status, "ballots": ballots, "eligible": eligible, "result": None}
+    if vote.status != VoteStatus.draft and votes.shows_tallies(vote):
+        body["result"] = votes.tally_result(db, vote)
+    return JSONResponse(body)
+
+
+# ---------------------------------------------------------------- the live room and the minutes
+
+
+def room_context(db: Session, meeting: Meeting) -> dict:
+    """The room's vote region: the open vote (else the last closed one), rendered once per push."""
+    vote = votes.current_vote(db, meeting.id)
+    if vote is None:
+        return {"vote": None}
+    return result_context(db, vote)
+
+
+live.register_part("vote", "_partials/room_vote.html", room_context)
+# The count inside the vote region (#room-votecount), refreshed alone as ballots arrive.
+live.register_part("votecount", "_partials/room_votecount.html", room_context, audiences=("console", "screen"))
+
+
+@minutes.register_section
+def minutes_section(db: Session, meeting: Meeting, entry: AgendaEntry) -> minutes.Section | None:
+    """Each closed vote on an agenda entry, with the fractions its rule compared, in the minutes."""
+    closed = [v for v in votes.votes_of_meeting(db, meeting.id)
+              if v.agenda_entry_id == entry.id and votes.ensure_current(db, v).status == VoteStatus.closed]
+    if not closed:
+        return None
+    lines = []
+    for v in closed:
+        result = votes.tally_result(db, v)
+        lines.append(votes.summary(v, result))
+        lines += [f"{line['label']}: {line['text']} {'✓' if line['met'] else '✗'}"
+                  for line in votes.comparison_lines(result)]
+    return minutes.Section(_("Votes"), lines)

@@ -1,0 +1,884 @@
+"""Votes (表决): creating, opening, casting, proxies, hands, paper ballots, closing, and the audit trail.
+
+The arithmetic is :mod:`forum.counting`'s; this module gathers what it needs from the database
+and keeps three promises:
+
+* **One counted ballot per eligible voter.** ``VoteReceipt`` has the primary key
+  ``(vote_id, voter_key)``; a cast inserts its receipt first, so a double tap, a retry or a
+  concurrent submission for the same voter fails on that key and is answered as "already
+  counted" (or, for an open vote that allows it, as a change of an existing ballot).
+* **Secret means unlinkable.** A secret vote writes the receipt (who voted) and adds to an
+  anonymous ``VoteTally`` row per choice (heads and area sums, updated in place with
+  ``heads = heads + 1``); no row anywhere carries both a voter and a choice, the audit entry of a
+  secret ballot names neither, and nothing is logged about who chose what. That is also why a
+  secret ballot cannot be changed: nothing remembers which tally to take it back from.
+* **Checkable results.** Closing freezes ``counting.count(...).as_dict()`` on the vote, writes an
+  audit entry and a note in the issue's timeline.
+
+The first statement of every cast transaction is a write (the receipt insert, or the ballot
+update of a change), so on SQLite the writer lock is taken before anything is read and
+concurrent casts queue on the busy timeout instead of failing on a stale snapshot. The vote's
+status is read again under that lock (``FOR SHARE`` on PostgreSQL), so no ballot lands after
+the vote was closed and its result frozen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from forum import counting
+from forum.counting import CountingError, Kind, Rule, Voter, Weighting
+from forum.i18n import N_, gettext
+from forum.models import (
+    AgendaEntry,
+    Attendance,
+    Ballot,
+    Household,
+    Issue,
+    IssueEvent,
+    Meeting,
+    PaperSerial,
+    Person,
+    Vote,
+    VoteAudit,
+    VoteElector,
+    VoteProxy,
+    VoteReceipt,
+    VoteStatus,
+    VoteTally,
+    now,
+)
+
+log = logging.getLogger("forum.votes")
+
+# SQLite takes one writer at a time, and a writer that finds the lock taken sleeps in SQLite's
+# busy handler with growing back-offs (up to 100 ms). With dozens of request threads casting at
+# once that convoy, not the work, sets the latency; so within one process ballots queue on a
+# Python lock instead and each wakes the moment the previous commit is done. The database's
+# constraints stay the guarantee across processes; PostgreSQL needs no such lock.
+_SQLITE_WRITES = threading.Lock()
+
+
+def _write_lock(db: Session) -> contextlib.AbstractContextManager:
+    return _SQLITE_WRITES if db.get_bind().dialect.name == "sqlite" else contextlib.nullcontext()
+
+
+KINDS = {
+    Kind.FOR_AGAINST: N_("For / against / abstain"),
+    Kind.ONE_OF: N_("One of several options"),
+    Kind.SEVERAL_OF: N_("Several of several options"),
+    Kind.RATING: N_("Satisfaction rating"),
+}
+SCOPES = {
+    "attendance": N_("People checked in at the meeting"),
+    "community": N_("All households of the community"),
+    "building": N_("The households of one building"),
+    "unit": N_("The households of one unit"),
+}
+UNITS = {"person": N_("One ballot per person"), "household": N_("One ballot per household")}
+WEIGHTINGS = {
+    Weighting.HEAD: N_("By head"),
+    Weighting.AREA: N_("By floor area"),
+    Weighting.BOTH: N_("By head and by floor area"),
+}
+RULES = counting.RULE_LABELS
+CLOSINGS = {"facilitator": N_("When the facilitator closes it"), "time": N_("At a set time")}
+VIAS = {"tablet": N_("tablet"), "kiosk": N_("shared tablet"), "proxy": N_("proxy"), "paper": N_("paper ballot")}
+AUDIT_LABELS = {
+    "create": N_("Set up"), "open": N_("Opened"), "close": N_("Closed and counted"), "ballot": N_("Ballot counted"),
+    "change": N_("Ballot changed"), "hands": N_("Show of hands"), "proxy": N_("Proxy recorded"),
+    "kiosk": N_("Shared tablet"), "elector": N_("Voter added"),
+}
+OWNERS_RULES = (Rule.OWNERS_ORDINARY, Rule.OWNERS_MAJOR)
+OPTIONS_MAX = 20
+QUESTION_MAX = 300
+SERIAL_MAX = 40
+
+
+class VoteRefused(ValueError):
+    """Something a person asked for that the vote does not allow; ``message`` is an English msgid."""
+
+    def __init__(self, code: str, message: str, field: str = "", **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.params = params
+
+    def text(self) -> str:
+        return gettext(self.message) % self.params if self.params else gettext(self.message)
+
+
+# ---------------------------------------------------------------- choices
+
+
+def options_of(vote: Vote) -> list[dict[str, str]]:
+    return json.loads(vote.options) if vote.options else []
+
+
+def choices_of(vote: Vote) -> list[tuple[str, str]]:
+    """(key, label) of every choice, labels translated."""
+    if vote.kind == Kind.FOR_AGAINST:
+        return [(counting.FOR, gettext("For")), (counting.AGAINST, gettext("Against")),
+                (counting.ABSTAIN, gettext("Abstain"))]
+    if vote.kind == Kind.RATING:
+        return [(counting.SATISFIED, gettext("Satisfied")),
+                (counting.BASICALLY_SATISFIED, gettext("Basically satisfied")),
+                (counting.DISSATISFIED, gettext("Dissatisfied"))]
+    return [(o["id"], o["text"]) for o in options_of(vote)]
+
+
+def _choice_key(vote: Vote, selection: Sequence[str]) -> str:
+    """The tally key of a ballot; several-of ballots are the sorted set of ticked options."""
+    keys = [k for k, _ in choices_of(vote)]
+    picked = [s for s in selection if s]
+    for s in picked:
+        if s not in keys:
+            raise VoteRefused("unknown_choice", N_("That is not one of this vote's choices."), "choice")
+    if vote.kind != Kind.SEVERAL_OF:
+        if len(picked) != 1:
+            raise VoteRefused("one_choice", N_("Choose exactly one answer."), "choice")
+        return picked[0]
+    if len(set(picked)) != len(picked):
+        raise VoteRefused("duplicate_choice", N_("Each option can be ticked once."), "choice")
+    if vote.max_choices and len(picked) > vote.max_choices:
+        raise VoteRefused("too_many", N_("Tick at most %(n)d options."), "choice", n=vote.max_choices)
+    order = {k: i for i, k in enumerate(keys)}
+    return ",".join(sorted(picked, key=order.__getitem__))
+
+
+def _selection(vote: Vote, key: str) -> str | list[str]:
+    if vote.kind == Kind.SEVERAL_OF:
+        return key.split(",") if key else []
+    return key
+
+
+def choice_text(vote: Vote, key: str) -> str:
+    labels = dict(choices_of(vote))
+    if vote.kind == Kind.SEVERAL_OF:
+        return "、".join(labels.get(k, k) for k in key.split(",")) if key else gettext("(blank ballot)")
+    return labels.get(key, key)
+
+
+def needs_area(vote: Vote) -> bool:
+    return vote.rule in OWNERS_RULES or vote.weighting != Weighting.HEAD
+
+
+# ---------------------------------------------------------------- the electorate
+
+
+def room_label(h: Household) -> str:
+    return f"{h.building}-{h.unit}-{h.room}"
+
+
+def _centi(area: Decimal | None) -> int | None:
+    return None if area is None else int((Decimal(area) * 100).to_integral_value())
+
+
+def _households_in_scope(db: Session, vote: Vote) -> list[Household]:
+    q = select(Household).where(Household.community_id == vote.community_id)
+    if vote.scope in ("building", "unit"):
+        q = q.where(Household.building == vote.scope_building)
+    if vote.scope == "unit":
+        q = q.where(Household.unit == vote.scope_unit)
+    return list(db.exec(q.order_by(Household.building, Household.unit, Household.room)))
+
+
+def compute_electorate(db: Session, vote: Vote) -> list[VoteElector]:
+    """The eligible voters of a vote as things stand now (fixed into VoteElector when it opens)."""
+    out: dict[str, VoteElector] = {}
+    if vote.scope == "attendance":
+        rows = db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id)
+                       .order_by(Attendance.id)).all()
+        for a in rows:
+            elector = elector_for_attendance(db, vote, a)
+            if elector is not None:
+                out.setdefault(elector.voter_key, elector)
+        return list(out.values())
+    households = _households_in_scope(db, vote)
+    if vote.counting_unit == "household":
+        return [VoteElector(vote_id=vote.id, voter_key=f"h{h.id}", label=room_label(h), heads=1,
+                            area_centi=_centi(h.floor_area), owner=True, household_id=h.id) for h in households]
+    by_id = {h.id: h for h in households}
+    people = db.exec(select(Person).where(col(Person.household_id).in_(list(by_id)), Person.is_owner)
+                     .order_by(Person.id)).all() if by_id else []
+    return [VoteElector(vote_id=vote.id, voter_key=f"p{p.id}", label=f"{p.name}（{room_label(by_id[p.household_id])}）",
+                        heads=1, owner=True, person_id=p.id, household_id=p.household_id) for p in people]
+
+
+def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElector | None:
+    """Who an attendance votes as: the person (or the guest's check-in), or their household."""
+    person = db.get(Person, a.person_id) if a.person_id else None
+    household_id = a.household_id or (person.household_id if person else None)
+    if vote.counting_unit == "household":
+        if household_id is None:
+            return None
+        h = db.get(Household, household_id)
+        return VoteElector(vote_id=vote.id, voter_key=f"h{h.id}", label=room_label(h), heads=1,
+                           area_centi=_centi(h.floor_area), owner=True, household_id=h.id)
+    key = f"p{person.id}" if person else f"a{a.id}"
+    where = f"（{a.building}-{a.unit}-{a.room}）" if a.room else ""
+    return VoteElector(vote_id=vote.id, voter_key=key, label=f"{a.name}{where}", heads=1,
+                       owner=bool(person and person.is_owner), person_id=person.id if person else None,
+                       household_id=household_id)
+
+
+def voter_key_for(db: Session, vote: Vote, a: Attendance) -> str | None:
+    """The key an attendance casts under in this vote, or None when it has no ballot of its own."""
+    elector = elector_for_attendance(db, vote, a)
+    return elector.voter_key if elector else None
+
+
+def _check_counts(vote: Vote, electors: Sequence[VoteElector]) -> None:
+    """Refuse, before anything is stored, what counting would refuse: zero areas, non-owners, nobody."""
+    if needs_area(vote):
+        bad = sorted(e.label for e in electors if not e.area_centi)
+        if bad:
+            raise VoteRefused(
+                "zero_area",
+                N_("These households have no floor area on the register: %(rooms)s. Weighing by floor area needs "
+                   "every household's area; correct the register first."),
+                "rule" if vote.rule in OWNERS_RULES else "weighting", rooms="、".join(bad))
+    try:
+        counting.count(vote.kind, vote.rule, _voters(electors, needs_area(vote)), {}, options=_option_ids(vote),
+                       weighting=vote.weighting, max_choices=vote.max_choices)
+    except CountingError as e:
+        if e.code == "no_voters" and vote.scope == "attendance" and vote.status == VoteStatus.draft:
+            return  # nobody has checked in yet; checked again when the vote opens
+        messages = {
+            "no_voters": N_("Nobody is eligible in this scope."),
+            "not_owner": N_("The owners' rules count owners only, and this scope includes people who are not owners."),
+        }
+        raise VoteRefused(e.code, messages.get(e.code, N_("This vote cannot be counted as set up.")), "scope") from e
+
+
+def _voters(electors: Iterable[VoteElector], with_area: bool) -> list[Voter]:
+    return [Voter(e.voter_key, heads=e.heads, owner=e.owner,
+                  area=Fraction(e.area_centi, 100) if with_area and e.area_centi is not None else None)
+            for e in electors]
+
+
+def _option_ids(vote: Vote) -> list[str] | None:
+    return [o["id"] for o in options_of(vote)] if vote.kind in (Kind.ONE_OF, Kind.SEVERAL_OF) else None
+
+
+# ---------------------------------------------------------------- creating
+
+
+@dataclass
+class Draft:
+    """A vote form's values as typed, and the errors beside each field."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+FIELDS = ("question", "kind", "options", "max_choices", "scope", "scope_building", "scope_unit", "counting_unit",
+          "weighting", "rule", "closing", "closes_at", "agenda_entry")
+FLAGS = ("secret", "results_while_open", "allow_change")
+
+
+def blank_values(meeting: Meeting | None) -> dict[str, str]:
+    return {"question": "", "kind": Kind.FOR_AGAINST, "options": "", "max_choices": "",
+            "scope": "attendance" if meeting else "unit", "scope_building": "", "scope_unit": "",
+            "counting_unit": "person" if meeting else "household", "weighting": Weighting.HEAD,
+            "rule": Rule.SIMPLE if meeting else Rule.OWNERS_MAJOR, "closing": "facilitator", "closes_at": "",
+            "agenda_entry": "", "results_while_open": "on"}
+
+
+def create_vote(db: Session, values: dict[str, str], *, community_id: int, meeting: Meeting | None,
+                issue: Issue | None, actor: str, at: datetime | None = None) -> tuple[Vote | None, dict[str, str]]:
+    """Validate a vote form; add the vote (caller commits) or return the errors by field."""
+    errors: dict[str, str] = {}
+    v = values
+    question = v.get("question", "").strip()
+    if not question or len(question) > QUESTION_MAX:
+        errors["question"] = gettext("Write the question, in at most %(n)d characters.") % {"n": QUESTION_MAX}
+    kind = v.get("kind", "")
+    if kind not in KINDS:
+        errors["kind"] = gettext("Choose what kind of vote it is.")
+    options: list[dict[str, str]] = []
+    max_choices = None
+    if kind in (Kind.ONE_OF, Kind.SEVERAL_OF):
+        texts = [line.strip() for line in v.get("options", "").splitlines() if line.strip()]
+        if not 2 <= len(texts) <= OPTIONS_MAX:
+            errors["options"] = gettext("List from 2 to %(n)d options, one a line.") % {"n": OPTIONS_MAX}
+        elif len(set(texts)) != len(texts):
+            errors["options"] = gettext("Each option may be listed only once.")
+        elif any(len(t) > 100 for t in texts):
+            errors["options"] = gettext("Keep each option to at most 100 characters.")
+        options = [{"id": f"o{i}", "text": t} for i, t in enumerate(texts, start=1)]
+        if kind == Kind.SEVERAL_OF and v.get("max_choices", "").strip():
+            try:
+                max_choices = int(v["max_choices"])
+            except ValueError:
+                max_choices = 0
+            if not 1 <= max_choices <= max(len(texts), 1):
+                errors["max_choices"] = gettext("A whole number from 1 to the number of options.")
+    elif v.get("options", "").strip():
+        errors["options"] = gettext("Only one-of and several-of votes have options of their own.")
+    scope = v.get("scope", "")
+    if scope not in SCOPES:
+        errors["scope"] = gettext("Choose who may vote.")
+    elif scope == "attendance" and meeting is None:
+        errors["scope"] = gettext("A vote that runs over days has no check-in; choose households instead.")
+    building, unit = v.get("scope_building", "").strip(), v.get("scope_unit", "").strip()
+    if scope in ("building", "unit"):
+        q = select(func.count()).select_from(Household).where(Household.community_id == community_id,
+                                                              Household.building == building)
+        if not building or not db.exec(q).one():
+            errors["scope_building"] = gettext("No household of this community is in building %(b)s.") % {
+                "b": building or "—"}
+        elif scope == "unit" and not db.exec(q.where(Household.unit == unit)).one():
+            errors["scope_unit"] = gettext("Building %(b)s has no unit %(u)s.") % {"b": building, "u": unit or "—"}
+    counting_unit = v.get("counting_unit", "")
+    if counting_unit not in UNITS:
+        errors["counting_unit"] = gettext("Choose whether each person or each household has a ballot.")
+    weighting = v.get("weighting", "")
+    if weighting not in WEIGHTINGS:
+        errors["weighting"] = gettext("Choose how ballots are weighed.")
+    rule = v.get("rule", "")
+    if rule not in RULES:
+        errors["rule"] = gettext("Choose the pass rule.")
+    elif kind in KINDS and kind != Kind.FOR_AGAINST and rule != Rule.CONSULTATION:
+        errors["rule"] = gettext("Only for/against votes pass or fail; count options and ratings as a consultation.")
+    elif rule in OWNERS_RULES and (scope == "attendance" or counting_unit != "household"):
+        errors["rule"] = gettext("The owners' rules count every household of a building, unit or community "
+                                 "(one ballot per household); choose that scope and counting unit.")
+    if "weighting" not in errors and weighting != Weighting.HEAD and counting_unit == "person":
+        errors["weighting"] = gettext("Floor area belongs to households; weigh by area only when each household "
+                                      "has one ballot.")
+    secret = v.get("secret") == "on"
+    allow_change = v.get("allow_change") == "on"
+    if secret and allow_change:
+        errors["allow_change"] = gettext("A secret ballot cannot be changed: nothing records which choice was "
+                                         "yours, so it cannot be taken back.")
+    closing = v.get("closing", "")
+    closes_at = None
+    if closing not in CLOSINGS:
+        errors["closing"] = gettext("Choose how the vote closes.")
+    elif closing == "time":
+        try:
+            closes_at = datetime.fromisoformat(v.get("closes_at", "").strip()).replace(tzinfo=None, second=0,
+                                                                                     microsecond=0)
+        except ValueError:
+            errors["closes_at"] = gettext("Enter the date and time the vote closes.")
+        else:
+            if closes_at <= (at or now()):
+                errors["closes_at"] = gettext("The closing time must be in the future.")
+    entry = None
+    if meeting is not None:
+        entry = db.get(AgendaEntry, _int(v.get("agenda_entry")) or 0)
+        if entry is None or entry.meeting_id != meeting.id:
+            errors["agenda_entry"] = gettext("Choose the agenda entry the vote is on.")
+    if errors:
+        return None, errors
+    vote = Vote(community_id=community_id, meeting_id=meeting.id if meeting else None,
+                agenda_entry_id=entry.id if entry else None,
+                issue_id=issue.id if issue else (entry.issue_id if entry else None), question=question, kind=kind,
+                options=json.dumps(options, ensure_ascii=False) if options else "", max_choices=max_choices,
+                scope=scope, scope_building=building if scope in ("building", "unit") else "",
+                scope_unit=unit if scope == "unit" else "", counting_unit=counting_unit,
+                weighting=Weighting.BOTH if rule in OWNERS_RULES else weighting, rule=rule, secret=secret,
+                results_while_open=v.get("results_while_open") == "on", allow_change=allow_change,
+                closes_at=closes_at, created_by=actor)
+    try:
+        _check_counts(vote, compute_electorate(db, vote))
+    except VoteRefused as refused:
+        return None, {refused.field or "scope": refused.text()}
+    db.add(vote)
+    db.flush()
+    _audit(db, vote, actor, "create", gettext("Vote set up: %(q)s") % {"q": question})
+    return vote, {}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------- opening and closing
+
+
+def _audit(db: Session, vote: Vote, actor: str, action: str, detail: str = "") -> None:
+    db.add(VoteAudit(vote_id=vote.id, actor=actor[:120], action=action, detail=detail))
+
+
+def open_vote(db: Session, vote: Vote, *, actor: str) -> None:
+    """Fix the electorate, check it can be counted, create the tallies; the caller commits."""
+    if vote.status != VoteStatus.draft:
+        raise VoteRefused("not_draft", N_("This vote has been opened already."))
+    electors = compute_electorate(db, vote)
+    _check_counts(vote, electors)
+    db.add_all(electors)
+    if vote.kind != Kind.SEVERAL_OF:
+        db.add_all(VoteTally(vote_id=vote.id, choice=k) for k, _ in choices_of(vote))
+    vote.status = VoteStatus.open
+    vote.opened_at = now()
+    db.add(vote)
+    _audit(db, vote, actor, "open", gettext("Opened with %(n)d eligible voters.") % {"n": len(electors)})
+
+
+def ensure_current(db: Session, vote: Vote) -> Vote:
+    """Close a vote whose closing time has passed (lazily: on the first read or cast after it)."""
+    if vote.status == VoteStatus.open and vote.closes_at is not None and vote.closes_at <= now():
+        close_vote(db, vote, actor=gettext("Closing time"), lazy=True)
+        db.commit()
+        db.refresh(vote)
+    return vote
+
+
+def close_vote(db: Session, vote: Vote, *, actor: str, lazy: bool = False) -> bool:
+    """Close, count and freeze the result; False when someone else closed it first. Caller commits."""
+    done = db.execute(update(Vote).where(Vote.id == vote.id, Vote.status == VoteStatus.open)
+                      .values(status=VoteStatus.closed, closed_at=now(), closed_by=actor[:60]))
+    if done.rowcount != 1:
+        if lazy:
+            return False
+        raise VoteRefused("not_open", N_("This vote is not open."))
+    db.refresh(vote)
+    result = tally_result(db, vote, exact=True)
+    vote.result = json.dumps(result, ensure_ascii=False)
+    db.add(vote)
+    _audit(db, vote, actor, "close", summary(vote, result))
+    issue_id = vote.issue_id
+    if issue_id is not None and (issue := db.get(Issue, issue_id)) is not None:
+        db.add(IssueEvent(issue_id=issue.id, actor=actor[:60], action="vote", from_status=issue.status,
+                          to_status=issue.status, note=summary(vote, result), meeting_id=vote.meeting_id))
+    return True
+
+
+def summary(vote: Vote, result: dict[str, Any]) -> str:
+    """One line for the timeline and the minutes: question, verdict, the totals by head."""
+    verdicts = {"passed": gettext("passed"), "failed": gettext("not passed"), "no_rule": gettext("consultation")}
+    totals = "，".join(f"{choice_text(vote, t['key'])} {t['heads']}" for t in result["totals"])
+    return gettext("Vote “%(q)s”: %(verdict)s (%(rule)s). %(totals)s") % {
+        "q": vote.question, "verdict": verdicts[result["verdict"]], "rule": gettext(RULES[Rule(vote.rule)]),
+        "totals": totals}
+
+
+# ---------------------------------------------------------------- casting
+
+
+@dataclass(frozen=True)
+class Cast:
+    outcome: str  # counted, changed, unchanged, already
+    voter_key: str
+
+
+def cast(db: Session, vote: Vote, voter_key: str, selection: Sequence[str], *, via: str, cast_by: str = "",
+         paper_serial: str | None = None) -> Cast:
+    """Count one ballot for ``voter_key``, exactly once; raise VoteRefused with the reason otherwise."""
+    ensure_current(db, vote)
+    if vote.status != VoteStatus.open:
+        raise VoteRefused("not_open", N_("This vote is closed; no more ballots are taken.")
+                          if vote.status == VoteStatus.closed else N_("This vote is not open yet."))
+    elector = db.get(VoteElector, (vote.id, voter_key))
+    if elector is None:
+        raise VoteRefused("ineligible", N_("This voter is not eligible in this vote."), "voter")
+    choice = _choice_key(vote, selection)
+    serial = (paper_serial or "").strip() or None
+    with _write_lock(db):
+        return _cast_locked(db, vote, elector, choice, via=via, cast_by=cast_by, serial=serial)
+
+
+def _cast_locked(db: Session, vote: Vote, elector: VoteElector, choice: str, *, via: str, cast_by: str,
+                 serial: str | None) -> Cast:
+    voter_key = elector.voter_key
+    try:
+        db.add(VoteReceipt(vote_id=vote.id, voter_key=voter_key))
+        db.flush()  # the first write: takes SQLite's writer lock, and fails here on a second ballot
+    except IntegrityError:
+        db.rollback()
+        return _recast(db, vote, elector, choice, via=via, cast_by=cast_by, serial=serial)
+    try:
+        _still_open(db, vote)
+        if serial is not None:
+            _paper_serial(db, vote, serial)
+        _bump(db, vote, choice, elector, +1)
+        if vote.secret:
+            # Neither voter nor choice: the receipt above already says who has voted.
+            _audit(db, vote, "—", "ballot", gettext("A secret ballot was counted."))
+        else:
+            db.add(Ballot(vote_id=vote.id, voter_key=voter_key, choice=choice, via=via, cast_by=cast_by[:120],
+                          paper_serial=serial))
+            _audit(db, vote, elector.label, "ballot", f"{choice_text(vote, choice)} · {gettext(VIAS[via])}"
+                   + (f" · {cast_by}" if cast_by else "") + (f" · #{serial}" if serial else ""))
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    log.info("vote %s: ballot counted", vote.id)
+    return Cast("counted", voter_key)
+
+
+def _still_open(db: Session, vote: Vote) -> None:
+    status = db.exec(select(Vote.status).where(Vote.id == vote.id).with_for_update(read=True)).one()
+    if status != VoteStatus.open:
+        raise VoteRefused("not_open", N_("This vote is closed; no more ballots are taken."))
+
+
+def _paper_serial(db: Session, vote: Vote, serial: str) -> None:
+    if len(serial) > SERIAL_MAX:
+        raise VoteRefused("bad_serial", N_("A serial number has at most %(n)d characters."), "serial", n=SERIAL_MAX)
+    try:
+        with db.begin_nested():
+            db.add(PaperSerial(vote_id=vote.id, serial=serial))
+    except IntegrityError:
+        raise VoteRefused("duplicate_serial", N_("Paper ballot %(serial)s has been entered already."), "serial",
+                          serial=serial) from None
+
+
+def _recast(db: Session, vote: Vote, elector: VoteElector, choice: str, *, via: str, cast_by: str,
+            serial: str | None) -> Cast:
+    """A second ballot for a voter who has voted: the same one again, or a change where allowed."""
+    key = elector.voter_key
+    if vote.secret or serial is not None:
+        if serial is not None:
+            raise VoteRefused("already", N_("This voter has voted already; the paper ballot was not entered."),
+                              "voter")
+        return Cast("already", key)
+    try:
+        # A write first (lock the ballot row; SQLite's writer lock), then read what it says.
+        db.execute(update(Ballot).where(Ballot.vote_id == vote.id, Ballot.voter_key == key)
+                   .values(cast_at=now()).execution_options(synchronize_session=False))
+        _still_open(db, vote)
+        ballot = db.get(Ballot, (vote.id, key), populate_existing=True)
+        if ballot is None or ballot.choice == choice:
+            db.rollback()
+            return Cast("unchanged", key)
+        if not vote.allow_change:
+            raise VoteRefused("no_change", N_("This voter has voted already, and this vote does not allow changes."))
+        old = ballot.choice
+        _bump(db, vote, old, elector, -1)
+        _bump(db, vote, choice, elector, +1)
+        ballot.choice, ballot.via, ballot.cast_by = choice, via, cast_by[:120]
+        db.add(ballot)
+        _audit(db, vote, elector.label, "change", f"{choice_text(vote, old)} → {choice_text(vote, choice)}")
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return Cast("changed", key)
+
+
+def _bump(db: Session, vote: Vote, choice: str, elector: VoteElector, sign: int) -> None:
+    """Add (or take back) one ballot's weight in place: the database does the sum, so no update is lost."""
+    stmt = (update(VoteTally).where(VoteTally.vote_id == vote.id, VoteTally.choice == choice)
+            .values(heads=VoteTally.heads + sign * elector.heads,
+                    area_centi=VoteTally.area_centi + sign * (elector.area_centi or 0))
+            .execution_options(synchronize_session=False))
+    if db.execute(stmt).rowcount == 1:
+        return
+    try:  # a several-of combination nobody ticked before
+        with db.begin_nested():
+            db.add(VoteTally(vote_id=vote.id, choice=choice, heads=0, area_centi=0))
+    except IntegrityError:
+        pass  # someone else created it meanwhile
+    db.execute(stmt)
+
+
+def add_late_attendee(db: Session, vote: Vote, attendance: Attendance) -> VoteElector | None:
+    """Someone who checked in after an attendance-scope vote opened joins its electorate."""
+    elector = elector_for_attendance(db, vote, attendance)
+    if elector is None or vote.scope != "attendance" or vote.status != VoteStatus.open:
+        return None
+    if db.get(VoteElector, (vote.id, elector.voter_key)) is None:
+        try:
+            db.add(elector)
+            _audit(db, vote, elector.label, "elector", gettext("Checked in after the vote opened; now eligible."))
+            db.commit()
+        except IntegrityError:
+            db.rollback()
+    return db.get(VoteElector, (vote.id, elector.voter_key))
+
+
+@dataclass(frozen=True)
+class TabletBallot:
+    voter_key: str
+    label: str
+    proxy: bool
+    voted: bool
+
+
+def ballots_for_attendance(db: Session, vote: Vote, attendance: Attendance, *,
+                           with_voted: bool = True) -> list[TabletBallot]:
+    """The ballots a tablet may cast: its own, and any its holder holds a proxy for.
+
+    ``with_voted=False`` skips looking up who has voted (the casting path finds out anyway).
+    """
+    out = []
+    own = add_late_attendee(db, vote, attendance) if vote.scope == "attendance" else None
+    if own is None:
+        key = voter_key_for(db, vote, attendance)
+        own = db.get(VoteElector, (vote.id, key)) if key else None
+    # One query for both: a proxy this tablet holds, or one its own voter gave someone else.
+    who = VoteProxy.holder_attendance_id == attendance.id
+    if own is not None:
+        who = who | (VoteProxy.principal_key == own.voter_key)
+    proxies = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id, who)))
+
+    def voted(key: str) -> bool:
+        return with_voted and has_voted(db, vote, key)
+
+    if own is not None:
+        given = next((p for p in proxies if p.principal_key == own.voter_key), None)
+        if given is None or given.holder_attendance_id == attendance.id:
+            out.append(TabletBallot(own.voter_key, own.label, False, voted(own.voter_key)))
+    for p in proxies:
+        if p.holder_attendance_id != attendance.id or (own is not None and p.principal_key == own.voter_key):
+            continue
+        e = db.get(VoteElector, (vote.id, p.principal_key))
+        if e is not None:
+            out.append(TabletBallot(e.voter_key, e.label, True, voted(e.voter_key)))
+    return out
+
+
+def cast_from_tablet(db: Session, vote: Vote, attendance: Attendance, voter_key: str,
+                     selection: Sequence[str]) -> tuple[Cast, list[TabletBallot]]:
+    """A tablet casts for its own voter, or as a proxy holder for a principal (or, with no
+    ``voter_key``, for its own voter); returns the outcome and the tablet's ballots after it."""
+    ensure_current(db, vote)
+    if vote.status != VoteStatus.open:
+        raise VoteRefused("not_open", N_("This vote is closed; no more ballots are taken.")
+                          if vote.status == VoteStatus.closed else N_("This vote is not open yet."))
+    mine = ballots_for_attendance(db, vote, attendance, with_voted=False)
+    if not voter_key:
+        # The room's shared fragment cannot name the tablet's voter; its own ballot is meant.
+        voter_key = next((b.voter_key for b in mine if not b.proxy), "")
+    allowed = {b.voter_key: b for b in mine}
+    if voter_key not in allowed:
+        raise VoteRefused("ineligible", N_("This tablet has no ballot in this vote."), "voter")
+    b = allowed[voter_key]
+    outcome = cast(db, vote, voter_key, selection, via="proxy" if b.proxy else "tablet",
+                   cast_by=attendance.name if b.proxy else "")
+    return outcome, [TabletBallot(x.voter_key, x.label, x.proxy, x.voted or x.voter_key == voter_key) for x in mine]
+
+
+def has_voted(db: Session, vote: Vote, voter_key: str) -> bool:
+    return db.get(VoteReceipt, (vote.id, voter_key)) is not None
+
+
+# ---------------------------------------------------------------- staff entries
+
+
+def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str) -> dict[str, str]:
+    """Record a show-of-hands count; returns errors by field (``hands-<choice>``). Caller commits."""
+    errors: dict[str, str] = {}
+    if vote.status != VoteStatus.open:
+        return {"hands": gettext("Hands are counted while the vote is open.")}
+    if needs_area(vote):
+        return {"hands": gettext("A show of hands counts heads only; this vote weighs floor area.")}
+    if vote.kind == Kind.SEVERAL_OF:
+        return {"hands": gettext("A show of hands cannot be entered for a several-of vote.")}
+    hands: dict[str, int] = {}
+    for key, _label in choices_of(vote):
+        text = raw.get(key, "").strip() or "0"
+        n = _int(text)
+        if n is None or n < 0 or n > 100000:
+            errors[f"hands-{key}"] = gettext("A whole number of hands, 0 or more.")
+        else:
+            hands[key] = n
+    if errors:
+        return errors
+    try:
+        tally_result(db, vote, hands=hands)
+    except CountingError as e:
+        if e.code == "too_many_hands":
+            return {"hands": gettext("More hands than eligible voters without a ballot.")}
+        return {"hands": gettext("This count cannot be added to this vote.")}
+    old = json.loads(vote.hands) if vote.hands else {}
+    vote.hands = json.dumps(hands) if any(hands.values()) else ""
+    db.add(vote)
+    _audit(db, vote, actor, "hands", "，".join(f"{choice_text(vote, k)} {old.get(k, 0)} → {n}"
+                                             for k, n in hands.items()))
+    return {}
+
+
+def record_proxy(db: Session, vote: Vote, principal_key: str, holder: Attendance | None, *, actor: str,
+                 note: str = "") -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if vote.status == VoteStatus.closed:
+        return {"principal": gettext("This vote is closed.")}
+    electorate = {e.voter_key: e for e in (db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id))
+                                           if vote.status == VoteStatus.open else compute_electorate(db, vote))}
+    principal = electorate.get(principal_key)
+    if principal is None:
+        errors["principal"] = gettext("Choose an eligible voter who gives the proxy.")
+    elif has_voted(db, vote, principal_key):
+        errors["principal"] = gettext("This voter has voted already.")
+    elif db.get(VoteProxy, (vote.id, principal_key)) is not None:
+        errors["principal"] = gettext("A proxy for this voter is recorded already.")
+    if holder is None or holder.meeting_id != vote.meeting_id:
+        errors["holder"] = gettext("Choose a person checked in at this meeting to hold the proxy.")
+    elif principal is not None and voter_key_for(db, vote, holder) == principal_key:
+        errors["holder"] = gettext("A voter cannot hold their own proxy.")
+    if len(note) > 200:
+        errors["note"] = gettext("At most %(n)d characters.") % {"n": 200}
+    if errors:
+        return errors
+    db.add(VoteProxy(vote_id=vote.id, principal_key=principal_key, holder_attendance_id=holder.id, note=note,
+                     recorded_by=actor))
+    _audit(db, vote, actor, "proxy", gettext("%(principal)s authorised %(holder)s to vote for them.")
+           % {"principal": principal.label, "holder": holder.name})
+    return {}
+
+
+def open_kiosk(db: Session, vote: Vote, voter_key: str, *, actor: str) -> str | None:
+    """Show a ballot for one voter on the shared tablet; returns an error or None. Caller commits."""
+    if vote.status != VoteStatus.open:
+        return gettext("This vote is not open.")
+    elector = db.get(VoteElector, (vote.id, voter_key))
+    if elector is None:
+        return gettext("Choose an eligible voter.")
+    if has_voted(db, vote, voter_key):
+        return gettext("This voter has voted already.")
+    vote.kiosk_voter, vote.kiosk_nonce = voter_key, secrets.token_urlsafe(12)
+    db.add(vote)
+    _audit(db, vote, actor, "kiosk", gettext("Shared tablet opened for %(v)s.") % {"v": elector.label})
+    return None
+
+
+def cast_at_kiosk(db: Session, vote: Vote, nonce: str, selection: Sequence[str], *, staff: str) -> Cast:
+    if not nonce or vote.kiosk_nonce != nonce or not vote.kiosk_voter:
+        raise VoteRefused("kiosk_moved", N_("This ballot is no longer open on this tablet; ask the facilitator."))
+    key = vote.kiosk_voter
+    result = cast(db, vote, key, selection, via="kiosk", cast_by=staff)
+    # Only clear it if nobody opened the tablet for the next voter in the meantime.
+    db.execute(update(Vote).where(Vote.id == vote.id, Vote.kiosk_nonce == nonce)
+               .values(kiosk_voter=None, kiosk_nonce=None))
+    db.commit()
+    db.refresh(vote)
+    return result
+
+
+# ---------------------------------------------------------------- results
+
+
+def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[str, int] | None = None
+                 ) -> dict[str, Any]:
+    """Count the vote with :func:`counting.count` and return ``Result.as_dict()`` plus a few facts.
+
+    Live counts read the anonymous tallies (a handful of rows, however many voters); ``exact``
+    (used when closing an open vote) counts the named ballots themselves instead. The tallies
+    stand in for the ballots as one voter per choice carrying that choice's heads and area, plus
+    one for everyone who has not voted; counting adds weights, so the result is the same.
+    """
+    if vote.status == VoteStatus.closed and vote.result and hands is None:
+        return json.loads(vote.result)
+    if hands is None and vote.hands:
+        hands = json.loads(vote.hands)
+    with_area = needs_area(vote)
+    if exact and not vote.secret:
+        electors = db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)).all()
+        ballots = {b.voter_key: _selection(vote, b.choice)
+                   for b in db.exec(select(Ballot).where(Ballot.vote_id == vote.id))}
+        voters = _voters(electors, with_area)
+    else:
+        heads, area = db.exec(select(func.coalesce(func.sum(VoteElector.heads), 0),
+                                     func.coalesce(func.sum(VoteElector.area_centi), 0))
+                              .where(VoteElector.vote_id == vote.id)).one()
+        voters, ballots = [], {}
+        for t in db.exec(select(VoteTally).where(VoteTally.vote_id == vote.id, VoteTally.heads > 0)):
+            vid = f"tally:{t.choice}"
+            voters.append(Voter(vid, heads=t.heads, area=Fraction(t.area_centi, 100) if with_area else None))
+            ballots[vid] = _selection(vote, t.choice)
+            heads -= t.heads
+            area -= t.area_centi
+        if heads > 0:
+            voters.append(Voter("not_voted", heads=heads, area=Fraction(area, 100) if with_area else None))
+    result = counting.count(vote.kind, vote.rule, voters, ballots, options=_option_ids(vote),
+                            weighting=vote.weighting, show_of_hands=hands or None, max_choices=vote.max_choices)
+    out = result.as_dict()
+    out["eligible"] = int(result.participation_heads.denominator)
+    out["ballots"] = db.exec(select(func.count()).select_from(VoteReceipt)
+                             .where(VoteReceipt.vote_id == vote.id)).one()
+    return out
+
+
+def participation(db: Session, vote: Vote) -> tuple[int, int]:
+    """(ballots counted, eligible voters): what the room may see even while tallies are hidden."""
+    n = db.exec(select(func.count()).select_from(VoteReceipt).where(VoteReceipt.vote_id == vote.id)).one()
+    eligible = db.exec(select(func.count()).select_from(VoteElector).where(VoteElector.vote_id == vote.id)).one()
+    return n, eligible
+
+
+def shows_tallies(vote: Vote) -> bool:
+    return vote.status == VoteStatus.closed or (vote.status == VoteStatus.open and vote.results_while_open)
+
+
+def audit_trail(db: Session, vote: Vote) -> list[VoteAudit]:
+    return list(db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote.id).order_by(VoteAudit.id)))
+
+
+def votes_of_meeting(db: Session, meeting_id: int) -> list[Vote]:
+    return list(db.exec(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.id)))
+
+
+def votes_of_issue(db: Session, issue_id: int) -> list[Vote]:
+    return list(db.exec(select(Vote).where(Vote.issue_id == issue_id).order_by(Vote.id)))
+
+
+def current_vote(db: Session, meeting_id: int) -> Vote | None:
+    """The vote a meeting's room shows: the open one, else the one closed last."""
+    votes = votes_of_meeting(db, meeting_id)
+    for v in votes:
+        ensure_current(db, v)
+    open_ = [v for v in votes if v.status == VoteStatus.open]
+    if open_:
+        return open_[-1]
+    closed = [v for v in votes if v.status == VoteStatus.closed]
+    return max(closed, key=lambda v: (v.closed_at or v.created_at, v.id)) if closed else None
+
+
+# ---------------------------------------------------------------- showing a result
+
+
+def _decimal(text: str) -> str:
+    """Exact numbers from as_dict ("812.4", "12", "5/3") shown with two places for areas."""
+    if "/" in text:
+        return str(round(float(Fraction(text)), 2))
+    return f"{Decimal(text):.2f}"
+
+
+def comparison_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each fraction a rule compared, ready to print: "812.40 / 1059.70 m² = 76.7% ≥ 2/3 ✓"."""
+    lines = []
+    for c in result["comparisons"]:
+        area = c["basis"] == "area"
+        num = _decimal(c["numerator"]) if area else c["numerator"]
+        den = _decimal(c["denominator"]) if area else c["denominator"]
+        percent = "—" if c["percent"] is None else f"{c['percent']:.1f}%"
+        op = "≥" if c["operator"] == ">=" else ">"
+        lines.append({"label": gettext(c["label"]), "text": f"{num} / {den}{' m²' if area else ''} = {percent} "
+                      f"{op} {c['threshold']}", "met": c["met"]})
+    return lines
+
+
+def bars(vote: Vote, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One bar per choice for the SVG chart, widths as a share of the largest."""
+    totals = result["totals"]
+    top = max((t["heads"] for t in totals), default=0) or 1
+    out = []
+    for i, t in enumerate(totals):
+        out.append({"key": t["key"], "label": choice_text(vote, t["key"]) if vote.kind != Kind.SEVERAL_OF
+                    else dict(choices_of(vote)).get(t["key"], t["key"]), "heads": t["heads"], "hands": t["hands"],
+                    "percent": t["heads_percent"], "area": None if t["area"] is None else _decimal(t["area"]),
+                    "width": round(100 * t["heads"] / top, 1), "y": i})
+    return out

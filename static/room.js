@@ -1,0 +1,83 @@
+// The live room in the browser: count-downs that tick locally, a tablet's own place in the
+// shared queue, large text, and quick reconnection. Everything else is htmx and hx-ws.
+(function () {
+  "use strict";
+
+  // Back in step within seconds of a server restart: retry quickly, never give up.
+  if (window.htmx) {
+    htmx.config.ws = Object.assign(htmx.config.ws || {}, {reconnectDelay: 300, reconnectMaxDelay: 2000});
+  }
+
+  var LARGE = "forum-room-large";
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      // The server's clock at render time tells how far this device's clock is off.
+      if (el._skew === undefined) el._skew = now - Number(el.dataset.serverNow || now);
+      var left = Math.round((Number(el.dataset.deadline) - (now - el._skew)) / 1000);
+      var abs = Math.abs(left);
+      el.textContent = (left < 0 ? "-" : "") + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
+      el.classList.toggle("overrun", left < 0);
+    });
+  }
+
+  function mine() {
+    var meta = document.querySelector('meta[name="room-attendance"]');
+    if (!meta) return;
+    var id = meta.content;
+    var state = null, place = 0;
+    document.querySelectorAll("#room-queue [data-attendance]").forEach(function (el) {
+      var me = el.dataset.attendance === id;
+      el.classList.toggle("mine", me);
+      if (el.dataset.state === "waiting") place += 1;
+      if (me) state = {kind: el.dataset.state, place: place};
+    });
+    var text = document.querySelector("[data-my-place]");
+    if (text) {
+      text.textContent = !state ? "" : state.kind === "speaking" ? text.dataset.textSpeaking
+        : text.dataset.textWaiting.replace("{n}", state.place);
+    }
+    var up = document.querySelector('[data-hand="up"]'), down = document.querySelector('[data-hand="down"]');
+    if (up) up.hidden = !!state;
+    if (down) down.hidden = !state || state.kind === "speaking";
+  }
+
+  function refresh() { tick(); mine(); }
+
+  function setLarge(on) {
+    document.documentElement.classList.toggle("room-large", on);
+    document.querySelectorAll("[data-large-text]").forEach(function (b) { b.setAttribute("aria-pressed", on); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setLarge(localStorage.getItem(LARGE) === "1");
+    document.querySelectorAll("[data-large-text]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var on = !document.documentElement.classList.contains("room-large");
+        localStorage.setItem(LARGE, on ? "1" : "0");
+        setLarge(on);
+      });
+    });
+    refresh();
+    setInterval(tick, 1000);
+  });
+  document.addEventListener("htmx:after:swap", refresh);
+  document.addEventListener("htmx:ws:after:message:incoming", refresh);
+  document.addEventListener("htmx:ws:after:connection", function () {
+    document.querySelectorAll("[data-room-link]").forEach(function (el) { el.hidden = false; });
+  });
+  document.addEventListener("htmx:ws:close", function () {
+    document.querySelectorAll("[data-room-link]").forEach(function (el) { el.hidden = true; });
+  });
+  // A sent comment empties its box and says so.
+  document.addEventListener("htmx:after:request", function (evt) {
+    var form = evt.target.closest && evt.target.closest("form[data-reset]");
+    if (!form) return;
+    form.reset();
+    var sent = form.querySelector("[data-sent]");
+    if (sent) { sent.hidden = false; setTimeout(function () { sent.hidden = true; }, 3000); }
+  });
+})();

@@ -1,0 +1,35 @@
+"""The live-room benchmark runs end to end with a handful of tablets and prints its figures."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from click.testing import CliRunner
+
+from forum import bench
+from forum.cli import main
+
+
+def test_bench_live_smoke():
+    # In a thread of its own: the browser tests' Playwright may hold this thread's event loop.
+    results = []
+    thread = threading.Thread(target=lambda: results.append(
+        CliRunner().invoke(main, ["bench", "live", "--tablets", "5", "--actions", "4"])))
+    thread.start()
+    thread.join(120)
+    result = results[0]
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    out = result.output
+    assert "5 tablets" in out
+    assert re.search(r"forum: action → last tablet\s+[\d.]+\s+[\d.]+\s+[\d.]+", out)
+    assert re.search(r"bare websockets broadcast\s+[\d.]+\s+[\d.]+\s+[\d.]+", out)
+    assert re.search(r"ratio p50 forum/bare: [\d.]+", out)
+    assert re.search(r"server memory per tablet: -?[\d.]+ KB", out)
+
+
+def test_percentiles():
+    values = [float(v) for v in range(1, 101)]
+    assert bench.percentile(values, 50) in (50.0, 51.0)
+    assert bench.percentile(values, 95) in (95.0, 96.0)
+    assert bench.percentile(values, 100) == 100.0

@@ -1,0 +1,304 @@
+"""The live room's push channel: each change reaches every open page, rendered once for all of them."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+
+import anyio
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, select
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from forum import live
+from forum.models import AgendaEntry, Attendance, Issue, Meeting, MeetingStatus
+
+
+def upcoming_meeting(engine) -> int:
+    """The planned meeting with an agenda that the demo data prepares for the live room."""
+    with Session(engine) as db:
+        meetings = db.exec(select(Meeting).where(Meeting.status == MeetingStatus.planned)
+                           .order_by(Meeting.starts_at)).all()
+        for meeting in meetings:
+            if db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)).first():
+                return meeting.id
+    raise AssertionError("the demo data has no planned meeting with an agenda")
+
+
+def receive(ws, timeout: float = 5.0) -> str:
+    """The next message on a test websocket, failing (not hanging) when none comes."""
+
+    async def get():
+        with anyio.fail_after(timeout):
+            return await ws._send_rx.receive()
+
+    message = ws.portal.call(get)
+    assert message["type"] == "websocket.send", message
+    return message["text"]
+
+
+def receive_until(ws, needle: str, timeout: float = 5.0) -> str:
+    """Messages until one contains ``needle`` (a push may be split over two coalesced flushes)."""
+    seen = []
+    for _ in range(10):
+        text = receive(ws, timeout)
+        seen.append(text)
+        if needle in text:
+            return text
+    raise AssertionError(f"{needle!r} never arrived in {len(seen)} messages")
+
+
+def ids(text: str) -> set[str]:
+    return set(re.findall(r'hx-target="#(room-[a-z]+)"', text))
+
+
+@pytest.fixture
+def meeting_id(demo_engine) -> int:
+    return upcoming_meeting(demo_engine)
+
+
+@pytest.fixture
+def live_meeting(facilitator, meeting_id) -> int:
+    response = facilitator.post(f"/meetings/{meeting_id}/run/start", follow_redirects=False)
+    assert response.status_code == 303
+    return meeting_id
+
+
+def join_tablet(app, meeting_id: int, name: str = "李秀英", **home: str) -> TestClient:
+    client = TestClient(app)
+    client.__enter__()
+    response = client.post(f"/meetings/{meeting_id}/tablet/join", data={"name": name, **home}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
+
+
+def current_entry(engine, meeting_id: int) -> AgendaEntry:
+    with Session(engine) as db:
+        meeting = db.get(Meeting, meeting_id)
+        return db.get(AgendaEntry, meeting.current_entry_id)
+
+
+# ---------------------------------------------------------------- connect and resync
+
+
+def test_a_console_gets_every_part_on_connect(facilitator, live_meeting):
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console") as ws:
+        text = receive(ws)
+    assert ids(text) >= {"room-status", "room-entry", "room-agenda", "room-queue", "room-attendance", "room-comments"}
+    assert 'hx-swap="outerHTML"' in text
+
+
+def test_tablets_and_screen_get_their_parts_only(client, live_meeting):
+    with client.websocket_connect(f"/meetings/{live_meeting}/ws?audience=tablet") as ws:
+        tablet = ids(receive(ws))
+    with client.websocket_connect(f"/meetings/{live_meeting}/ws?audience=screen") as ws:
+        screen = ids(receive(ws))
+    assert {"room-entry", "room-queue", "room-status"} <= tablet
+    assert "room-attendance" not in tablet and "room-comments" not in tablet
+    assert "room-attendance" not in screen and "room-agenda" not in screen
+
+
+def test_a_new_connection_gets_the_state_as_it_is_now(facilitator, live_meeting, demo_engine):
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=tablet") as ws:
+        receive(ws)
+    facilitator.post(f"/meetings/{live_meeting}/run/next")
+    entry = current_entry(demo_engine, live_meeting)
+    with Session(demo_engine) as db:
+        title = db.get(Issue, entry.issue_id).title
+    # Reconnecting (say after a restart) brings the tablet back in step at once.
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=tablet") as ws:
+        text = receive(ws)
+    entry_part = text.split('hx-target="#room-entry"')[1].split("</hx-partial>")[0]
+    assert title in entry_part
+
+
+def test_a_console_socket_needs_a_facilitator(client, committee_member, live_meeting):
+    for who in (client, committee_member):
+        with pytest.raises(WebSocketDisconnect) as refused:
+            with who.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console"):
+                pass
+        assert refused.value.code == 1008
+
+
+def test_no_socket_for_a_meeting_that_does_not_exist(client):
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/meetings/999999/ws"):
+            pass
+
+
+# ---------------------------------------------------------------- each change is pushed
+
+
+def test_advancing_the_agenda_is_pushed(facilitator, live_meeting, demo_engine):
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=tablet") as ws:
+        receive(ws)
+        facilitator.post(f"/meetings/{live_meeting}/run/next")
+        text = receive(ws)
+    entry = current_entry(demo_engine, live_meeting)
+    with Session(demo_engine) as db:
+        issue = db.get(Issue, entry.issue_id)
+    assert {"room-agenda", "room-entry"} <= ids(text)
+    assert issue.title in text and 'data-deadline="' in text
+    assert entry.position == 2
+
+
+def test_a_raised_hand_is_pushed_to_console_and_tablets(app, facilitator, live_meeting):
+    tablet = join_tablet(app, live_meeting, "张大爷")
+    try:
+        with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console") as console, \
+                tablet.websocket_connect(f"/meetings/{live_meeting}/ws?audience=tablet") as pad:
+            receive(console), receive(pad)
+            assert tablet.post(f"/meetings/{live_meeting}/tablet/hand", data={"up": "1"},
+                               follow_redirects=False).status_code == 303
+            console_text, pad_text = receive_until(console, "张大爷"), receive_until(pad, "张大爷")
+        with Session(app.state.engine) as db:
+            me = db.exec(select(Attendance).where(Attendance.meeting_id == live_meeting,
+                                                  Attendance.name == "张大爷")).one()
+        assert f'data-attendance="{me.id}"' in pad_text and "Give the floor" in console_text
+        assert "Give the floor" not in pad_text
+    finally:
+        tablet.__exit__(None, None, None)
+
+
+def test_a_decision_is_pushed_and_moves_the_issue(facilitator, live_meeting, demo_engine):
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=screen") as ws:
+        receive(ws)
+        facilitator.post(f"/meetings/{live_meeting}/run/decision", data={"decision": "物业下周一前报价，业主大会表决"})
+        text = receive(ws)
+    assert "物业下周一前报价" in text
+    entry = current_entry(demo_engine, live_meeting)
+    with Session(demo_engine) as db:
+        assert db.get(Issue, entry.issue_id).status in ("decided", "in_progress", "resolved", "reviewed")
+
+
+def test_a_comment_is_pushed_to_the_console(app, facilitator, live_meeting):
+    tablet = join_tablet(app, live_meeting, "王阿姨")
+    try:
+        with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console") as ws:
+            receive(ws)
+            tablet.post(f"/meetings/{live_meeting}/tablet/comment", data={"text": "晚上十点后请小声"})
+            text = receive_until(ws, "晚上十点后请小声")
+        assert "room-comments" in ids(text) and "王阿姨" in text
+    finally:
+        tablet.__exit__(None, None, None)
+
+
+def test_a_check_in_is_pushed_with_the_count(facilitator, live_meeting):
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console") as ws:
+        receive(ws)
+        facilitator.post(f"/meetings/{live_meeting}/run/checkin", data={"name": "赵老师"})
+        text = receive_until(ws, "赵老师")
+    assert {"room-attendance", "room-status"} <= ids(text)
+    assert re.search(r'room-count-n">1<', text)
+
+
+# ---------------------------------------------------------------- the hub itself
+
+
+def run_loop(main) -> None:
+    """Run ``main()`` on a fresh event loop in its own thread (browser tests may hold this one's)."""
+    errors = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as e:  # re-raised in the test's thread
+            errors.append(e)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if errors:
+        raise errors[0]
+
+
+class FakeSocket:
+    """Stands for a page's ASGI send, which is what the hub keeps of a subscriber."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def __call__(self, event: dict) -> None:
+        self.sent.append(event["text"])
+
+
+def _push(app, meeting_id: int, subscribers: int, *parts: str, bursts: int = 1) -> tuple[int, int, list[FakeSocket]]:
+    """Attach fake tablets, announce changes, and count renders and database queries."""
+    hub = live.Hub(app, interval=0.05)
+    sockets = [FakeSocket() for _ in range(subscribers)]
+    queries = []
+
+    def count(*_args) -> None:
+        queries.append(1)
+
+    async def run() -> None:
+        hub.bind()
+        room = hub.rooms.setdefault(meeting_id, live.Room())
+        room.subscribers[("tablet", "zh-Hans")] = set(sockets)
+        for _ in range(bursts):
+            hub.changed(meeting_id, *parts)
+        await asyncio.sleep(0.3)
+
+    event.listen(app.state.engine, "before_cursor_execute", count)
+    try:
+        run_loop(run)
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", count)
+    return hub.renderer.renders, len(queries), sockets
+
+
+def test_a_push_to_many_tablets_renders_once(app, live_meeting):
+    renders_1, queries_1, _ = _push(app, live_meeting, 1, "queue", "entry")
+    renders_50, queries_50, sockets = _push(app, live_meeting, 50, "queue", "entry")
+    assert renders_50 == renders_1 == 2  # one per changed part, not per tablet
+    assert queries_50 == queries_1
+    assert all(s.sent == sockets[0].sent for s in sockets) and len(sockets[0].sent) == 1
+
+
+def test_a_burst_of_changes_is_merged(app, live_meeting):
+    _renders, _queries, sockets = _push(app, live_meeting, 3, "queue", bursts=40)
+    assert 1 <= len(sockets[0].sent) <= 2
+
+
+def test_changed_from_a_worker_thread_reaches_the_loop(app, live_meeting):
+    hub = live.Hub(app, interval=0.01)
+    socket = FakeSocket()
+
+    async def run() -> None:
+        hub.bind()
+        hub.rooms.setdefault(live_meeting, live.Room()).subscribers[("screen", "en")] = {socket}
+        await asyncio.to_thread(hub.changed, live_meeting, "entry")
+        await asyncio.sleep(0.2)
+
+    run_loop(run)
+    assert len(socket.sent) == 1 and "room-entry" in socket.sent[0]
+
+
+def test_another_module_can_register_a_part(facilitator, live_meeting):
+    live.register_part("probe", "_partials/room_status.html", lambda db, meeting: {"count": 7, "qr": str},
+                       audiences=("screen",))
+    try:
+        with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=screen") as ws:
+            text = receive(ws)
+        assert 'hx-target="#room-probe"' in text
+        with pytest.raises(ValueError):
+            live.register_part("bad", "x.html", lambda db, meeting: {}, audiences=("kitchen",))
+    finally:
+        live.PARTS.pop("probe", None)
+
+
+def test_changed_without_a_running_hub_is_harmless(app, live_meeting):
+    live.Hub(app).changed(live_meeting, "queue")  # no loop bound yet: nothing to do, no error
+
+
+def test_ended_meeting_pushes_the_end(facilitator, live_meeting, demo_engine):
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=tablet") as ws:
+        receive(ws)
+        facilitator.post(f"/meetings/{live_meeting}/run/end")
+        text = receive(ws)
+    with Session(demo_engine) as db:
+        assert db.get(Meeting, live_meeting).status == MeetingStatus.ended
+    assert "room-entry" in ids(text)

@@ -1,0 +1,682 @@
+"""Votes over HTTP and in the service: setting up, every way of casting, refusals, exactly-once
+counting under concurrency, secrecy of secret ballots, and the lift vote of Building 5 Unit 2."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel, select
+
+from forum import votes
+from forum.models import (
+    AgendaEntry,
+    Attendance,
+    Household,
+    Issue,
+    IssueEvent,
+    Meeting,
+    Person,
+    Vote,
+    VoteAudit,
+    VoteTally,
+    now,
+)
+from forum.views.votes import DEVICE_COOKIE
+
+# ---------------------------------------------------------------- helpers
+
+
+def lift_issue(db: Session) -> Issue:
+    return db.exec(select(Issue).where(Issue.title == "5栋2单元加装电梯")).one()
+
+
+def lift_meeting(db: Session) -> tuple[Meeting, AgendaEntry]:
+    """The upcoming weekly talk with the lift on its agenda."""
+    issue = lift_issue(db)
+    entries = db.exec(select(AgendaEntry).where(AgendaEntry.issue_id == issue.id)).all()
+    pairs = [(db.get(Meeting, e.meeting_id), e) for e in entries]
+    return max(pairs, key=lambda p: p[0].starts_at)
+
+
+def unit_households(db: Session) -> list[Household]:
+    issue = lift_issue(db)
+    return list(db.exec(select(Household).where(Household.community_id == issue.community_id,
+                                                Household.building == "5", Household.unit == "2")
+                        .order_by(Household.room)))
+
+
+def check_in(db: Session, meeting: Meeting, person: Person | None = None, name: str = "来宾") -> Attendance:
+    household = db.get(Household, person.household_id) if person and person.household_id else None
+    a = Attendance(meeting_id=meeting.id, person_id=person.id if person else None,
+                   household_id=household.id if household else None, name=person.name if person else name,
+                   building=household.building if household else "", unit=household.unit if household else "",
+                   room=household.room if household else "", is_guest=person is None,
+                   device_token=secrets.token_hex(16))
+    db.add(a)
+    db.commit()
+    db.refresh(a)
+    return a
+
+
+def owners_of_unit(db: Session) -> list[Person]:
+    ids = [h.id for h in unit_households(db)]
+    return list(db.exec(select(Person).where(Person.household_id.in_(ids)).order_by(Person.household_id)))
+
+
+def form_for_meeting(entry: AgendaEntry, **over) -> dict:
+    data = {"agenda_entry": str(entry.id), "question": "同意按方案推进吗？", "kind": "for_against", "options": "",
+            "scope": "attendance", "counting_unit": "person", "weighting": "head", "rule": "simple",
+            "closing": "facilitator", "closes_at": "", "results_while_open": "on"}
+    data.update(over)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def create(client, meeting: Meeting, entry: AgendaEntry, **over) -> int:
+    r = client.post(f"/meetings/{meeting.id}/votes", data=form_for_meeting(entry, **over), follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return int(r.headers["location"].rsplit("/", 1)[1])
+
+
+def open_(client, vote_id: int) -> None:
+    r = client.post(f"/votes/{vote_id}/open", follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def close(client, vote_id: int) -> None:
+    r = client.post(f"/votes/{vote_id}/close", follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def tablet(app, attendance: Attendance):
+    from starlette.testclient import TestClient
+
+    c = TestClient(app)
+    c.cookies.set(DEVICE_COOKIE, attendance.device_token)
+    return c
+
+
+def cast(client, vote_id: int, voter: str, *choices: str):
+    return client.post(f"/votes/{vote_id}/cast", data={"voter": voter, "choice": list(choices)})
+
+
+def result(client, vote_id: int) -> dict:
+    return client.get(f"/votes/{vote_id}/result.json").json()
+
+
+@pytest.fixture
+def db(demo_engine):
+    with Session(demo_engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def room(db):
+    """The lift meeting with four unit owners and one guest checked in."""
+    meeting, entry = lift_meeting(db)
+    owners = owners_of_unit(db)[:4]
+    people = [check_in(db, meeting, p) for p in owners]
+    guest = check_in(db, meeting, None, "访客")
+    return meeting, entry, people, guest
+
+
+# ---------------------------------------------------------------- setting up
+
+
+def test_meeting_page_links_to_votes(client, db):
+    meeting, _ = lift_meeting(db)
+    page = client.get(f"/meetings/{meeting.id}")
+    assert f"/meetings/{meeting.id}/votes" in page.text
+
+
+@pytest.mark.parametrize(("over", "field"), [
+    ({"question": ""}, "question"),
+    ({"question": "问" * 301}, "question"),
+    ({"kind": "bogus"}, "kind"),
+    ({"kind": "one_of", "options": "只有一个", "rule": "consultation"}, "options"),
+    ({"kind": "one_of", "options": "甲\n甲", "rule": "consultation"}, "options"),
+    ({"options": "甲\n乙"}, "options"),
+    ({"kind": "several_of", "options": "甲\n乙", "max_choices": "5", "rule": "consultation"}, "max_choices"),
+    ({"kind": "several_of", "options": "甲\n乙", "max_choices": "x", "rule": "consultation"}, "max_choices"),
+    ({"scope": "street"}, "scope"),
+    ({"scope": "building", "scope_building": "99"}, "scope_building"),
+    ({"scope": "unit", "scope_building": "5", "scope_unit": "9"}, "scope_unit"),
+    ({"counting_unit": "dog"}, "counting_unit"),
+    ({"weighting": "weight"}, "weighting"),
+    ({"weighting": "area"}, "weighting"),
+    ({"rule": "unanimous"}, "rule"),
+    ({"kind": "rating", "rule": "simple"}, "rule"),
+    ({"rule": "owners_major"}, "rule"),
+    ({"secret": "on", "allow_change": "on"}, "allow_change"),
+    ({"closing": "whenever"}, "closing"),
+    ({"closing": "time", "closes_at": "soon"}, "closes_at"),
+    ({"closing": "time", "closes_at": "2001-01-01T10:00"}, "closes_at"),
+    ({"agenda_entry": "999999"}, "agenda_entry"),
+])
+def test_bad_input_is_shown_beside_its_field_and_kept(facilitator, db, over, field):
+    meeting, entry = lift_meeting(db)
+    data = form_for_meeting(entry, **over)
+    r = facilitator.post(f"/meetings/{meeting.id}/votes", data=data)
+    assert r.status_code == 422
+    soup = BeautifulSoup(r.text, "html.parser")
+    assert soup.select_one(f"#{field}-error"), r.text
+    control = soup.select_one(f"#f-{field}")
+    if control is not None and control.name == "input" and control.get("type") not in ("checkbox",):
+        assert control.get("value", "") == data.get(field, "")
+    assert control is None or control.get("aria-invalid") == "true"
+    assert soup.select_one("#f-question").text == data["question"] or field == "question"
+
+
+def test_creating_needs_a_facilitator(client, committee_member, db):
+    meeting, entry = lift_meeting(db)
+    r = client.post(f"/meetings/{meeting.id}/votes", data=form_for_meeting(entry), follow_redirects=False)
+    assert r.status_code == 303 and "/login" in r.headers["location"]
+    r = committee_member.post(f"/meetings/{meeting.id}/votes", data=form_for_meeting(entry))
+    assert r.status_code == 403
+
+
+def test_zero_floor_area_is_refused_naming_the_rooms(facilitator, db):
+    issue = lift_issue(db)
+    flats = unit_households(db)
+    for h in flats[:2]:
+        h.floor_area = Decimal("0")
+        db.add(h)
+    db.commit()
+    data = {"question": "加装电梯", "kind": "for_against", "scope": "unit", "scope_building": "5", "scope_unit": "2",
+            "counting_unit": "household", "weighting": "both", "rule": "owners_major", "closing": "facilitator"}
+    r = facilitator.post(f"/issues/{issue.id}/votes", data=data)
+    assert r.status_code == 422
+    error = BeautifulSoup(r.text, "html.parser").select_one("#rule-error").text
+    assert f"5-2-{flats[0].room}" in error and f"5-2-{flats[1].room}" in error
+
+
+def test_zero_area_appearing_before_opening_is_refused_at_open(facilitator, db):
+    issue = lift_issue(db)
+    data = {"question": "加装电梯", "kind": "for_against", "scope": "unit", "scope_building": "5", "scope_unit": "2",
+            "counting_unit": "household", "weighting": "both", "rule": "owners_major", "closing": "facilitator"}
+    r = facilitator.post(f"/issues/{issue.id}/votes", data=data, follow_redirects=False)
+    vote_id = int(r.headers["location"].rsplit("/", 1)[1])
+    flat = unit_households(db)[3]
+    flat.floor_area = Decimal("0")
+    db.add(flat)
+    db.commit()
+    r = facilitator.post(f"/votes/{vote_id}/open")
+    assert r.status_code == 422 and f"5-2-{flat.room}" in r.text
+    assert db.get(Vote, vote_id).status == "draft"
+
+
+# ---------------------------------------------------------------- the lift vote
+
+
+def test_lift_vote_owners_major_matter_with_checkable_fractions(facilitator, db):
+    issue = lift_issue(db)
+    data = {"question": "是否同意5栋2单元加装电梯？", "kind": "for_against", "scope": "unit", "scope_building": "5",
+            "scope_unit": "2", "counting_unit": "household", "weighting": "head", "rule": "owners_major",
+            "closing": "facilitator", "results_while_open": "on"}
+    r = facilitator.post(f"/issues/{issue.id}/votes", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    vote_id = int(r.headers["location"].rsplit("/", 1)[1])
+    open_(facilitator, vote_id)
+    flats = unit_households(db)
+    assert len(flats) == 12
+    # Nine for, one against, one abstains, one does not vote: by head 9/11 ≥ 3/4.
+    plan = ["for"] * 9 + ["against", "abstain"]
+    for serial, (flat, choice) in enumerate(zip(flats, plan, strict=False), start=1):
+        r = facilitator.post(f"/votes/{vote_id}/paper", data={"voter": f"h{flat.id}", "serial": f"P{serial:03d}",
+                                                              "choice": choice}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+    close(facilitator, vote_id)
+    page = facilitator.get(f"/votes/{vote_id}")
+    soup = BeautifulSoup(page.text, "html.parser")
+    cents = [int(f.floor_area * 100) for f in flats]
+    voted = sum(cents[:11])
+    agree = sum(cents[:9])
+    total = sum(cents)
+    lines = [li.get_text(" ", strip=True) for li in soup.select(".comparisons li")]
+    assert len(lines) == 4
+    area = lambda c: f"{Fraction(c, 100):.2f}" if False else f"{Decimal(c) / 100:.2f}"  # noqa: E731
+    assert f"{area(voted)} / {area(total)} m²" in lines[0] and "≥ 2/3" in lines[0]
+    assert "11 / 12" in lines[1] and "≥ 2/3" in lines[1]
+    assert f"{area(agree)} / {area(voted)} m²" in lines[2] and "≥ 3/4" in lines[2]
+    assert "9 / 11" in lines[3]
+    # The verdict follows from the shown fractions.
+    expected = voted * 3 >= total * 2 and 11 * 3 >= 12 * 2 and agree * 4 >= voted * 3 and 9 * 4 >= 11 * 3
+    verdict = soup.select_one(".verdict").get_text(strip=True)
+    assert verdict == ("通过" if expected else "未通过") or verdict in ("Passed", "Not passed")
+    assert soup.select_one("svg.vote-chart title")
+    # Into the issue's timeline, and the audit record lists open, every ballot, close.
+    events = db.exec(select(IssueEvent).where(IssueEvent.issue_id == issue.id, IssueEvent.action == "vote")).all()
+    assert len(events) == 1 and "是否同意5栋2单元加装电梯" in events[0].note
+    actions = [a.action for a in db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id))]
+    assert actions == ["create", "open"] + ["ballot"] * 11 + ["close"]
+    assert "是否同意5栋2单元加装电梯" in facilitator.get(f"/issues/{issue.id}").text
+
+
+def test_paper_ballot_serials_are_unique_per_vote_and_a_voter_votes_once(facilitator, db):
+    issue = lift_issue(db)
+    data = {"question": "加装电梯", "kind": "for_against", "scope": "unit", "scope_building": "5", "scope_unit": "2",
+            "counting_unit": "household", "weighting": "both", "rule": "owners_major", "closing": "facilitator"}
+    vote_id = int(facilitator.post(f"/issues/{issue.id}/votes", data=data,
+                                   follow_redirects=False).headers["location"].rsplit("/", 1)[1])
+    open_(facilitator, vote_id)
+    a, b = unit_households(db)[:2]
+    ok = facilitator.post(f"/votes/{vote_id}/paper", data={"voter": f"h{a.id}", "serial": "001", "choice": "for"},
+                          follow_redirects=False)
+    assert ok.status_code == 303
+    dup = facilitator.post(f"/votes/{vote_id}/paper", data={"voter": f"h{b.id}", "serial": "001", "choice": "for"})
+    error = BeautifulSoup(dup.text, "html.parser").select_one("#paper-serial-error")
+    assert dup.status_code == 422 and "001" in error.text
+    again = facilitator.post(f"/votes/{vote_id}/paper",
+                             data={"voter": f"h{a.id}", "serial": "002", "choice": "against"})
+    assert again.status_code == 422
+    missing = facilitator.post(f"/votes/{vote_id}/paper", data={"voter": f"h{b.id}", "serial": "", "choice": ""})
+    assert missing.status_code == 422
+    soup = BeautifulSoup(missing.text, "html.parser")
+    assert soup.select_one("#paper-serial-error") and soup.select_one("#paper-choice-error")
+    outsider = facilitator.post(f"/votes/{vote_id}/paper", data={"voter": "h999999", "serial": "003", "choice": "for"})
+    assert outsider.status_code == 422
+    assert result(facilitator, vote_id)["ballots"] == 1
+
+
+# ---------------------------------------------------------------- tablets
+
+
+def test_tablet_casts_once_and_refusals_are_clear(app, facilitator, db, room):
+    meeting, entry, people, guest = room
+    vote_id = create(facilitator, meeting, entry)
+    t = tablet(app, people[0])
+    assert "vote-chart" not in t.get(f"/votes/{vote_id}/ballot").text
+    early = cast(t, vote_id, f"p{people[0].person_id}", "for")
+    assert early.status_code == 409
+    open_(facilitator, vote_id)
+    page = BeautifulSoup(t.get(f"/votes/{vote_id}/ballot").text, "html.parser")
+    buttons = page.select("form.ballot button[name=choice]")
+    assert [b["value"] for b in buttons] == ["for", "against", "abstain"]
+    assert all(b.get_text(strip=True) for b in buttons)  # each has an accessible name
+    key = page.select_one("form.ballot input[name=voter]")["value"]
+    assert key == f"p{people[0].person_id}"
+    for _ in range(3):  # a double (triple) tap
+        assert cast(t, vote_id, key, "for").status_code == 200
+    assert result(facilitator, vote_id)["ballots"] == 1
+    assert result(facilitator, vote_id)["result"]["totals"][0]["heads"] == 1
+    # Not allowed to change in this vote.
+    assert cast(t, vote_id, key, "against").status_code == 409
+    # Unknown option, someone else's ballot, no tablet at all.
+    t2 = tablet(app, people[1])
+    assert cast(t2, vote_id, f"p{people[1].person_id}", "maybe").status_code == 422
+    assert cast(t2, vote_id, key, "against").status_code == 422
+    from starlette.testclient import TestClient
+
+    assert cast(TestClient(app), vote_id, key, "for").status_code == 403
+    # A guest checked in votes by person in an attendance-scope vote.
+    g = tablet(app, guest)
+    assert cast(g, vote_id, f"a{guest.id}", "against").status_code == 200
+    close(facilitator, vote_id)
+    closed = cast(t2, vote_id, f"p{people[1].person_id}", "for")
+    assert closed.status_code == 409
+    r = result(facilitator, vote_id)
+    assert r["ballots"] == 2 and r["status"] == "closed" and r["result"]["verdict"] == "failed"
+    # Every tablet shows the result once the vote has closed.
+    assert "vote-chart" in t2.get(f"/votes/{vote_id}/ballot").text
+
+
+def test_htmx_cast_returns_the_ballot_fragment(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    t = tablet(app, people[0])
+    r = t.post(f"/votes/{vote_id}/cast", data={"voter": f"p{people[0].person_id}", "choice": "for"},
+               headers={"HX-Request": "true"})
+    assert r.status_code == 200 and r.text.lstrip().startswith(f'<div id="ballot-{vote_id}"')
+
+
+def test_changing_an_open_ballot_replaces_it(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry, allow_change="on")
+    open_(facilitator, vote_id)
+    t = tablet(app, people[0])
+    key = f"p{people[0].person_id}"
+    cast(t, vote_id, key, "for")
+    r = cast(t, vote_id, key, "against")
+    assert r.status_code == 200
+    totals = {x["key"]: x["heads"] for x in result(facilitator, vote_id)["result"]["totals"]}
+    assert totals == {"for": 0, "against": 1, "abstain": 0}
+    actions = [a.action for a in db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id))]
+    assert actions[-2:] == ["ballot", "change"]
+    close(facilitator, vote_id)
+    assert result(facilitator, vote_id)["result"]["totals"][1]["heads"] == 1
+
+
+def test_household_vote_counts_one_ballot_per_household(app, facilitator, db):
+    meeting, entry = lift_meeting(db)
+    owner = owners_of_unit(db)[0]
+    first = check_in(db, meeting, owner)
+    household = db.get(Household, owner.household_id)
+    spouse = Person(name="配偶", household_id=household.id, is_owner=False)
+    db.add(spouse)
+    db.commit()
+    second = check_in(db, meeting, spouse)
+    vote_id = create(facilitator, meeting, entry, counting_unit="household")
+    open_(facilitator, vote_id)
+    key = f"h{household.id}"
+    assert cast(tablet(app, first), vote_id, key, "for").status_code == 200
+    assert cast(tablet(app, second), vote_id, key, "for").status_code == 200
+    assert result(facilitator, vote_id)["ballots"] == 1
+
+
+def test_proxy_lets_its_holder_cast_for_the_principal(app, facilitator, db, room):
+    meeting, entry, people, guest = room
+    vote_id = create(facilitator, meeting, entry)
+    principal = f"p{people[1].person_id}"
+    bad = facilitator.post(f"/votes/{vote_id}/proxy", data={"principal": "p0", "holder": ""})
+    assert bad.status_code == 422
+    soup = BeautifulSoup(bad.text, "html.parser")
+    assert soup.select_one("#principal-error") and soup.select_one("#holder-error")
+    own = facilitator.post(f"/votes/{vote_id}/proxy", data={"principal": principal, "holder": str(people[1].id)})
+    assert own.status_code == 422
+    ok = facilitator.post(f"/votes/{vote_id}/proxy", data={"principal": principal, "holder": str(people[0].id),
+                                                           "note": "委托书已存档"}, follow_redirects=False)
+    assert ok.status_code == 303
+    open_(facilitator, vote_id)
+    holder = tablet(app, people[0])
+    page = BeautifulSoup(holder.get(f"/votes/{vote_id}/ballot").text, "html.parser")
+    assert {i["value"] for i in page.select("input[name=voter]")} == {f"p{people[0].person_id}", principal}
+    assert cast(holder, vote_id, principal, "against").status_code == 200
+    assert cast(holder, vote_id, f"p{people[0].person_id}", "for").status_code == 200
+    # The principal's own tablet no longer has a ballot of its own.
+    assert cast(tablet(app, people[1]), vote_id, principal, "for").status_code == 422
+    assert result(facilitator, vote_id)["ballots"] == 2
+    audit = db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "ballot")).all()
+    assert any(people[0].name in a.detail for a in audit)  # open vote: the proxy holder is on record
+
+
+def test_kiosk_ballot_for_a_chosen_voter(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry, secret="on")
+    open_(facilitator, vote_id)
+    key = f"p{people[2].person_id}"
+    assert facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": "nobody"}).status_code == 422
+    assert facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key}, follow_redirects=False).status_code == 303
+    page = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser")
+    nonce = page.select_one("input[name=nonce]")["value"]
+    assert people[2].name in page.text
+    done = facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"})
+    assert done.status_code == 200
+    assert "反对" not in done.text.split("</header>", 1)[1] and "against" not in done.text.split("</header>", 1)[1]
+    console = facilitator.get(f"/votes/{vote_id}").text
+    # The console shows the count, never whose ballot said what; the voter is simply no longer pending.
+    assert result(facilitator, vote_id)["ballots"] == 1
+    stale = facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"})
+    assert stale.status_code == 422
+    assert result(facilitator, vote_id)["ballots"] == 1
+    assert people[2].name not in BeautifulSoup(console, "html.parser").select_one("#f-kiosk-voter").text
+
+
+def test_rating_with_show_of_hands(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry, kind="rating", rule="consultation")
+    open_(facilitator, vote_id)
+    page = BeautifulSoup(tablet(app, people[0]).get(f"/votes/{vote_id}/ballot").text, "html.parser")
+    assert [b["value"] for b in page.select("button[name=choice]")] == ["satisfied", "basically_satisfied",
+                                                                        "dissatisfied"]
+    cast(tablet(app, people[0]), vote_id, f"p{people[0].person_id}", "satisfied")
+    too_many = facilitator.post(f"/votes/{vote_id}/hands", data={"hands-satisfied": "9"})
+    assert too_many.status_code == 422 and BeautifulSoup(too_many.text, "html.parser").select_one(".error")
+    bad = facilitator.post(f"/votes/{vote_id}/hands", data={"hands-satisfied": "-1"})
+    assert bad.status_code == 422
+    assert BeautifulSoup(bad.text, "html.parser").select_one("#hands-satisfied-error")
+    ok = facilitator.post(f"/votes/{vote_id}/hands", data={"hands-satisfied": "1", "hands-dissatisfied": "2"},
+                          follow_redirects=False)
+    assert ok.status_code == 303
+    close(facilitator, vote_id)
+    r = result(facilitator, vote_id)["result"]
+    assert r["includes_show_of_hands"] and r["verdict"] == "no_rule"
+    assert {t["key"]: (t["heads"], t["hands"]) for t in r["totals"]} == {
+        "satisfied": (2, 1), "basically_satisfied": (0, 0), "dissatisfied": (2, 2)}
+    page = facilitator.get(f"/votes/{vote_id}").text
+    assert "举手" in page or "hands" in page
+
+
+def test_several_of_counts_each_ticked_option(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry, kind="several_of", options="绿化\n停车\n照明", max_choices="2",
+                     rule="consultation", secret="on")
+    open_(facilitator, vote_id)
+    t = tablet(app, people[0])
+    assert cast(t, vote_id, f"p{people[0].person_id}", "o1", "o2", "o3").status_code == 422
+    assert cast(t, vote_id, f"p{people[0].person_id}", "o3", "o1").status_code == 200
+    assert cast(tablet(app, people[1]), vote_id, f"p{people[1].person_id}", "o1").status_code == 200
+    close(facilitator, vote_id)
+    totals = {t["key"]: t["heads"] for t in result(facilitator, vote_id)["result"]["totals"]}
+    assert totals == {"o1": 2, "o2": 0, "o3": 1}
+
+
+def test_a_vote_closes_itself_at_its_closing_time(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    at = (now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    vote_id = create(facilitator, meeting, entry, closing="time", closes_at=at)
+    open_(facilitator, vote_id)
+    t = tablet(app, people[0])
+    cast(t, vote_id, f"p{people[0].person_id}", "for")
+    db.execute(text("UPDATE vote SET closes_at = :t WHERE id = :id"), {"t": now() - timedelta(minutes=1),
+                                                                       "id": vote_id})
+    db.commit()
+    assert cast(tablet(app, people[1]), vote_id, f"p{people[1].person_id}", "for").status_code == 409
+    r = result(facilitator, vote_id)
+    assert r["status"] == "closed" and r["ballots"] == 1
+    assert db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "close")).one()
+
+
+def test_late_arrival_joins_an_attendance_vote(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    late = check_in(db, meeting, owners_of_unit(db)[6])
+    assert result(facilitator, vote_id)["eligible"] == 5
+    assert cast(tablet(app, late), vote_id, f"p{late.person_id}", "for").status_code == 200
+    assert result(facilitator, vote_id)["eligible"] == 6
+
+
+def test_results_hidden_while_open_when_asked(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry, results_while_open=None)
+    open_(facilitator, vote_id)
+    cast(tablet(app, people[0]), vote_id, f"p{people[0].person_id}", "for")
+    r = result(facilitator, vote_id)
+    assert r["ballots"] == 1 and r["result"] is None
+    assert "vote-chart" not in facilitator.get(f"/votes/{vote_id}").text
+    close(facilitator, vote_id)
+    assert result(facilitator, vote_id)["result"]["totals"][0]["heads"] == 1
+
+
+def test_open_vote_tallies_agree_with_counting_the_ballots(app, facilitator, db, room):
+    meeting, entry, people, guest = room
+    vote_id = create(facilitator, meeting, entry, allow_change="on")
+    open_(facilitator, vote_id)
+    for i, (a, choice) in enumerate(zip(people, ["for", "against", "for", "abstain"], strict=True)):
+        cast(tablet(app, a), vote_id, f"p{a.person_id}", choice)
+        if i == 0:
+            cast(tablet(app, a), vote_id, f"p{a.person_id}", "against")
+    vote = db.get(Vote, vote_id)
+    assert votes.tally_result(db, vote) == votes.tally_result(db, vote, exact=True)
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def test_threads_casting_for_the_same_voter_count_once(demo_engine, db, room):
+    """Many threads, one file SQLite database, the same voter: one receipt, one ballot, one head."""
+    meeting, entry, people, _guest = room
+    with Session(demo_engine, expire_on_commit=False) as s:
+        vote, errors = votes.create_vote(s, form_for_meeting(entry, allow_change="on"),
+                                         community_id=meeting.community_id, meeting=meeting, issue=None, actor="test")
+        assert not errors
+        votes.open_vote(s, vote, actor="test")
+        s.commit()
+        vote_id = vote.id
+    key = f"p{people[0].person_id}"
+    # 12 threads: each holds a pooled connection while it waits (the pool has 5 + 10 overflow).
+    barrier = threading.Barrier(12, timeout=30)
+    outcomes, failures = [], []
+
+    def worker(i: int) -> None:
+        with Session(demo_engine, expire_on_commit=False) as s:
+            v = s.get(Vote, vote_id)
+            barrier.wait()
+            try:
+                outcomes.append(votes.cast(s, v, key, ["for" if i % 2 else "against"], via="tablet").outcome)
+            except Exception as e:  # noqa: BLE001 - collected and asserted below
+                failures.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert outcomes.count("counted") == 1
+    with Session(demo_engine) as s:
+        tallies = s.exec(select(VoteTally).where(VoteTally.vote_id == vote_id)).all()
+        assert sum(t.heads for t in tallies) == 1
+        assert s.execute(text("SELECT count(*) FROM votereceipt WHERE vote_id = :v"), {"v": vote_id}).scalar() == 1
+        assert s.execute(text("SELECT count(*) FROM ballot WHERE vote_id = :v"), {"v": vote_id}).scalar() == 1
+
+
+def test_concurrent_distinct_voters_are_all_counted(demo_engine, db):
+    meeting, entry = lift_meeting(db)
+    attendances = [check_in(db, meeting, None, f"来宾{i}") for i in range(12)]
+    with Session(demo_engine, expire_on_commit=False) as s:
+        vote, errors = votes.create_vote(s, form_for_meeting(entry, secret="on"), community_id=meeting.community_id,
+                                         meeting=meeting, issue=None, actor="test")
+        votes.open_vote(s, vote, actor="test")
+        s.commit()
+        vote_id = vote.id
+    barrier = threading.Barrier(len(attendances), timeout=30)
+    failures = []
+
+    def worker(a: Attendance) -> None:
+        with Session(demo_engine, expire_on_commit=False) as s:
+            v = s.get(Vote, vote_id)
+            barrier.wait()
+            try:
+                for _ in range(3):  # each retries twice
+                    votes.cast(s, v, f"a{a.id}", ["for" if a.id % 3 else "against"], via="tablet")
+            except Exception as e:  # noqa: BLE001
+                failures.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(a,)) for a in attendances]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    with Session(demo_engine) as s:
+        totals = {t.choice: t.heads for t in s.exec(select(VoteTally).where(VoteTally.vote_id == vote_id))}
+    assert totals["for"] == sum(1 for a in attendances if a.id % 3)
+    assert totals["against"] == sum(1 for a in attendances if not a.id % 3)
+
+
+# ---------------------------------------------------------------- secrecy
+
+
+def test_secret_ballot_leaves_no_link_between_voter_and_choice(app, facilitator, db, room, caplog):
+    caplog.set_level(logging.DEBUG)
+    meeting, entry, people, guest = room
+    vote_id = create(facilitator, meeting, entry, secret="on")
+    principal = f"p{people[3].person_id}"
+    facilitator.post(f"/votes/{vote_id}/proxy", data={"principal": principal, "holder": str(people[2].id)})
+    open_(facilitator, vote_id)
+    plan = [(people[0], "for"), (people[1], "against"), (guest, "abstain")]
+    for a, choice in plan:
+        key = f"p{a.person_id}" if a.person_id else f"a{a.id}"
+        assert cast(tablet(app, a), vote_id, key, choice).status_code == 200
+    assert cast(tablet(app, people[2]), vote_id, principal, "for").status_code == 200
+    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[2].person_id}"})
+    nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser").select_one(
+        "input[name=nonce]")["value"]
+    facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"})
+    # A second ballot for a secret vote is not a change: it is "already counted".
+    assert cast(tablet(app, people[0]), vote_id, f"p{people[0].person_id}", "against").status_code == 200
+    close(facilitator, vote_id)
+    totals = {t["key"]: t["heads"] for t in result(facilitator, vote_id)["result"]["totals"]}
+    assert totals == {"for": 2, "against": 2, "abstain": 1}
+
+    voters = {f"p{a.person_id}" for a in people} | {f"a{guest.id}"}
+    names = {a.name for a in people} | {guest.name}
+    attendance_ids = {a.id for a in people} | {guest.id}
+    choices = {"for", "against", "abstain", "赞成", "反对", "弃权", "For", "Against", "Abstain"}
+
+    def identifies(value) -> bool:
+        s = str(value)
+        return s in voters or any(n in s for n in names)
+
+    def chooses(value) -> bool:
+        s = str(value)
+        return s in choices or any(c in s for c in ("赞成", "反对", "弃权"))
+
+    with Session(app.state.engine) as s:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in s.execute(table.select()).mappings():
+                values = dict(row)
+                linked_to_vote = values.get("vote_id") == vote_id or (table.name == "vote" and values["id"] == vote_id)
+                if not linked_to_vote:
+                    continue
+                who = [k for k, v in values.items() if identifies(v)
+                       or (k.endswith("attendance_id") and v in attendance_ids)]
+                what = [k for k, v in values.items() if chooses(v) or (k == "result" and v)]
+                assert not (who and what), f"{table.name} links a voter to a choice: {values}"
+                if table.name == "vote":
+                    assert values["kiosk_voter"] is None
+                assert table.name != "ballot", "a secret vote wrote a named ballot"
+    for record in caplog.records:
+        message = record.getMessage()
+        assert not (identifies(message) and chooses(message)), message
+
+
+# ---------------------------------------------------------------- the live room and the minutes
+
+
+def test_room_part_shows_ballot_on_tablets_and_counts_on_console(app, facilitator, db, room):
+    from forum import live
+
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    cast(tablet(app, people[0]), vote_id, f"p{people[0].person_id}", "for")
+    renderer = live.Renderer(app)
+    with Session(app.state.engine) as s:
+        m = s.get(Meeting, meeting.id)
+        tablet_html = renderer.page_parts(s, m, "tablet", "")["vote"]
+        console_html = renderer.page_parts(s, m, "console", "")["vote"]
+        screen_html = renderer.page_parts(s, m, "screen", "")["vote"]
+    soup = BeautifulSoup(tablet_html, "html.parser")
+    assert soup.select_one("#room-vote") and len(soup.select("button[name=choice]")) == 3
+    assert soup.select_one("[hx-preserve]")["id"] == f"room-ballot-{vote_id}-open"
+    assert "1 / 5" in console_html and "vote-chart" in console_html and "vote-chart" in screen_html
+    # A tablet casting from the room's fragment (no voter named) casts its own ballot.
+    r = tablet(app, people[1]).post(f"/votes/{vote_id}/cast", data={"choice": "against"},
+                                    headers={"HX-Request": "true"})
+    assert r.status_code == 200 and result(facilitator, vote_id)["ballots"] == 2
+    close(facilitator, vote_id)
+    with Session(app.state.engine) as s:
+        tablet_html = renderer.page_parts(s, s.get(Meeting, meeting.id), "tablet", "")["vote"]
+    assert "vote-chart" in tablet_html and "verdict" in tablet_html
+    assert "button" not in tablet_html.split("vote-chart")[0]
+
+
+def test_closed_vote_is_in_the_minutes(facilitator, db, room, app):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry, question="是否同意设置临时停车位？")
+    open_(facilitator, vote_id)
+    cast(tablet(app, people[0]), vote_id, f"p{people[0].person_id}", "for")
+    close(facilitator, vote_id)
+    page = facilitator.get(f"/meetings/{meeting.id}/minutes")
+    assert page.status_code == 200
+    assert "是否同意设置临时停车位" in page.text and "1 / 1" in page.text
