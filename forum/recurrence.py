@@ -30,6 +30,12 @@ def parse(rule: str, dtstart: datetime):
         text = text[6:]
     if not text:
         raise BadRule(N_("Enter a recurrence rule, for example FREQ=WEEKLY;BYDAY=TU."))
+    # A zero or negative interval loops forever in dateutil, and sub-daily rules are no meeting rhythm.
+    fields = dict(part.partition("=")[::2] for part in text.upper().split(";"))
+    interval = fields.get("INTERVAL", "1")
+    if fields.get("FREQ") in ("HOURLY", "MINUTELY", "SECONDLY") or (
+            interval.lstrip("-").isdigit() and int(interval) < 1):
+        raise BadRule(N_("Meetings repeat at most daily, every 1 or more days, weeks, months or years."))
     try:
         parsed = rrulestr(text, dtstart=dtstart)
     except (ValueError, TypeError):

@@ -187,7 +187,7 @@ def get_or_404(db: Session, model: type, ident: Any) -> Any:
 
 def safe_next(url: str | None, default: str = "/") -> str:
     """Only same-site paths, so a crafted link can't bounce a user elsewhere after sign-in."""
-    if not url or not url.startswith("/") or url.startswith("//") or urlsplit(url).netloc:
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url or urlsplit(url).netloc:
         return default
     return url
 

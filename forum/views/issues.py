@@ -47,9 +47,9 @@ def issue_list(request: Request, db: Session) -> Response:
     if int_param(filters["committee"]) is not None:
         query = query.where(Issue.committee_id == int(filters["committee"]))
     if filters["q"]:
-        like = f"%{filters['q']}%"
-        query = query.where(or_(col(Issue.title).like(like), col(Issue.description).like(like),
-                                col(Issue.place).like(like)))
+        # autoescape: a resident typing "%" or "_" means those characters, not wildcards.
+        query = query.where(or_(*(col(c).contains(filters["q"], autoescape=True)
+                                  for c in (Issue.title, Issue.description, Issue.place))))
     issues = db.exec(query.order_by(col(Issue.updated_at).desc(), col(Issue.id).desc()).limit(PAGE_SIZE + 1)).all()
     context = {
         "community": community,
