@@ -168,24 +168,24 @@ def _staff_vote(request: Request, db: Session) -> tuple[str, Vote]:
     return staff.display_name, _vote(db, request)
 
 
-@page
-def vote_open(request: Request, db: Session) -> Response:
+def _step(request: Request, db: Session, step, field: str) -> Response:
+    """Open or close: the refusal, if any, is shown beside the button that was pressed."""
     actor, vote = _staff_vote(request, db)
     try:
-        votes.open_vote(db, vote, actor=actor)
+        step(db, vote, actor=actor)
     except votes.VoteRefused as refused:
-        return _console_done(request, db, vote, {"open": refused.text()})
+        return _console_done(request, db, vote, {field: refused.text()})
     return _console_done(request, db, vote, {})
+
+
+@page
+def vote_open(request: Request, db: Session) -> Response:
+    return _step(request, db, votes.open_vote, "open")
 
 
 @page
 def vote_close(request: Request, db: Session) -> Response:
-    actor, vote = _staff_vote(request, db)
-    try:
-        votes.close_vote(db, vote, actor=actor)
-    except votes.VoteRefused as refused:
-        return _console_done(request, db, vote, {"close": refused.text()})
-    return _console_done(request, db, vote, {})
+    return _step(request, db, votes.close_vote, "close")
 
 
 @page
