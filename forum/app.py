@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,7 +22,7 @@ from forum.paths import STATIC
 from forum.settings import Settings
 from forum.views import account, community, directory, households, issues, meetings, room
 from forum.views import votes as vote_views
-from forum.web import LanguageMiddleware, SameOriginMiddleware, is_htmx, render
+from forum.web import LanguageMiddleware, SameOriginMiddleware, is_htmx, render, safe_next
 
 log = logging.getLogger("forum")
 
@@ -82,7 +83,11 @@ routes = [
 async def http_error(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     if status == 401:
-        login = request.url_for("login").include_query_params(next=request.url.path)
+        # After sign-in the user returns where they were: a refused form post goes back to
+        # the page that held the form, since its own address answers only POST.
+        back = request.url.path if request.method in ("GET", "HEAD") else \
+            safe_next(urlsplit(request.headers.get("referer", "")).path)
+        login = request.url_for("login").include_query_params(next=back)
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": str(login)})
         return RedirectResponse(str(login), status_code=303)

@@ -52,3 +52,10 @@ def can_triage(user: User | None) -> bool:
 
 def is_admin(user: User | None) -> bool:
     return user is not None and user.role == Role.admin
+
+
+def acts_for(user: User | None, community_id: int | None) -> bool:
+    """Staff act in their own community; admins, and staff not tied to one community, in any."""
+    if user is None:
+        return False
+    return is_admin(user) or user.community_id is None or user.community_id == community_id

@@ -49,10 +49,7 @@ FLUSH_INTERVAL = 0.2
 
 def can_run(user: User | None, meeting: Meeting) -> bool:
     """Facilitators run their own community's meetings (one without a community, any); admins, all."""
-    if not auth.can_run_meetings(user):
-        return False
-    assert user is not None
-    return auth.is_admin(user) or user.community_id is None or user.community_id == meeting.community_id
+    return auth.can_run_meetings(user) and auth.acts_for(user, meeting.community_id)
 
 
 # ---------------------------------------------------------------- parts

@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from forum import i18n, lifecycle, models
+from forum import auth, i18n, lifecycle, models
 from forum.i18n import LANGUAGES, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
@@ -167,6 +167,14 @@ def require(request: Request, allowed: Callable[[User | None], bool]) -> User:
     if current is None:
         raise HTTPException(401)
     if not allowed(current):
+        raise HTTPException(403)
+    return current
+
+
+def require_in(request: Request, allowed: Callable[[User | None], bool], community_id: int | None) -> User:
+    """``require``, and the user acts for that community: staff of another community get 403."""
+    current = require(request, allowed)
+    if not auth.acts_for(current, community_id):
         raise HTTPException(403)
     return current
 

@@ -680,3 +680,18 @@ def test_closed_vote_is_in_the_minutes(facilitator, db, room, app):
     page = facilitator.get(f"/meetings/{meeting.id}/minutes")
     assert page.status_code == 200
     assert "是否同意设置临时停车位" in page.text and "1 / 1" in page.text
+
+
+def test_facilitator_cannot_hold_votes_in_another_community(admin, facilitator, db):
+    # The demo facilitator belongs to the lift's community; a vote in the other one is not theirs.
+    own = lift_issue(db).community_id
+    entry, meeting = db.exec(select(AgendaEntry, Meeting).join(Meeting, Meeting.id == AgendaEntry.meeting_id)
+                             .where(Meeting.community_id != own, Meeting.status == "planned")).first()
+    r = facilitator.post(f"/meetings/{meeting.id}/votes", data=form_for_meeting(entry))
+    assert r.status_code == 403
+    assert db.exec(select(Vote).where(Vote.meeting_id == meeting.id)).all() == []
+    vote_id = create(admin, meeting, entry)
+    assert facilitator.post(f"/votes/{vote_id}/open", follow_redirects=False).status_code == 403
+    db.expire_all()
+    assert db.get(Vote, vote_id).status == "draft"
+    open_(admin, vote_id)

@@ -22,7 +22,7 @@ from forum.models import (
     now,
 )
 from forum.views.common import committees_of, community_or_404, refusal
-from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require, user
+from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, user
 
 TITLE_MAX = 120
 PAGE_SIZE = 50
@@ -147,8 +147,8 @@ def issue_detail(request: Request, db: Session) -> Response:
 @page
 def issue_move(request: Request, db: Session) -> Response:
     """Triage and every later step: accept, decline, merge, discuss, decide, start, resolve, review, reopen."""
-    staff = require(request, auth.can_triage)
     issue = get_or_404(db, Issue, request.path_params["id"])
+    staff = require_in(request, auth.can_triage, issue.community_id)
     data = form(request)
     values = {k: str(data.get(k, "")).strip() for k in ("action", "committee", "reason", "merge_into", "note")}
     errors: dict[str, str] = {}
@@ -187,8 +187,8 @@ def issue_move(request: Request, db: Session) -> Response:
 
 @page
 def issue_schedule(request: Request, db: Session) -> Response:
-    staff = require(request, auth.can_triage)
     issue = get_or_404(db, Issue, request.path_params["id"])
+    staff = require_in(request, auth.can_triage, issue.community_id)
     data = form(request)
     meeting = db.get(Meeting, int_param(data.get("meeting")) or 0)
     errors = {}

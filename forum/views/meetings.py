@@ -27,7 +27,7 @@ from forum.models import (
     now,
 )
 from forum.views.common import community_or_404, refusal
-from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require
+from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in
 
 PLANNED_MINUTES_MAX = 240
 
@@ -52,8 +52,8 @@ def _series_form_context(db: Session, community: Area, values: dict, errors: dic
 @page
 def series_new(request: Request, db: Session) -> Response:
     """A new recurring meeting: the cadence picks a usual rule, which the facilitator may change."""
-    staff = require(request, auth.can_run_meetings)
     community = community_or_404(db, request.path_params["community"])
+    staff = require_in(request, auth.can_run_meetings, community.id)
     values = {"title": "", "cadence": "weekly", "rrule": recurrence.PRESETS["weekly"], "dtstart": "",
               "duration_minutes": "90", "place": "", "forum_format": ""}
     errors: dict[str, str] = {}
@@ -121,8 +121,8 @@ def series_detail(request: Request, db: Session) -> Response:
 @page
 def series_create_meeting(request: Request, db: Session) -> Response:
     """Turn one computed occurrence into a meeting (idempotent: a second click opens the first)."""
-    require(request, auth.can_run_meetings)
     series = get_or_404(db, Series, request.path_params["id"])
+    require_in(request, auth.can_run_meetings, series.community_id)
     raw = str(form(request).get("starts_at", ""))
     try:
         when = datetime.fromisoformat(raw)
@@ -196,9 +196,8 @@ def _agenda_response(request: Request, db: Session, meeting: Meeting, errors: di
 
 
 def _editable_meeting(request: Request, db: Session) -> tuple[User, Meeting]:
-    staff = require(request, auth.can_run_meetings)
     meeting = get_or_404(db, Meeting, request.path_params["id"])
-    return staff, meeting
+    return require_in(request, auth.can_run_meetings, meeting.community_id), meeting
 
 
 def _planned_minutes(raw: str) -> tuple[int | None, str | None]:

@@ -28,7 +28,7 @@ from forum.models import (
     VoteReceipt,
     VoteStatus,
 )
-from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require
+from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in
 
 # The cookie the live room sets on a tablet when its person checks in.
 DEVICE_COOKIE = live.DEVICE_COOKIE
@@ -70,7 +70,7 @@ def _vote_form(request: Request, db: Session, meeting: Meeting | None, issue: Is
     values = votes.blank_values(meeting)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        staff = require(request, auth.can_run_meetings)
+        staff = require_in(request, auth.can_run_meetings, (meeting or issue).community_id)
         data = form(request)
         values = {k: str(data.get(k, "")).strip() for k in votes.FIELDS}
         values["options"] = str(data.get("options", ""))
@@ -164,8 +164,8 @@ def _console_done(request: Request, db: Session, vote: Vote, errors: dict, value
 
 
 def _staff_vote(request: Request, db: Session) -> tuple[str, Vote]:
-    staff = require(request, auth.can_run_meetings)
-    return staff.display_name, _vote(db, request)
+    vote = _vote(db, request)
+    return require_in(request, auth.can_run_meetings, vote.community_id).display_name, vote
 
 
 def _step(request: Request, db: Session, step, field: str) -> Response:
