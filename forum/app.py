@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -106,6 +107,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None, engine=None) -> Starlette:
     settings = settings or Settings.from_env()
     engine = engine or database.make_engine(settings.database_url)
+    try:
+        secret_key = settings.secret_key or database.instance_secret(engine)
+    except DBAPIError as exc:
+        raise RuntimeError(f"forum cannot read its database ({exc.orig}); is it reachable, and has "
+                           "`forum db upgrade` been run?") from None
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -118,7 +124,7 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SameOriginMiddleware),
-            Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="forum_session",
+            Middleware(SessionMiddleware, secret_key=secret_key, session_cookie="forum_session",
                        same_site="lax", max_age=14 * 24 * 3600),
             Middleware(LanguageMiddleware, default=settings.language),
         ],

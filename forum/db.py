@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,10 +10,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 from forum import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from forum.models import InstanceSecret
 from forum.paths import MIGRATIONS
 
 
@@ -50,6 +53,24 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision``; safe to run on every start."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def instance_secret(engine: Engine, name: str = "session") -> str:
+    """The installation's key called ``name``: made on first use, then read back on every start.
+
+    Kept in the database rather than in memory so that a restart (or a second worker) signs
+    nobody out; ``FORUM_SECRET_KEY`` overrides it where keys are managed elsewhere.
+    """
+    with Session(engine) as session:
+        found = session.get(InstanceSecret, name)
+        if found is not None:
+            return found.value
+        session.add(InstanceSecret(name=name, value=secrets.token_urlsafe(32)))
+        try:
+            session.commit()
+        except IntegrityError:  # another worker made it first: theirs counts
+            session.rollback()
+        return session.get(InstanceSecret, name).value
 
 
 @contextmanager

@@ -492,3 +492,13 @@ class VoteAudit(SQLModel, table=True):
     actor: str = Field(max_length=120)
     action: str = Field(max_length=20)
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+# ---------------------------------------------------------------- the installation
+
+
+class InstanceSecret(SQLModel, table=True):
+    """A key generated once per installation and kept with its data (see ``db.instance_secret``)."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=200)

@@ -17,11 +17,48 @@ def test_defaults(tmp_path, monkeypatch):
     settings = Settings.from_env({})
     assert settings.database_url == f"sqlite:///{tmp_path / 'forum.db'}"
     assert settings.language == "zh-Hans"
-    assert len(settings.secret_key) >= 32
+    assert settings.secret_key == ""  # the installation's own key, from its database
 
 
-def test_without_a_key_each_start_gets_a_fresh_one():
-    assert Settings.from_env({}).secret_key != Settings.from_env({}).secret_key
+def test_without_a_key_the_installation_keeps_one_across_restarts(tmp_path):
+    from forum import db as database
+
+    url = f"sqlite:///{tmp_path / 'forum.db'}"
+    first = database.make_engine(url)
+    database.upgrade(first)
+    key = database.instance_secret(first)
+    first.dispose()
+    again = database.make_engine(url)  # a restart: a new engine over the same data
+    assert len(key) >= 32 and database.instance_secret(again) == key
+    again.dispose()
+    other = database.make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    database.upgrade(other)
+    assert database.instance_secret(other) != key
+    other.dispose()
+
+
+def test_a_sign_in_survives_a_restart(tmp_path):
+    from starlette.testclient import TestClient
+
+    from forum import db as database
+    from forum.app import create_app
+    from forum.auth import create_user
+    from sqlmodel import Session
+
+    url = f"sqlite:///{tmp_path / 'forum.db'}"
+    engine = database.make_engine(url)
+    database.upgrade(engine)
+    with Session(engine) as session:
+        create_user(session, username="admin", password="pw-12345678", display_name="管理员", role="admin")
+        session.commit()
+    engine.dispose()
+    with TestClient(create_app(Settings.from_env({"FORUM_DATABASE_URL": url}))) as before:
+        assert before.post("/login", data={"username": "admin", "password": "pw-12345678"},
+                           follow_redirects=False).status_code == 303
+        cookies = dict(before.cookies)
+    with TestClient(create_app(Settings.from_env({"FORUM_DATABASE_URL": url})), cookies=cookies) as after:
+        r = after.get("/admin/households", follow_redirects=False)
+        assert r.status_code == 200, r.headers.get("location")
 
 
 def test_overrides():
@@ -46,7 +83,7 @@ def test_language_is_normalised_or_falls_back(given, expected):
 def test_empty_values_mean_the_default(key, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = Settings.from_env({key: ""})
-    assert settings.database_url.startswith("sqlite:///") and settings.secret_key
+    assert settings.database_url.startswith("sqlite:///") and settings.secret_key == ""
 
 
 def test_reads_os_environ_by_default(monkeypatch):
