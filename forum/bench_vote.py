@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import statistics
 import tempfile
 import time
 from collections import Counter
@@ -192,3 +193,11 @@ def run_vote(voters: int, spread: float = SPREAD_SECONDS, echo: Callable[[str], 
     echo(f"close → result on every tablet: {r['close_ms']:.0f} ms; "
          f"last ballot → result on every tablet: {r['result_after_last_ballot_ms']:.0f} ms")
     return r
+
+
+def echo_medians(results: list[dict], echo: Callable[[str], None] = print) -> None:
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    echo(f"median of {len(results)} rounds: cast latency ms p50 {median('p50'):.1f} · p99 {median('p99'):.1f}; "
+         f"last ballot → result on every tablet {median('result_after_last_ballot_ms'):.0f} ms")

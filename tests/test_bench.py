@@ -28,6 +28,21 @@ def test_bench_live_smoke():
     assert re.search(r"server memory per tablet: -?[\d.]+ KB", out)
 
 
+def test_bench_vote_smoke():
+    results = []
+    thread = threading.Thread(target=lambda: results.append(
+        CliRunner().invoke(main, ["bench", "vote", "--voters", "12", "--spread", "0.5", "--rounds", "2"])))
+    thread.start()
+    thread.join(180)
+    result = results[0]
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    out = result.output
+    assert out.count("totals exact: yes") == 2
+    assert re.search(r"ballots 12 / 12 eligible", out)
+    assert re.search(r"cast latency ms: p50 [\d.]+ · p99 [\d.]+", out)
+    assert re.search(r"median of 2 rounds: cast latency ms p50 [\d.]+ · p99 [\d.]+", out)
+
+
 def test_percentiles():
     values = [float(v) for v in range(1, 101)]
     assert bench.percentile(values, 50) in (50.0, 51.0)
