@@ -33,7 +33,7 @@ def move(session: Session, issue: Issue, action: Action | str, *, actor: str, fa
     action = Action(action)
     target = lifecycle.apply(issue.status, action, Facts(**{**facts.__dict__, "issue_id": issue.id}))
     session.add(IssueEvent(issue_id=issue.id, actor=actor, action=action, from_status=issue.status,
-                           to_status=target, note=note, meeting_id=meeting_id))
+                           to_status=target, note=note or facts.reason or facts.decision, meeting_id=meeting_id))
     if action is Action.accept:
         issue.committee_id = facts.committee_id
     if action is Action.merge:
