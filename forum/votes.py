@@ -518,8 +518,11 @@ def _cast_locked(db: Session, vote: Vote, elector: VoteElector, choice: str, *, 
         else:
             db.add(Ballot(vote_id=vote.id, voter_key=voter_key, choice=choice, via=via, cast_by=cast_by[:120],
                           paper_serial=serial))
-            _audit(db, vote, elector.label, "ballot", f"{choice_text(vote, choice)} · {gettext(VIAS[via])}"
-                   + (f" · {cast_by}" if cast_by else "") + (f" · #{serial}" if serial else ""))
+            # At the shared tablet the voter chose out of the facilitator's sight; the console
+            # shows this trail, so it says that they voted, not how.
+            said = [] if via == "kiosk" else [choice_text(vote, choice)]
+            _audit(db, vote, elector.label, "ballot", " · ".join(
+                said + [gettext(VIAS[via])] + ([cast_by] if cast_by else []) + ([f"#{serial}"] if serial else [])))
         db.commit()
     except BaseException:
         db.rollback()
@@ -570,7 +573,8 @@ def _recast(db: Session, vote: Vote, elector: VoteElector, choice: str, *, via: 
         _bump(db, vote, choice, elector, +1)
         ballot.choice, ballot.via, ballot.cast_by = choice, via, cast_by[:120]
         db.add(ballot)
-        _audit(db, vote, elector.label, "change", f"{choice_text(vote, old)} → {choice_text(vote, choice)}")
+        _audit(db, vote, elector.label, "change", gettext(VIAS[via]) if via == "kiosk"
+               else f"{choice_text(vote, old)} → {choice_text(vote, choice)}")
         db.commit()
     except BaseException:
         db.rollback()

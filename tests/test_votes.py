@@ -419,6 +419,24 @@ def test_kiosk_ballot_for_a_chosen_voter(app, facilitator, db, room):
     assert people[2].name not in BeautifulSoup(console, "html.parser").select_one("#f-kiosk-voter").text
 
 
+def test_a_named_vote_at_the_kiosk_keeps_the_choice_off_the_console(app, facilitator, db, room):
+    # In a named vote the ballot is recorded, but the facilitator, who opened the shared tablet,
+    # must not read the choice off the console's audit trail.
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    tablet(app, people[0]).post(f"/votes/{vote_id}/cast", data={"choice": "for"})  # an ordinary named ballot
+    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[1].person_id}"}, follow_redirects=False)
+    nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser") \
+        .select_one("input[name=nonce]")["value"]
+    assert facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"}).status_code \
+        == 200
+    trail = BeautifulSoup(facilitator.get(f"/votes/{vote_id}").text, "html.parser").select_one("ol.audit").text
+    assert people[0].name in trail and "赞成" in trail  # named votes do show tablet ballots
+    assert people[1].name in trail and "反对" not in trail
+    assert result(facilitator, vote_id)["ballots"] == 2
+
+
 def test_rating_with_show_of_hands(app, facilitator, db, room):
     meeting, entry, people, _guest = room
     vote_id = create(facilitator, meeting, entry, kind="rating", rule="consultation")
