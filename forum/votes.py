@@ -883,6 +883,6 @@ def bars(vote: Vote, result: dict[str, Any]) -> list[dict[str, Any]]:
     for i, t in enumerate(totals):
         out.append({"key": t["key"], "label": choice_text(vote, t["key"]) if vote.kind != Kind.SEVERAL_OF
                     else dict(choices_of(vote)).get(t["key"], t["key"]), "heads": t["heads"], "hands": t["hands"],
-                    "percent": t["heads_percent"], "area": None if t["area"] is None else _decimal(t["area"]),
+                    "percent": None if t["heads_percent"] is None else f"{float(t['heads_percent']):.1f}", "area": None if t["area"] is None else _decimal(t["area"]),
                     "width": round(100 * t["heads"] / top, 1), "y": i})
     return out
