@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,10 @@ AUDIENCES = ("console", "tablet", "screen")
 # Pushes per meeting are at most one per interval (~5 a second); the first change after a quiet
 # spell goes out at once, so a lone action is not delayed.
 FLUSH_INTERVAL = 0.2
+# How long a page's full state may be served from the cache. Its timers carry the server's clock
+# at render time, which a device reads against its own: a render older than this would put the
+# count-downs of every page that connects off by its age.
+FULL_STATE_MAX_AGE = 1.0
 
 
 def can_run(user: User | None, meeting: Meeting) -> bool:
@@ -160,7 +165,7 @@ class Room:
     scheduled: bool = False
     last_flush: float = -1e9
     version: int = 0
-    full: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    full: dict[tuple[str, str], tuple[int, float, str]] = field(default_factory=dict)  # version, rendered at, text
     origin: str = ""
     joining: int = 0  # pages between accept and subscription, so the room is not dropped under them
 
@@ -249,16 +254,16 @@ class Hub:
     # ------------------------------------------------------------ subscribers
 
     async def full_state(self, meeting_id: int, room: Room, group: tuple[str, str]) -> tuple[int, str]:
-        """Every part for one audience; cached until the next change, so a hall of tablets
-        reconnecting after a restart costs one render."""
+        """Every part for one audience; cached until the next change and for at most
+        FULL_STATE_MAX_AGE, so a hall of tablets reconnecting after a restart costs a render a second."""
         cached = room.full.get(group)
-        if cached and cached[0] == room.version:
-            return cached
-        version = room.version
+        if cached and cached[0] == room.version and time.monotonic() - cached[1] < FULL_STATE_MAX_AGE:
+            return cached[0], cached[2]
+        version, rendered_at = room.version, time.monotonic()
         message = (await run_in_threadpool(self.renderer.messages, meeting_id, [group], None, room.origin))
         text = message.get(group, "")
         if room.version == version:
-            room.full[group] = (version, text)
+            room.full[group] = (version, rendered_at, text)
         return version, text
 
     async def serve(self, websocket: WebSocket, send: Send) -> None:

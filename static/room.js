@@ -6,6 +6,11 @@
   // Back in step within seconds of a server restart: retry quickly, never give up.
   if (window.htmx) {
     htmx.config.ws = Object.assign(htmx.config.ws || {}, {reconnectDelay: 300, reconnectMaxDelay: 2000});
+    // htmx starts on a timer set when its deferred script runs; if hx-ws.min.js arrives after that
+    // timer fired, htmx has processed the page without the extension and the page never connects.
+    // Processing the connecting element again connects it then, and is harmless otherwise (hx-ws
+    // sets an element up once). This script runs after hx-ws.min.js: both are deferred, in order.
+    document.querySelectorAll("[hx-ws\\:connect]").forEach(function (el) { htmx.process(el); });
   }
 
   var LARGE = "forum-room-large";
