@@ -71,11 +71,15 @@
   });
   document.addEventListener("htmx:after:swap", refresh);
   document.addEventListener("htmx:ws:after:message:incoming", refresh);
-  document.addEventListener("htmx:ws:after:connection", function () {
-    document.querySelectorAll("[data-room-link]").forEach(function (el) { el.hidden = false; });
-  });
-  document.addEventListener("htmx:ws:close", function () {
-    document.querySelectorAll("[data-room-link]").forEach(function (el) { el.hidden = true; });
+  // "Live" while the socket is open; a notice while it is down, so nobody trusts a stale screen.
+  function connected(on) {
+    document.querySelectorAll("[data-room-link]").forEach(function (el) { el.hidden = !on; });
+    document.querySelectorAll("[data-room-offline]").forEach(function (el) { el.hidden = on; });
+  }
+  document.addEventListener("htmx:ws:after:connection", function () { connected(true); });
+  document.addEventListener("htmx:ws:close", function (evt) {
+    if (evt.detail && evt.detail.reason === "removed") return;  // the page is going away
+    connected(false);
   });
   // A sent comment empties its box and says so.
   document.addEventListener("htmx:after:request", function (evt) {

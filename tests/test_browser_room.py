@@ -245,6 +245,7 @@ def test_a_dropped_tablet_catches_up_when_it_reconnects(live_server, app, open_p
     expect(entry_title(tablet)).to_have_text(titles[0])
     count = tablet.locator("#room-status .room-count-n")
     expect(count).to_have_text("1")
+    expect(tablet.locator("[data-room-offline]")).to_be_hidden()
     mark(tablet)
 
     # The hall's wifi drops the tablet: its socket closes and it cannot connect again for now.
@@ -260,15 +261,17 @@ def test_a_dropped_tablet_catches_up_when_it_reconnects(live_server, app, open_p
     console.locator("#f-g-name").fill("王大爷")
     console.locator('form.guest-form button').click()
     expect(console.locator("#room-attendance")).to_contain_text("王大爷")
-    # The screen of a device that is offline stays as it was ...
+    # The screen of a device that is offline stays as it was, and says that it may be out of date ...
     expect(entry_title(tablet)).to_have_text(titles[0])
     expect(count).to_have_text("1")
+    expect(tablet.locator("[data-room-offline]")).to_be_visible()
 
     # ... until it is back: it reconnects by itself and shows the room as it is now, without a reload.
     tablet.context.set_offline(False)
     expect(entry_title(tablet)).to_have_text(titles[1], timeout=RECOVER_MS)
     expect(count).to_have_text("2")
     expect(tablet.locator("#room-agenda li[aria-current=step]")).to_contain_text(titles[1])
+    expect(tablet.locator("[data-room-offline]")).to_be_hidden()
     assert tablet.evaluate("window.__ws.open") > opened
     assert_not_reloaded(tablet)
 
