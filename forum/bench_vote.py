@@ -39,6 +39,22 @@ from forum.bench import (
     wait_for_port,
 )
 
+# The floor: a bare ASGI app under the same uvicorn, answering each ballot with a page of the
+# same size as forum's reply and doing nothing else. The same tablets cast at it on the same
+# schedule, so the ratio says what forum's own work (checks, the write, the reply) costs.
+BARE_HTTP_SERVER = """
+import sys, uvicorn
+body = b"x" * int(sys.argv[2])
+head = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+async def app(scope, receive, send):
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", lifespan="off", backlog=4096)
+"""
+
 CHOICES = ("for", "against", "abstain")
 CONNECTIONS = 64  # keep-alive connections the casting tablets share
 SPREAD_SECONDS = 10.0
@@ -88,7 +104,7 @@ def create_vote(url: str, meeting_id: int) -> int:
 
 
 async def caster(port: int, vote_id: int, queue: asyncio.Queue, latencies: list[float],
-                 statuses: Counter[int]) -> float:
+                 statuses: Counter[int], sizes: list[int] | None = None) -> float:
     """One keep-alive HTTP/1.1 connection casting ballots as they fall due.
 
     A hand-rolled client: httpx's pool costs more CPU per request than the server spends on a
@@ -111,11 +127,43 @@ async def caster(port: int, vote_id: int, queue: asyncio.Queue, latencies: list[
             length = next(int(h.split(":", 1)[1]) for h in lines if h.lower().startswith("content-length:"))
             await reader.readexactly(length)
             last = time.perf_counter()
+            if sizes is not None:
+                sizes.append(length)
             statuses[int(lines[0].split()[1])] += 1
             latencies.append((last - due) * 1000)
     finally:
         writer.close()
     return last
+
+
+def schedule(people: list[tuple[int, str]], spread: float) -> tuple[asyncio.Queue, Counter[str], float]:
+    """Each voter's ballot(s), due evenly over ``spread`` seconds from now: (due, token, choice);
+    with what was cast and when the first is due."""
+    cast: Counter[str] = Counter()
+    t0 = time.perf_counter() + 0.2
+    step = spread / max(len(people), 1)
+    queue: asyncio.Queue = asyncio.Queue()
+    for i, (_aid, token) in enumerate(people):
+        choice = CHOICES[i % 3] if i % 7 else "for"
+        cast[choice] += 1
+        for _tap in range(2 if i % DOUBLE_TAP_EVERY == 0 else 1):
+            queue.put_nowait((t0 + i * step, token, choice))
+    return queue, cast, t0
+
+
+async def bare(people: list[tuple[int, str]], spread: float, size: int) -> list[float]:
+    """The same schedule against the bare server: its cast latencies."""
+    port = free_port()
+    server = start(BARE_HTTP_SERVER, str(port), str(size))
+    try:
+        await wait_for_port(port, server)
+        queue, _cast, _t0 = schedule(people, spread)
+        latencies: list[float] = []
+        await asyncio.gather(*(caster(port, 0, queue, latencies, Counter()) for _ in range(CONNECTIONS)))
+    finally:
+        server.terminate()
+        server.wait(10)
+    return latencies
 
 
 async def bench(voters: int, spread: float) -> dict:
@@ -144,18 +192,11 @@ async def bench(voters: int, spread: float) -> dict:
                 raise RuntimeError(f"opening failed: {r.status_code}")
             await asyncio.sleep(0.5)
 
-            cast: Counter[str] = Counter()
             latencies: list[float] = []
             statuses: Counter[int] = Counter()
-            t0 = time.perf_counter() + 0.2
-            step = spread / max(voters, 1)
-            queue: asyncio.Queue = asyncio.Queue()
-            for i, (_aid, token) in enumerate(people):
-                choice = CHOICES[i % 3] if i % 7 else "for"
-                cast[choice] += 1
-                for _tap in range(2 if i % DOUBLE_TAP_EVERY == 0 else 1):
-                    queue.put_nowait((t0 + i * step, token, choice))
-            ends = await asyncio.gather(*(caster(port, vote_id, queue, latencies, statuses)
+            sizes: list[int] = []
+            queue, cast, t0 = schedule(people, spread)
+            ends = await asyncio.gather(*(caster(port, vote_id, queue, latencies, statuses, sizes)
                                           for _ in range(CONNECTIONS)))
             last_ballot = max(ends)
             casting_seconds = last_ballot - t0
@@ -170,12 +211,14 @@ async def bench(voters: int, spread: float) -> dict:
         await pad.close()
         server.terminate()
         server.wait(10)
+    floor = await bare(people, spread, int(percentile(sizes, 50))) if sizes else [0.0]
     totals = {t["key"]: t["heads"] for t in final["result"]["totals"]}
     return {
         "voters": voters, "requests": sum(statuses.values()), "statuses": dict(statuses), "cast": dict(cast),
         "totals": totals, "ballots": final["ballots"], "eligible": final["eligible"],
         "exact": totals == {k: cast.get(k, 0) for k in CHOICES} and final["ballots"] == voters,
         "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
+        "bare_p50": percentile(floor, 50), "bare_p99": percentile(floor, 99), "reply_bytes": int(percentile(sizes, 50)),
         "casting_seconds": casting_seconds, "close_ms": close_ms,
         "result_after_last_ballot_ms": result_after_last_ballot_ms,
     }
@@ -190,6 +233,8 @@ def run_vote(voters: int, spread: float = SPREAD_SECONDS, echo: Callable[[str], 
     echo("totals exact: " + ("yes — nothing lost, nothing doubled" if r["exact"] else "NO — MISMATCH"))
     echo(f"casting took {r['casting_seconds']:.1f} s")
     echo(f"cast latency ms: p50 {r['p50']:.1f} · p99 {r['p99']:.1f} · max {r['max']:.1f}")
+    echo(f"bare HTTP server, same schedule and {r['reply_bytes']}-byte replies: p50 {r['bare_p50']:.1f} · "
+         f"p99 {r['bare_p99']:.1f} ms · ratio p50 forum/bare {r['p50'] / max(r['bare_p50'], 0.01):.2f}")
     echo(f"close → result on every tablet: {r['close_ms']:.0f} ms; "
          f"last ballot → result on every tablet: {r['result_after_last_ballot_ms']:.0f} ms")
     return r
@@ -199,5 +244,6 @@ def echo_medians(results: list[dict], echo: Callable[[str], None] = print) -> No
     def median(key: str) -> float:
         return statistics.median(r[key] for r in results)
 
-    echo(f"median of {len(results)} rounds: cast latency ms p50 {median('p50'):.1f} · p99 {median('p99'):.1f}; "
+    echo(f"median of {len(results)} rounds: cast latency ms p50 {median('p50'):.1f} · p99 {median('p99'):.1f} "
+         f"(bare p50 {median('bare_p50'):.1f} · p99 {median('bare_p99'):.1f}); "
          f"last ballot → result on every tablet {median('result_after_last_ballot_ms'):.0f} ms")

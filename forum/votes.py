@@ -881,8 +881,9 @@ def bars(vote: Vote, result: dict[str, Any]) -> list[dict[str, Any]]:
     top = max((t["heads"] for t in totals), default=0) or 1
     out = []
     for i, t in enumerate(totals):
+        percent = None if t["heads_percent"] is None else f"{float(t['heads_percent']):.1f}"
         out.append({"key": t["key"], "label": choice_text(vote, t["key"]) if vote.kind != Kind.SEVERAL_OF
                     else dict(choices_of(vote)).get(t["key"], t["key"]), "heads": t["heads"], "hands": t["hands"],
-                    "percent": None if t["heads_percent"] is None else f"{float(t['heads_percent']):.1f}", "area": None if t["area"] is None else _decimal(t["area"]),
+                    "percent": percent, "area": None if t["area"] is None else _decimal(t["area"]),
                     "width": round(100 * t["heads"] / top, 1), "y": i})
     return out

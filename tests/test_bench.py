@@ -40,7 +40,9 @@ def test_bench_vote_smoke():
     assert out.count("totals exact: yes") == 2
     assert re.search(r"ballots 12 / 12 eligible", out)
     assert re.search(r"cast latency ms: p50 [\d.]+ · p99 [\d.]+", out)
-    assert re.search(r"median of 2 rounds: cast latency ms p50 [\d.]+ · p99 [\d.]+", out)
+    assert re.search(r"median of 2 rounds: cast latency ms p50 [\d.]+ · p99 [\d.]+ \(bare p50 [\d.]+", out)
+    assert re.search(r"bare HTTP server, same schedule and \d+-byte replies: p50 [\d.]+ · p99 [\d.]+ ms · "
+                     r"ratio p50 forum/bare [\d.]+", out)
 
 
 def test_percentiles():

@@ -38,12 +38,12 @@ def test_without_a_key_the_installation_keeps_one_across_restarts(tmp_path):
 
 
 def test_a_sign_in_survives_a_restart(tmp_path):
+    from sqlmodel import Session
     from starlette.testclient import TestClient
 
     from forum import db as database
     from forum.app import create_app
     from forum.auth import create_user
-    from sqlmodel import Session
 
     url = f"sqlite:///{tmp_path / 'forum.db'}"
     engine = database.make_engine(url)
