@@ -36,7 +36,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -238,9 +238,15 @@ def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElecto
 
 
 def voter_key_for(db: Session, vote: Vote, a: Attendance) -> str | None:
-    """The key an attendance casts under in this vote, or None when it has no ballot of its own."""
-    elector = elector_for_attendance(db, vote, a)
-    return elector.voter_key if elector else None
+    """The key an attendance casts under in this vote, or None when it has no ballot of its own
+    (the key ``elector_for_attendance`` gives, without building the elector: this is on the
+    path of every ballot)."""
+    if vote.counting_unit == "household":
+        household_id = a.household_id
+        if household_id is None and a.person_id:
+            household_id = getattr(db.get(Person, a.person_id), "household_id", None)
+        return f"h{household_id}" if household_id else None
+    return f"p{a.person_id}" if a.person_id else f"a{a.id}"
 
 
 def _check_counts(vote: Vote, electors: Sequence[VoteElector]) -> None:
@@ -417,7 +423,10 @@ def _int(value: Any) -> int | None:
 
 
 def _audit(db: Session, vote: Vote, actor: str, action: str, detail: str = "") -> None:
-    db.add(VoteAudit(vote_id=vote.id, actor=actor[:120], action=action, detail=detail))
+    # A plain INSERT, in the caller's transaction: one is written per ballot, and building
+    # and flushing an ORM object costs more than the write itself.
+    db.execute(insert(VoteAudit).values(vote_id=vote.id, at=now(), actor=actor[:120], action=action,
+                                        detail=detail))
 
 
 def open_vote(db: Session, vote: Vote, *, actor: str) -> None:
@@ -502,8 +511,8 @@ def _cast_locked(db: Session, vote: Vote, elector: VoteElector, choice: str, *, 
                  serial: str | None) -> Cast:
     voter_key = elector.voter_key
     try:
-        db.add(VoteReceipt(vote_id=vote.id, voter_key=voter_key))
-        db.flush()  # the first write: takes SQLite's writer lock, and fails here on a second ballot
+        # The first write: takes SQLite's writer lock, and fails here on a second ballot.
+        db.execute(insert(VoteReceipt).values(vote_id=vote.id, voter_key=voter_key))
     except IntegrityError:
         db.rollback()
         return _recast(db, vote, elector, choice, via=via, cast_by=cast_by, serial=serial)
@@ -516,8 +525,8 @@ def _cast_locked(db: Session, vote: Vote, elector: VoteElector, choice: str, *, 
             # Neither voter nor choice: the receipt above already says who has voted.
             _audit(db, vote, "—", "ballot", gettext("A secret ballot was counted."))
         else:
-            db.add(Ballot(vote_id=vote.id, voter_key=voter_key, choice=choice, via=via, cast_by=cast_by[:120],
-                          paper_serial=serial))
+            db.execute(insert(Ballot).values(vote_id=vote.id, voter_key=voter_key, choice=choice, via=via,
+                                             cast_by=cast_by[:120], cast_at=now(), paper_serial=serial))
             # At the shared tablet the voter chose out of the facilitator's sight; the console
             # shows this trail, so it says that they voted, not how.
             said = [] if via == "kiosk" else [choice_text(vote, choice)]
@@ -600,17 +609,20 @@ def _bump(db: Session, vote: Vote, choice: str, elector: VoteElector, sign: int)
 
 def add_late_attendee(db: Session, vote: Vote, attendance: Attendance) -> VoteElector | None:
     """Someone who checked in after an attendance-scope vote opened joins its electorate."""
-    elector = elector_for_attendance(db, vote, attendance)
-    if elector is None or vote.scope != "attendance" or vote.status != VoteStatus.open:
+    key = voter_key_for(db, vote, attendance)
+    if key is None or vote.scope != "attendance" or vote.status != VoteStatus.open:
         return None
-    if db.get(VoteElector, (vote.id, elector.voter_key)) is None:
-        try:
-            db.add(elector)
-            _audit(db, vote, elector.label, "elector", gettext("Checked in after the vote opened; now eligible."))
-            db.commit()
-        except IntegrityError:
-            db.rollback()
-    return db.get(VoteElector, (vote.id, elector.voter_key))
+    known = db.get(VoteElector, (vote.id, key))
+    if known is not None:
+        return known
+    elector = elector_for_attendance(db, vote, attendance)
+    try:
+        db.add(elector)
+        _audit(db, vote, elector.label, "elector", gettext("Checked in after the vote opened; now eligible."))
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+    return db.get(VoteElector, (vote.id, key))
 
 
 @dataclass(frozen=True)
