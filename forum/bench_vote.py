@@ -17,19 +17,22 @@ work is part of the figures (they err on the slow side).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import secrets
 import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from forum.bench import (
     FORUM_SERVER,
     HOST,
     Tablets,
     cpu_model,
+    cpu_seconds,
     free_port,
     percentile,
     raise_fd_limit,
@@ -136,6 +139,21 @@ async def caster(port: int, vote_id: int, queue: asyncio.Queue, latencies: list[
     return last
 
 
+@contextlib.contextmanager
+def quiet_collector() -> Iterator[None]:
+    """No garbage collection in this (the measuring) process while ballots are timed.
+
+    This process also holds every tablet's websocket; a full collection over them stalls the
+    casting clients for a few hundred milliseconds, which would be counted as the server's.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def schedule(people: list[tuple[int, str]], spread: float) -> tuple[asyncio.Queue, Counter[str], float]:
     """Each voter's ballot(s), due evenly over ``spread`` seconds from now: (due, token, choice);
     with what was cast and when the first is due."""
@@ -151,19 +169,22 @@ def schedule(people: list[tuple[int, str]], spread: float) -> tuple[asyncio.Queu
     return queue, cast, t0
 
 
-async def bare(people: list[tuple[int, str]], spread: float, size: int) -> list[float]:
-    """The same schedule against the bare server: its cast latencies."""
+async def bare(people: list[tuple[int, str]], spread: float, size: int) -> tuple[list[float], float]:
+    """The same schedule against the bare server: its cast latencies and the CPU seconds it used."""
     port = free_port()
     server = start(BARE_HTTP_SERVER, str(port), str(size))
     try:
         await wait_for_port(port, server)
-        queue, _cast, _t0 = schedule(people, spread)
         latencies: list[float] = []
-        await asyncio.gather(*(caster(port, 0, queue, latencies, Counter()) for _ in range(CONNECTIONS)))
+        with quiet_collector():
+            cpu_before = cpu_seconds(server.pid)
+            queue, _cast, _t0 = schedule(people, spread)
+            await asyncio.gather(*(caster(port, 0, queue, latencies, Counter()) for _ in range(CONNECTIONS)))
+            cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(10)
-    return latencies
+    return latencies, cpu
 
 
 async def bench(voters: int, spread: float) -> dict:
@@ -195,11 +216,14 @@ async def bench(voters: int, spread: float) -> dict:
             latencies: list[float] = []
             statuses: Counter[int] = Counter()
             sizes: list[int] = []
-            queue, cast, t0 = schedule(people, spread)
-            ends = await asyncio.gather(*(caster(port, vote_id, queue, latencies, statuses, sizes)
-                                          for _ in range(CONNECTIONS)))
+            with quiet_collector():  # before the schedule: its first collection takes a while
+                cpu_before = cpu_seconds(server.pid)
+                queue, cast, t0 = schedule(people, spread)
+                ends = await asyncio.gather(*(caster(port, vote_id, queue, latencies, statuses, sizes)
+                                              for _ in range(CONNECTIONS)))
             last_ballot = max(ends)
             casting_seconds = last_ballot - t0
+            server_cpu = cpu_seconds(server.pid) - cpu_before
 
             # Close at once and time until every tablet has the verdict pushed to it.
             pad.round.pending = 0
@@ -211,10 +235,13 @@ async def bench(voters: int, spread: float) -> dict:
         await pad.close()
         server.terminate()
         server.wait(10)
-    floor = await bare(people, spread, int(percentile(sizes, 50))) if sizes else [0.0]
+    floor, floor_cpu = await bare(people, spread, int(percentile(sizes, 50))) if sizes else ([0.0], 0.0)
+    requests = sum(statuses.values())
     totals = {t["key"]: t["heads"] for t in final["result"]["totals"]}
     return {
-        "voters": voters, "requests": sum(statuses.values()), "statuses": dict(statuses), "cast": dict(cast),
+        "voters": voters, "requests": requests,
+        "cpu_ms": 1000 * server_cpu / max(requests, 1), "bare_cpu_ms": 1000 * floor_cpu / max(requests, 1),
+        "statuses": dict(statuses), "cast": dict(cast),
         "totals": totals, "ballots": final["ballots"], "eligible": final["eligible"],
         "exact": totals == {k: cast.get(k, 0) for k in CHOICES} and final["ballots"] == voters,
         "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
@@ -231,7 +258,8 @@ def run_vote(voters: int, spread: float = SPREAD_SECONDS, echo: Callable[[str], 
     echo(f"requests: {r['requests']} (every {DOUBLE_TAP_EVERY}th voter tapped twice) · statuses {r['statuses']}")
     echo(f"cast {r['cast']} · counted {r['totals']} · ballots {r['ballots']} / {r['eligible']} eligible")
     echo("totals exact: " + ("yes — nothing lost, nothing doubled" if r["exact"] else "NO — MISMATCH"))
-    echo(f"casting took {r['casting_seconds']:.1f} s")
+    echo(f"casting took {r['casting_seconds']:.1f} s · server CPU per request {r['cpu_ms']:.2f} ms "
+         f"(bare {r['bare_cpu_ms']:.2f} ms)")
     echo(f"cast latency ms: p50 {r['p50']:.1f} · p99 {r['p99']:.1f} · max {r['max']:.1f}")
     echo(f"bare HTTP server, same schedule and {r['reply_bytes']}-byte replies: p50 {r['bare_p50']:.1f} · "
          f"p99 {r['bare_p99']:.1f} ms · ratio p50 forum/bare {r['p50'] / max(r['bare_p50'], 0.01):.2f}")
