@@ -27,10 +27,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -285,22 +286,29 @@ def _option_ids(vote: Vote) -> list[str] | None:
 # ---------------------------------------------------------------- creating
 
 
-@dataclass
-class Draft:
-    """A vote form's values as typed, and the errors beside each field."""
-
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
-
-
 FIELDS = ("question", "kind", "options", "max_choices", "scope", "scope_building", "scope_unit", "counting_unit",
           "weighting", "rule", "closing", "closes_at", "agenda_entry")
 FLAGS = ("secret", "results_while_open", "allow_change")
 
 
-def blank_values(meeting: Meeting | None) -> dict[str, str]:
+# "5栋2单元", "5号楼2单元", "5幢2单元", "Building 5 Unit 2": where an issue's place names a stairwell.
+_STAIRWELL = re.compile(r"(\d+)\s*(?:栋|幢|号楼|座)\s*(\d+)\s*单元|building\s*(\d+)\D+unit\s*(\d+)", re.I)
+
+
+def stairwell(place: str) -> tuple[str, str] | None:
+    """The building and unit a place names, if it names one."""
+    m = _STAIRWELL.search(place or "")
+    if m is None:
+        return None
+    return (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+
+
+def blank_values(meeting: Meeting | None, issue: Issue | None = None) -> dict[str, str]:
+    """A new vote's form: a show of hands in the room for a meeting; for an issue, an owners'
+    decision among the households of the stairwell its place names (a lift, most often)."""
+    building, unit = stairwell(issue.place) if issue is not None and stairwell(issue.place) else ("", "")
     return {"question": "", "kind": Kind.FOR_AGAINST, "options": "", "max_choices": "",
-            "scope": "attendance" if meeting else "unit", "scope_building": "", "scope_unit": "",
+            "scope": "attendance" if meeting else "unit", "scope_building": building, "scope_unit": unit,
             "counting_unit": "person" if meeting else "household", "weighting": Weighting.HEAD,
             "rule": Rule.SIMPLE if meeting else Rule.OWNERS_MAJOR, "closing": "facilitator", "closes_at": "",
             "agenda_entry": "", "results_while_open": "on"}

@@ -174,6 +174,25 @@ def test_bad_input_is_shown_beside_its_field_and_kept(facilitator, db, over, fie
     assert soup.select_one("#f-question").text == data["question"] or field == "question"
 
 
+@pytest.mark.parametrize(("place", "expected"), [
+    ("5栋2单元", ("5", "2")), ("5号楼2单元门口", ("5", "2")), ("12幢 3 单元", ("12", "3")),
+    ("Building 5, Unit 2", ("5", "2")), ("building 7 unit 1", ("7", "1")),
+    ("2栋临街人行道", None), ("小区花园", None), ("", None),
+])
+def test_stairwell_is_read_from_a_place(place, expected):
+    assert votes.stairwell(place) == expected
+
+
+def test_an_issue_vote_starts_as_an_owners_decision_of_its_stairwell(facilitator, db):
+    issue = lift_issue(db)  # placed at 5栋2单元
+    form = BeautifulSoup(facilitator.get(f"/issues/{issue.id}/votes").text, "html.parser")
+    assert form.select_one("[name=scope_building]")["value"] == "5"
+    assert form.select_one("[name=scope_unit]")["value"] == "2"
+    assert form.select_one("[name=scope] option[selected]")["value"] == "unit"
+    assert form.select_one("[name=rule] option[selected]")["value"] == "owners_major"
+    assert form.select_one("[name=counting_unit] option[selected]")["value"] == "household"
+
+
 def test_creating_needs_a_facilitator(client, committee_member, db):
     meeting, entry = lift_meeting(db)
     r = client.post(f"/meetings/{meeting.id}/votes", data=form_for_meeting(entry), follow_redirects=False)

@@ -67,7 +67,7 @@ def _statuses() -> dict:
 
 
 def _vote_form(request: Request, db: Session, meeting: Meeting | None, issue: Issue | None) -> Response:
-    values = votes.blank_values(meeting)
+    values = votes.blank_values(meeting, issue)
     errors: dict[str, str] = {}
     if request.method == "POST":
         staff = require_in(request, auth.can_run_meetings, (meeting or issue).community_id)
