@@ -32,7 +32,9 @@ from forum.models import (
     AgendaEntry,
     Area,
     AreaKind,
+    Attendance,
     Cadence,
+    Comment,
     Committee,
     CommitteeKind,
     ForumFormat,
@@ -48,6 +50,7 @@ from forum.models import (
     Series,
     SeriesInvitee,
     Source,
+    SpeakingRequest,
     User,
 )
 
@@ -113,6 +116,8 @@ FACILITATOR = "王主任"
 COMMITTEE_MEMBER = "李委员"
 LIAISON = "张联络"
 C2_FACILITATOR = "白象街社区 陈书记"
+# Visitors without a flat in the register: a tenant, a shop owner, a volunteer, the property manager.
+GUESTS = ["租户小刘", "面馆老板陈师傅", "志愿者小周", "物业管家李经理"]
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,61 @@ def seed(session: Session, *, today: datetime | None = None) -> DemoSummary:
     _first_community_issues(story, cal, c1, owners[c1.id])
     _second_community_issues(story, cal, c2)
     session.flush()
+    for c in (c1, c2):
+        _rooms_of_past_meetings(session, c, owners[c.id], rng)
     return _summary(created=True)
+
+
+# ---------------------------------------------------------------- who came, spoke and wrote
+
+
+# Residents' written comments (意见), as they come in on the tablets: short, practical.
+COMMENTS = [
+    "希望尽快解决，家里有老人小孩。",
+    "建议物业每周通报一次进展。",
+    "同意这个方案，但要定好时间。",
+    "晚上问题最严重，希望晚上来看看。",
+    "费用怎么分摊要先讲清楚。",
+    "上次也反映过，这次请一定落实。",
+    "可以请社区律师一起参与。",
+    "希望整改后回访一下住户。",
+]
+
+
+def _rooms_of_past_meetings(session: Session, community: Area, owners: dict[tuple[str, str, str], Person],
+                            rng: random.Random) -> None:
+    """The live record of each meeting already held: residents checked in (owners and a few
+    guests), hands raised and given the floor on each item, and a few written comments, so the
+    minutes read as a real meeting's would."""
+    people = sorted(owners.items())
+    meetings = session.exec(select(Meeting).where(Meeting.community_id == community.id,
+                                                  Meeting.status == MeetingStatus.ended)
+                            .order_by(Meeting.starts_at)).all()
+    for meeting in meetings:
+        start = meeting.started_at or meeting.starts_at
+        came = [Attendance(meeting_id=meeting.id, person_id=person.id, household_id=person.household_id,
+                           name=person.name, building=b, unit=u, room=r, is_guest=False,
+                           checked_in_at=start - timedelta(minutes=rng.randint(0, 10)),
+                           checked_in_by=rng.choice(["self", "self", FACILITATOR]))
+                for (b, u, r), person in rng.sample(people, rng.randint(8, 16))]
+        came += [Attendance(meeting_id=meeting.id, name=name, is_guest=True, checked_in_at=start,
+                            checked_in_by=FACILITATOR) for name in rng.sample(GUESTS, rng.randint(0, 2))]
+        session.add_all(came)
+        session.flush()
+        entries = session.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
+                               .order_by(AgendaEntry.position)).all()
+        for entry in entries:
+            at = meeting.starts_at + timedelta(minutes=10 * entry.position + 1)
+            for speaker in rng.sample(came, min(len(came), rng.randint(1, 3))):
+                session.add(SpeakingRequest(meeting_id=meeting.id, attendance_id=speaker.id,
+                                            agenda_entry_id=entry.id, status="done", raised_at=at,
+                                            started_at=at + timedelta(seconds=30),
+                                            ended_at=at + timedelta(minutes=2)))
+                at += timedelta(minutes=2, seconds=30)
+            for writer in rng.sample(came, min(len(came), rng.randint(0, 2))):
+                session.add(Comment(meeting_id=meeting.id, agenda_entry_id=entry.id, attendance_id=writer.id,
+                                    text=rng.choice(COMMENTS), at=at))
+    session.flush()
 
 
 # ---------------------------------------------------------------- places, people, organisations

@@ -17,7 +17,9 @@ from forum.lifecycle import Status
 from forum.models import (
     AgendaEntry,
     Area,
+    Attendance,
     Cadence,
+    Comment,
     Committee,
     CommitteeKind,
     Household,
@@ -28,6 +30,7 @@ from forum.models import (
     Organisation,
     Person,
     Series,
+    SpeakingRequest,
     User,
 )
 
@@ -298,3 +301,21 @@ def test_the_demo_holds_together_whatever_the_day(monkeypatch, today):
                                                                IssueEvent.action.in_(["discuss", "decide"]))):
                 assert meeting.starts_at <= event.at <= end
     engine.dispose()
+
+
+def test_held_meetings_have_a_live_record(db):
+    # Attendance, speakers and comments, so the minutes of a past meeting read as a real one's.
+    held = db.exec(select(Meeting).where(Meeting.status == MeetingStatus.ended)).all()
+    assert held
+    for meeting in held:
+        came = db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)).all()
+        assert len(came) >= 8
+        owners = [a for a in came if not a.is_guest]
+        assert all(db.get(Person, a.person_id).household_id == a.household_id for a in owners)
+        entries = {e.id for e in db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id))}
+        spoke = db.exec(select(SpeakingRequest).where(SpeakingRequest.meeting_id == meeting.id)).all()
+        assert {s.agenda_entry_id for s in spoke} == entries
+        assert all(s.status == "done" and s.raised_at < s.started_at < s.ended_at for s in spoke)
+        assert {s.attendance_id for s in spoke} <= {a.id for a in came}
+    comments = db.exec(select(Comment).where(Comment.meeting_id.in_([m.id for m in held]))).all()
+    assert comments and all(c.text in demo.COMMENTS for c in comments)
