@@ -146,6 +146,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"  district overview   {base}/")
     for slug in summary.communities:
         click.echo(f"  community           {base}/c/{slug}")
+    click.echo(f"  tablets join at     {base}/join  (code shown on a live meeting's console and screen)")
     click.echo("  demo sign-ins (username / password / role):")
     for username, password, role in demo_data.DEMO_LOGINS:
         click.echo(f"    {username:<12} {password:<10} {role}")

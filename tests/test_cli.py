@@ -156,7 +156,8 @@ def test_demo_twice_does_not_duplicate(runner, engine):
     first = run(runner, "demo", "--no-serve")
     assert first.exit_code == 0, first.output
     after_first = _row_counts(engine)
-    for table in ("area", "committee", "issue", "issueevent", "meeting", "series", "user", "household"):
+    for table in ("area", "committee", "issue", "issueevent", "meeting", "series", "user", "household",
+                  "attendance", "speakingrequest", "comment"):
         assert after_first[table] > 0, table
 
     second = run(runner, "demo", "--no-serve")
@@ -167,6 +168,7 @@ def test_demo_twice_does_not_duplicate(runner, engine):
         assert "http://127.0.0.1:8000/" in output
         assert "http://127.0.0.1:8000/c/jiaochangkou" in output
         assert "http://127.0.0.1:8000/c/baixiangjie" in output
+        assert "http://127.0.0.1:8000/join" in output
         for username in ("facilitator", "committee", "liaison", "admin"):
             assert username in output
         assert "demo1234" in output
