@@ -141,6 +141,25 @@ TABLET = {"width": 820, "height": 1180}
 
 
 @pytest.fixture
+def open_page(browser):
+    """``open_page(viewport, **context_options)``: a page in a new browser context of its own
+    (its own cookies: one device), watching its room socket; closed at the end of the test."""
+    from tests.room_pages import WATCH_SOCKET
+
+    contexts = []
+
+    def open_page(viewport: dict, **options):
+        context = browser.new_context(viewport=viewport, locale="zh-CN", **options)
+        context.add_init_script(WATCH_SOCKET)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def tablet(browser):
     context = browser.new_context(viewport=TABLET, has_touch=True, locale="zh-CN")
     page = context.new_page()

@@ -8,18 +8,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import axe_serious
+from tests.room_pages import sign_in
 
 pytestmark = pytest.mark.browser
 
 COMMUNITY = "jiaochangkou"
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("demo1234")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
 
 
 def test_raise_triage_schedule_and_find_on_timeline(live_server, tablet):

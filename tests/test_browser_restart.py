@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from forum import bench
 from forum import db as database
 from forum.models import AgendaEntry, Attendance, Issue, Meeting
+from tests.room_pages import join_on
 
 pytestmark = pytest.mark.usefixtures("browser")
 
@@ -94,12 +95,7 @@ def test_tablets_are_back_in_step_within_5_s_of_a_restart(served, browser):
         engine = database.make_engine(url)
         with Session(engine) as db:
             code = db.get(Meeting, meeting_id).join_code
-        tablet.goto(f"{base}/join")
-        tablet.fill("input[name=code]", code)
-        tablet.locator("form button").last.click()
-        tablet.fill("#f-name", "王建国")
-        tablet.locator("form.form button.big-button").first.click()
-        tablet.wait_for_selector('meta[name="room-attendance"]', state="attached")
+        join_on(tablet, base, code, "王建国")
         tablet.wait_for_function("t => document.querySelector('#room-entry .entry-title').innerText.includes(t)",
                                  arg=titles[0])
         tablet.evaluate("window.__notReloaded = true")

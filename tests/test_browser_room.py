@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -14,25 +13,23 @@ from sqlmodel import Session, select
 
 from forum.models import AgendaEntry, Issue, Meeting, MeetingStatus, User
 from tests.conftest import TABLET, axe_serious
+from tests.room_pages import (
+    LAPTOP,
+    PUSH_MS,
+    SCREEN,
+    SHOTS,
+    assert_not_reloaded,
+    join_code,
+    join_tablet,
+    mark,
+    open_screen,
+    sign_in,
+    wait_listening,
+)
 
 pytestmark = pytest.mark.browser
 
-LAPTOP = {"width": 1366, "height": 900}
-SCREEN = {"width": 1920, "height": 1080}
-SHOTS = Path("/tmp/shots")
-# A push arrives within the hub's flush interval; a dropped tablet retries at most every 2 s.
-PUSH_MS = 5000
 RECOVER_MS = 15000
-
-# Counts of the room socket's events, kept by every page of a context, so a test can wait until
-# a page is listening before it acts, and tell a push (no reload) from a new page.
-WATCH_SOCKET = """
-window.__ws = {open: 0, closed: 0, messages: 0};
-document.addEventListener("htmx:ws:after:connection", () => { window.__ws.open += 1; });
-document.addEventListener("htmx:ws:close", () => { window.__ws.closed += 1; });
-document.addEventListener("htmx:ws:after:message:incoming", () => { window.__ws.messages += 1; });
-"""
-
 
 # ---------------------------------------------------------------- the meeting and the pages
 
@@ -54,39 +51,6 @@ def room(demo_engine) -> dict:
     raise AssertionError("the demo data has no coming meeting with two agenda entries for the facilitator")
 
 
-@pytest.fixture
-def open_page(browser):
-    """``open_page(viewport, **context_options)``: a page in a new browser context of its own
-    (its own cookies: one device), closed at the end of the test."""
-    contexts = []
-
-    def open_page(viewport: dict, **options):
-        context = browser.new_context(viewport=viewport, locale="zh-CN", **options)
-        context.add_init_script(WATCH_SOCKET)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("demo1234")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-
-
-def wait_listening(page) -> None:
-    """Until the page's socket is open and the room's state as it is now has arrived over it."""
-    try:
-        page.wait_for_function("window.__ws && window.__ws.open >= 1 && window.__ws.messages >= 1", timeout=PUSH_MS)
-    except Exception:
-        raise AssertionError(f"{page.url} is not listening: {page.evaluate('window.__ws')}") from None
-
-
 def open_console(open_page, base: str, meeting_id: int):
     console = open_page(LAPTOP)
     sign_in(console, base, "facilitator")
@@ -97,47 +61,6 @@ def open_console(open_page, base: str, meeting_id: int):
     expect(console.locator("#room-status .meeting-live")).to_be_visible()
     wait_listening(console)
     return console
-
-
-def join_code(console) -> str:
-    """The code as the hall reads it off the console (three digits, a thin space, three digits)."""
-    code = re.sub(r"\s+", "", console.locator("#room-status .room-code").inner_text())
-    assert re.fullmatch(r"\d{6}", code), code
-    return code
-
-
-def join_tablet(open_page, base: str, code: str, name: str, home: tuple[str, str, str] = ("", "", "")):
-    tablet = open_page(TABLET, has_touch=True)
-    tablet.goto(f"{base}/join")
-    tablet.locator("#f-code").fill(code)
-    tablet.locator('form[action$="/join"] button').click()
-    tablet.wait_for_url(re.compile(r"/meetings/\d+/tablet$"))
-    tablet.locator("#f-name").fill(name)
-    for field, value in zip(("building", "unit", "room"), home, strict=True):
-        tablet.locator(f"#f-{field}").fill(value)
-    tablet.locator('form[action$="/tablet/join"] button').click()
-    expect(tablet.locator(".tablet-me")).to_contain_text(name)
-    tablet.wait_for_selector('meta[name="room-attendance"]', state="attached")
-    wait_listening(tablet)
-    return tablet
-
-
-def open_screen(open_page, base: str, meeting_id: int):
-    screen = open_page(SCREEN)
-    screen.goto(f"{base}/meetings/{meeting_id}/screen")
-    wait_listening(screen)
-    return screen
-
-
-def mark(*pages) -> None:
-    """A marker each page keeps only as long as it is not reloaded."""
-    for page in pages:
-        page.evaluate("window.__marker = 1")
-
-
-def assert_not_reloaded(*pages) -> None:
-    for page in pages:
-        assert page.evaluate("window.__marker") == 1, f"{page.url} was reloaded"
 
 
 def entry_title(page):

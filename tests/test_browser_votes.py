@@ -5,7 +5,6 @@ and the ballot as a screen reader and a finger meet it."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -14,23 +13,21 @@ from sqlmodel import Session, select
 from forum import i18n
 from forum.models import AgendaEntry, Household, Meeting, MeetingStatus, Person, User
 from tests.conftest import TABLET, axe_serious
+from tests.room_pages import (
+    LAPTOP,
+    PUSH_MS,
+    SHOTS,
+    assert_not_reloaded,
+    join_code,
+    join_tablet,
+    open_screen,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
-LAPTOP = {"width": 1366, "height": 900}
-SCREEN = {"width": 1920, "height": 1080}
-SHOTS = Path("/tmp/shots")
-PUSH_MS = 5000  # a push arrives within the hub's flush interval (0.2 s); generous for a loaded machine
 KIOSK_MS = 10000  # the waiting shared tablet looks again every 3 s
 TAP = 44  # WCAG 2.5.5: a target at least 44 by 44 CSS pixels
-
-# Counts of the room socket's events in every page of a context: a test waits until a page
-# listens before it acts, and a push is told from a reload by a marker that a reload would drop.
-WATCH_SOCKET = """
-window.__ws = {open: 0, messages: 0};
-document.addEventListener("htmx:ws:after:connection", () => { window.__ws.open += 1; });
-document.addEventListener("htmx:ws:after:message:incoming", () => { window.__ws.messages += 1; });
-"""
 
 
 def t(message: str, **params) -> str:
@@ -68,72 +65,12 @@ def meeting(demo_engine) -> dict:
         return {"id": found.id, "owner": owner.name, "home": (home.building, home.unit, home.room)}
 
 
-@pytest.fixture
-def open_page(browser):
-    """``open_page(viewport, **options)``: a page in a browser context of its own (one device)."""
-    contexts = []
-
-    def open_page(viewport: dict, **options):
-        context = browser.new_context(viewport=viewport, locale="zh-CN", **options)
-        context.add_init_script(WATCH_SOCKET)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("demo1234")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-
-
-def wait_listening(page) -> None:
-    """Until the page's socket is open and the room's state has arrived over it."""
-    page.wait_for_function("window.__ws && window.__ws.open >= 1 && window.__ws.messages >= 1", timeout=PUSH_MS)
-    page.evaluate("window.__marker = 1")  # gone if the page is reloaded
-
-
-def not_reloaded(page) -> None:
-    assert page.evaluate("window.__marker") == 1, "the page was reloaded"
-
-
 def start_meeting(console, base: str, meeting_id: int) -> str:
     """The facilitator starts the meeting on the console; returns the join code shown there."""
     console.goto(f"{base}/meetings/{meeting_id}/run")
     console.get_by_role("button", name=t("Start the meeting")).click()
     expect(console.locator("#room-status .meeting-live")).to_be_visible()
-    code = re.sub(r"\s+", "", console.locator("#room-status .room-code").inner_text())
-    assert re.fullmatch(r"\d{6}", code), code
-    return code
-
-
-def join_tablet(open_page, base: str, code: str, name: str, home: tuple[str, str, str] = ("", "", "")):
-    """A resident's own tablet: the code from the wall, then name (and home, if given)."""
-    tablet = open_page(TABLET, has_touch=True)
-    tablet.goto(f"{base}/join")
-    tablet.get_by_label(t("Meeting code (six digits, shown in the hall)")).fill(code)
-    tablet.get_by_role("button", name=t("Join"), exact=True).tap()
-    tablet.wait_for_url(re.compile(r"/meetings/\d+/tablet$"))
-    tablet.get_by_label(t("Your name")).fill(name)
-    for label, value in zip(("Building", "Unit", "Room"), home, strict=True):
-        if value:
-            tablet.get_by_label(t(label), exact=True).fill(value)
-    tablet.get_by_role("button", name=t("Join the meeting")).tap()
-    expect(tablet.locator(".tablet-me")).to_contain_text(name)
-    wait_listening(tablet)
-    return tablet
-
-
-def open_screen(open_page, base: str, meeting_id: int):
-    screen = open_page(SCREEN)
-    screen.goto(f"{base}/meetings/{meeting_id}/screen")
-    wait_listening(screen)
-    return screen
+    return join_code(console)
 
 
 def wait_vote_css(page) -> None:
@@ -234,14 +171,14 @@ def test_two_tablets_and_a_kiosk_vote_and_the_screen_shows_the_result(live_serve
     # The ballot appears on both tablets, pushed: nobody reloads.
     for tablet in (first, second):
         assert_button_ballot(tablet, question, FOR_AGAINST)
-        not_reloaded(tablet)
+        assert_not_reloaded(tablet)
     wait_vote_css(first)
     first.screenshot(path=str(SHOTS / "vote-tablet-ballot.png"), full_page=True)
     for tablet in (first, second):
         tablet.get_by_role("group", name=question).get_by_role("button", name="赞成", exact=True).tap()
         expect(tablet.get_by_role("status").filter(has_text=t("Your ballot is counted. Thank you."))).to_be_visible()
         expect(tablet.locator("#room-vote").get_by_role("button", name="赞成", exact=True)).to_have_count(0)
-        not_reloaded(tablet)
+        assert_not_reloaded(tablet)
     expect(screen.locator("#room-votecount .participation")).to_contain_text("2 / 3", timeout=PUSH_MS)
     assert axe_serious(screen) == []
 
@@ -295,7 +232,7 @@ def test_two_tablets_and_a_kiosk_vote_and_the_screen_shows_the_result(live_serve
             expect(region.locator(f".bar-{key} .bar-value")).to_have_text(re.compile(rf"^{heads}\b"))
         expect(region.get_by_role("button", name="赞成")).to_have_count(0)
         assert_chart_readable(region)
-        not_reloaded(page)
+        assert_not_reloaded(page)
     screen.screenshot(path=str(SHOTS / "vote-screen-result.png"))
     assert axe_serious(screen) == []
     assert axe_serious(first) == []

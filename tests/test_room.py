@@ -282,18 +282,14 @@ def test_a_tablet_follows_the_meeting_live(live_server, tablet, demo_engine):
     import httpx
 
     from tests.conftest import axe_serious
+    from tests.room_pages import join_on
 
     meeting_id = upcoming_meeting(demo_engine)
     with httpx.Client(base_url=live_server) as staff:
         staff.post("/login", data={"username": "facilitator", "password": "demo1234"})
         staff.post(f"/meetings/{meeting_id}/run/start")
         code = meeting(demo_engine, meeting_id).join_code
-        tablet.goto(f"{live_server}/join")
-        tablet.fill("input[name=code]", code)
-        tablet.locator("form button").last.click()
-        tablet.fill("#f-name", "李秀英")
-        tablet.locator("form.form button.big-button").first.click()
-        tablet.wait_for_selector('meta[name="room-attendance"]', state="attached")
+        join_on(tablet, live_server, code, "李秀英")
         assert not axe_serious(tablet)
         first = tablet.locator("#room-entry .entry-title").inner_text()
         tablet.locator('[data-hand="up"] button').click()
