@@ -221,33 +221,36 @@ def compute_electorate(db: Session, vote: Vote) -> list[VoteElector]:
                         heads=1, owner=True, person_id=p.id, household_id=p.household_id) for p in people]
 
 
-def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElector | None:
-    """Who an attendance votes as: the person (or the guest's check-in), or their household."""
-    person = db.get(Person, a.person_id) if a.person_id else None
-    household_id = a.household_id or (person.household_id if person else None)
-    if vote.counting_unit == "household":
-        if household_id is None:
-            return None
-        h = db.get(Household, household_id)
-        return VoteElector(vote_id=vote.id, voter_key=f"h{h.id}", label=room_label(h), heads=1,
-                           area_centi=_centi(h.floor_area), owner=True, household_id=h.id)
-    key = f"p{person.id}" if person else f"a{a.id}"
-    where = f"（{a.building}-{a.unit}-{a.room}）" if a.room else ""
-    return VoteElector(vote_id=vote.id, voter_key=key, label=f"{a.name}{where}", heads=1,
-                       owner=bool(person and person.is_owner), person_id=person.id if person else None,
-                       household_id=household_id)
+def _household_id(db: Session, a: Attendance) -> int | None:
+    if a.household_id is not None or not a.person_id:
+        return a.household_id
+    return getattr(db.get(Person, a.person_id), "household_id", None)
 
 
 def voter_key_for(db: Session, vote: Vote, a: Attendance) -> str | None:
-    """The key an attendance casts under in this vote, or None when it has no ballot of its own
-    (the key ``elector_for_attendance`` gives, without building the elector: this is on the
-    path of every ballot)."""
+    """The key an attendance casts under in this vote (its person, its guest check-in, or its
+    household), or None when it has no ballot of its own. On the path of every ballot, so it
+    builds no elector."""
     if vote.counting_unit == "household":
-        household_id = a.household_id
-        if household_id is None and a.person_id:
-            household_id = getattr(db.get(Person, a.person_id), "household_id", None)
+        household_id = _household_id(db, a)
         return f"h{household_id}" if household_id else None
     return f"p{a.person_id}" if a.person_id else f"a{a.id}"
+
+
+def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElector | None:
+    """Who an attendance votes as, under the key ``voter_key_for`` gives."""
+    key = voter_key_for(db, vote, a)
+    if key is None:
+        return None
+    household_id = _household_id(db, a)
+    if vote.counting_unit == "household":
+        h = db.get(Household, household_id)
+        return VoteElector(vote_id=vote.id, voter_key=key, label=room_label(h), heads=1,
+                           area_centi=_centi(h.floor_area), owner=True, household_id=h.id)
+    person = db.get(Person, a.person_id) if a.person_id else None
+    where = f"（{a.building}-{a.unit}-{a.room}）" if a.room else ""
+    return VoteElector(vote_id=vote.id, voter_key=key, label=f"{a.name}{where}", heads=1,
+                       owner=bool(person and person.is_owner), person_id=a.person_id, household_id=household_id)
 
 
 def _check_counts(vote: Vote, electors: Sequence[VoteElector]) -> None:
