@@ -81,14 +81,14 @@ def cpu_model() -> str:
 # ---------------------------------------------------------------- the servers under test
 
 FORUM_SERVER = """
-import resource, sys, uvicorn
+import resource, sys
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 from forum.app import create_app
+from forum.server import serve
 from forum.settings import Settings
 app = create_app(Settings(database_url=sys.argv[1], secret_key="bench", language="zh-Hans"))
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), ws="websockets-sansio", log_level="warning",
-            backlog=4096, ws_per_message_deflate=False)
+serve(app, "127.0.0.1", int(sys.argv[2]), log_level="warning", backlog=4096)
 """
 
 # The floor: a websockets server that sends one message to every client when told to.

@@ -25,11 +25,9 @@ def _serve(host: str, port: int, reload: bool = False) -> None:
         uvicorn.run("forum.app:create_app", factory=True, host=host, port=port, reload=True)
     else:
         from forum.app import create_app
+        from forum.server import serve
 
-        # No permessage-deflate: the live room's fragments are small, and a zlib context per tablet
-        # costs ~100 KB of memory and a compression per tablet per push (see ``forum bench live``).
-        uvicorn.run(create_app(), host=host, port=port, ws="websockets-sansio", log_level="info",
-                    ws_per_message_deflate=False)
+        serve(create_app(), host, port)
 
 
 @click.group()

@@ -67,10 +67,10 @@ from forum.models import (
 log = logging.getLogger("forum.votes")
 
 # SQLite takes one writer at a time, and a writer that finds the lock taken sleeps in SQLite's
-# busy handler with growing back-offs (up to 100 ms). With dozens of request threads casting at
-# once that convoy, not the work, sets the latency; so within one process ballots queue on a
-# Python lock instead and each wakes the moment the previous commit is done. The database's
-# constraints stay the guarantee across processes; PostgreSQL needs no such lock.
+# busy handler with growing back-offs (up to 100 ms). The views that cast already run one at a
+# time (``web.queued_page``); any other caller in the process queues on this Python lock instead
+# of that convoy, and wakes the moment the previous commit is done. The database's constraints
+# stay the guarantee across processes; PostgreSQL needs no such lock.
 _SQLITE_WRITES = threading.Lock()
 
 

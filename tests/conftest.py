@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
@@ -43,6 +46,18 @@ def demo_engine(_demo_template, tmp_path):
     engine = database.make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def run_async():
+    """Run a coroutine to its end on a loop of its own, in a thread of its own: the browser tests'
+    Playwright keeps an event loop running on the main thread, where asyncio.run refuses."""
+
+    def run(coro):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
+    return run
 
 
 def _settings(url: str = "sqlite://") -> Settings:

@@ -3,13 +3,16 @@ counting under concurrency, secrecy of secret ballots, and the lift vote of Buil
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import threading
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import httpx
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import text
@@ -618,6 +621,32 @@ def test_concurrent_distinct_voters_are_all_counted(demo_engine, db):
         totals = {t.choice: t.heads for t in s.exec(select(VoteTally).where(VoteTally.vote_id == vote_id))}
     assert totals["for"] == sum(1 for a in attendances if a.id % 3)
     assert totals["against"] == sum(1 for a in attendances if not a.id % 3)
+
+
+def test_a_hall_casting_over_http_at_once_is_counted_exactly(app, facilitator, db, room, run_async):
+    """Tablets cast at the same moment, each tapping twice: the queue takes them one at a time and
+    every voter counts once."""
+    meeting, entry, people, guest = room
+    tablets = people + [guest] + [check_in(db, meeting, None, f"来宾{i}") for i in range(20)]
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    chosen = {a.id: ("for", "against", "abstain")[a.id % 3] for a in tablets}
+
+    async def hall():
+        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                     cookies={DEVICE_COOKIE: a.device_token}) for a in tablets]
+        try:
+            return await asyncio.gather(*(c.post(f"/votes/{vote_id}/cast", data={"choice": chosen[a.id]})
+                                          for c, a in zip(clients, tablets, strict=True) for _tap in range(2)))
+        finally:
+            for c in clients:
+                await c.aclose()
+
+    responses = run_async(hall())
+    assert [r.status_code for r in responses] == [200] * 2 * len(tablets)
+    r = result(facilitator, vote_id)
+    assert r["ballots"] == len(tablets)
+    assert {t["key"]: t["heads"] for t in r["result"]["totals"]} == dict(Counter(chosen.values()))
 
 
 # ---------------------------------------------------------------- secrecy

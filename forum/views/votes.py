@@ -28,7 +28,7 @@ from forum.models import (
     VoteReceipt,
     VoteStatus,
 )
-from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in
+from forum.web import form, get_or_404, int_param, is_htmx, page, queued_page, redirect, render, require_in
 
 # The cookie the live room sets on a tablet when its person checks in.
 DEVICE_COOKIE = live.DEVICE_COOKIE
@@ -197,7 +197,7 @@ def vote_hands(request: Request, db: Session) -> Response:
     return _console_done(request, db, vote, errors, {f"hands-{k}": v for k, v in raw.items()})
 
 
-@page
+@queued_page
 def vote_paper(request: Request, db: Session) -> Response:
     """A paper ballot a member of staff enters, with its serial number."""
     actor, vote = _staff_vote(request, db)
@@ -246,7 +246,7 @@ def _kiosk_context(db: Session, vote: Vote, error: str | None = None, done: bool
             "community": db.get(Area, vote.community_id)}
 
 
-@page
+@queued_page
 def vote_kiosk_cast(request: Request, db: Session) -> Response:
     actor, vote = _staff_vote(request, db)
     data = form(request)
@@ -296,7 +296,7 @@ MESSAGES = {
 }
 
 
-@page
+@queued_page
 def vote_cast(request: Request, db: Session) -> Response:
     vote = _vote(db, request)
     attendance = _attendance(db, request, vote)
