@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from forum import db as database
 from forum import live
+from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
 from forum.settings import Settings
@@ -134,4 +135,5 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
     app.state.engine = engine
     app.state.settings = settings
     app.state.hub = live.Hub(app)
+    app.state.ballot_box = BallotBox(engine, settings.language)
     return app

@@ -6,7 +6,9 @@ and keeps three promises:
 * **One counted ballot per eligible voter.** ``VoteReceipt`` has the primary key
   ``(vote_id, voter_key)``; a cast inserts its receipt first, so a double tap, a retry or a
   concurrent submission for the same voter fails on that key and is answered as "already
-  counted" (or, for an open vote that allows it, as a change of an existing ballot).
+  counted" (or, for an open vote that allows it, as a change of an existing ballot). Tablets'
+  ballots are counted in batches (``cast_from_tablets``, fed by :mod:`forum.ballot_box`): one
+  insert of the batch's receipts reports which voters had none, and only theirs are counted.
 * **Secret means unlinkable.** A secret vote writes the receipt (who voted) and adds to an
   anonymous ``VoteTally`` row per choice (heads and area sums, updated in place with
   ``heads = heads + 1``); no row anywhere carries both a voter and a choice, the audit entry of a
@@ -30,14 +32,16 @@ import logging
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, insert, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -507,8 +511,7 @@ def cast(db: Session, vote: Vote, voter_key: str, selection: Sequence[str], *, v
     """Count one ballot for ``voter_key``, exactly once; raise VoteRefused with the reason otherwise."""
     ensure_current(db, vote)
     if vote.status != VoteStatus.open:
-        raise VoteRefused("not_open", N_("This vote is closed; no more ballots are taken.")
-                          if vote.status == VoteStatus.closed else N_("This vote is not open yet."))
+        raise _not_open(vote)
     elector = db.get(VoteElector, (vote.id, voter_key))
     if elector is None:
         raise VoteRefused("ineligible", N_("This voter is not eligible in this vote."), "voter")
@@ -538,17 +541,20 @@ def _cast_locked(db: Session, vote: Vote, elector: VoteElector, choice: str, *, 
         else:
             db.execute(insert(Ballot).values(vote_id=vote.id, voter_key=voter_key, choice=choice, via=via,
                                              cast_by=cast_by[:120], cast_at=now(), paper_serial=serial))
-            # At the shared tablet the voter chose out of the facilitator's sight; the console
-            # shows this trail, so it says that they voted, not how.
-            said = [] if via == "kiosk" else [choice_text(vote, choice)]
-            _audit(db, vote, elector.label, "ballot", " · ".join(
-                said + [gettext(VIAS[via])] + ([cast_by] if cast_by else []) + ([f"#{serial}"] if serial else [])))
+            _audit(db, vote, elector.label, "ballot", _ballot_detail(vote, choice, via, cast_by, serial))
         db.commit()
     except BaseException:
         db.rollback()
         raise
     log.info("vote %s: ballot counted", vote.id)
     return Cast("counted", voter_key)
+
+
+def _ballot_detail(vote: Vote, choice: str, via: str, cast_by: str, serial: str | None = None) -> str:
+    """What the audit trail says of an open vote's ballot. At the shared tablet the voter chose
+    out of the facilitator's sight, and the console shows this trail: it says that they voted, not how."""
+    said = [] if via == "kiosk" else [choice_text(vote, choice)]
+    return " · ".join(said + [gettext(VIAS[via])] + ([cast_by] if cast_by else []) + ([f"#{serial}"] if serial else []))
 
 
 def _still_open(db: Session, vote: Vote) -> None:
@@ -603,10 +609,14 @@ def _recast(db: Session, vote: Vote, elector: VoteElector, choice: str, *, via: 
 
 
 def _bump(db: Session, vote: Vote, choice: str, elector: VoteElector, sign: int) -> None:
-    """Add (or take back) one ballot's weight in place: the database does the sum, so no update is lost."""
+    """Add (or take back) one ballot's weight."""
+    _add_to_tally(db, vote, choice, sign * elector.heads, sign * (elector.area_centi or 0))
+
+
+def _add_to_tally(db: Session, vote: Vote, choice: str, heads: int, area_centi: int) -> None:
+    """Add weight to a choice in place: the database does the sum, so no update is lost."""
     stmt = (update(VoteTally).where(VoteTally.vote_id == vote.id, VoteTally.choice == choice)
-            .values(heads=VoteTally.heads + sign * elector.heads,
-                    area_centi=VoteTally.area_centi + sign * (elector.area_centi or 0))
+            .values(heads=VoteTally.heads + heads, area_centi=VoteTally.area_centi + area_centi)
             .execution_options(synchronize_session=False))
     if db.execute(stmt).rowcount == 1:
         return
@@ -650,7 +660,6 @@ def ballots_for_attendance(db: Session, vote: Vote, attendance: Attendance, *,
 
     ``with_voted=False`` skips looking up who has voted (the casting path finds out anyway).
     """
-    out = []
     own = add_late_attendee(db, vote, attendance) if vote.scope == "attendance" else None
     if own is None:
         key = voter_key_for(db, vote, attendance)
@@ -660,10 +669,15 @@ def ballots_for_attendance(db: Session, vote: Vote, attendance: Attendance, *,
     if own is not None:
         who = who | (VoteProxy.principal_key == own.voter_key)
     proxies = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id, who)))
+    return _tablet_ballots(attendance, own, proxies, lambda key: db.get(VoteElector, (vote.id, key)),
+                           lambda key: with_voted and has_voted(db, vote, key))
 
-    def voted(key: str) -> bool:
-        return with_voted and has_voted(db, vote, key)
 
+def _tablet_ballots(attendance: Attendance, own: VoteElector | None, proxies: Iterable[VoteProxy],
+                    elector: Callable[[str], VoteElector | None], voted: Callable[[str], bool]) -> list[TabletBallot]:
+    """A tablet's ballots: its own voter's, unless that voter gave a proxy to someone else, and
+    those of the principals whose proxy its holder holds. ``proxies`` may include others'."""
+    out = []
     if own is not None:
         given = next((p for p in proxies if p.principal_key == own.voter_key), None)
         if given is None or given.holder_attendance_id == attendance.id:
@@ -671,31 +685,184 @@ def ballots_for_attendance(db: Session, vote: Vote, attendance: Attendance, *,
     for p in proxies:
         if p.holder_attendance_id != attendance.id or (own is not None and p.principal_key == own.voter_key):
             continue
-        e = db.get(VoteElector, (vote.id, p.principal_key))
+        e = elector(p.principal_key)
         if e is not None:
             out.append(TabletBallot(e.voter_key, e.label, True, voted(e.voter_key)))
     return out
+
+
+@dataclass
+class TabletCast:
+    """One tablet's ballot in a batch: what it asked for, then what came of it."""
+
+    attendance: Attendance
+    voter_key: str  # "" for the tablet's own ballot
+    selection: Sequence[str]
+    outcome: Cast | None = None
+    refused: VoteRefused | None = None
+    mine: list[TabletBallot] = field(default_factory=list)  # the tablet's ballots after it
+    _choice: str = ""
+    _ballot: TabletBallot | None = None
+    _elector: VoteElector | None = None
 
 
 def cast_from_tablet(db: Session, vote: Vote, attendance: Attendance, voter_key: str,
                      selection: Sequence[str]) -> tuple[Cast, list[TabletBallot]]:
     """A tablet casts for its own voter, or as a proxy holder for a principal (or, with no
     ``voter_key``, for its own voter); returns the outcome and the tablet's ballots after it."""
+    one = TabletCast(attendance, voter_key, selection)
+    cast_from_tablets(db, vote, [one])
+    if one.refused is not None:
+        raise one.refused
+    assert one.outcome is not None
+    return one.outcome, one.mine
+
+
+def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> None:
+    """Count the ballots of several tablets in one vote together, filling in each one's outcome
+    (or refusal) as ``cast_from_tablet`` would have, one after the other.
+
+    The new ballots of the batch go in one transaction: one multi-row insert of receipts, which
+    reports the voters who had none (the others are repeats), one tally update per choice, one
+    insert of named ballots and one of audit entries, one commit. That is what lets one writer keep
+    up with a hall (``forum.ballot_box``). Repeats, a double tap or a change of mind, are then
+    taken one at a time by ``cast``.
+    """
     ensure_current(db, vote)
     if vote.status != VoteStatus.open:
-        raise VoteRefused("not_open", N_("This vote is closed; no more ballots are taken.")
-                          if vote.status == VoteStatus.closed else N_("This vote is not open yet."))
-    mine = ballots_for_attendance(db, vote, attendance, with_voted=False)
-    if not voter_key:
-        # The room's shared fragment cannot name the tablet's voter; its own ballot is meant.
-        voter_key = next((b.voter_key for b in mine if not b.proxy), "")
-    allowed = {b.voter_key: b for b in mine}
-    if voter_key not in allowed:
-        raise VoteRefused("ineligible", N_("This tablet has no ballot in this vote."), "voter")
-    b = allowed[voter_key]
-    outcome = cast(db, vote, voter_key, selection, via="proxy" if b.proxy else "tablet",
-                   cast_by=attendance.name if b.proxy else "")
-    return outcome, [TabletBallot(x.voter_key, x.label, x.proxy, x.voted or x.voter_key == voter_key) for x in mine]
+        for t in batch:
+            t.refused = _not_open(vote)
+        return
+    _check_tablets(db, vote, batch)
+    fresh: dict[str, TabletCast] = {}
+    repeats: list[TabletCast] = []
+    for t in batch:
+        if t.refused is None:
+            if t.voter_key in fresh:  # a double tap within the batch
+                repeats.append(t)
+            else:
+                fresh[t.voter_key] = t
+    if fresh:
+        with _write_lock(db):
+            try:
+                counted = _count_fresh(db, vote, list(fresh.values()))
+            except VoteRefused as refused:
+                db.rollback()
+                for t in batch:
+                    if t.refused is None:
+                        t.refused = refused
+                return
+            except BaseException:
+                db.rollback()
+                raise
+        for t in fresh.values():
+            if t.voter_key in counted:
+                t.outcome = Cast("counted", t.voter_key)
+            else:
+                repeats.append(t)
+        if counted:
+            log.info("vote %s: %d ballots counted", vote.id, len(counted))
+    for t in repeats:
+        assert t._ballot is not None
+        try:
+            t.outcome = cast(db, vote, t.voter_key, t.selection, via="proxy" if t._ballot.proxy else "tablet",
+                             cast_by=t.attendance.name if t._ballot.proxy else "")
+        except VoteRefused as refused:
+            db.rollback()
+            t.refused = refused
+    for t in batch:
+        if t.outcome is not None:
+            t.mine = [TabletBallot(x.voter_key, x.label, x.proxy, x.voted or x.voter_key == t.voter_key)
+                      for x in t.mine]
+
+
+def _not_open(vote: Vote) -> VoteRefused:
+    return VoteRefused("not_open", N_("This vote is closed; no more ballots are taken.")
+                       if vote.status == VoteStatus.closed else N_("This vote is not open yet."))
+
+
+def _check_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> None:
+    """Find each tablet's ballots (three queries for the whole batch) and check what it asked for:
+    a ballot it holds, a valid choice. Sets ``voter_key`` to the ballot meant, or ``refused``."""
+    keys = {t.attendance.id: voter_key_for(db, vote, t.attendance) for t in batch}
+    electors = _electors(db, vote, {k for k in keys.values() if k})
+    if vote.scope == "attendance":
+        for t in batch:
+            key = keys[t.attendance.id]
+            if key and key not in electors:
+                late = add_late_attendee(db, vote, t.attendance)
+                if late is not None:
+                    electors[late.voter_key] = late
+    # One query for all: proxies these tablets hold, and those their own voters gave someone else.
+    holders = [t.attendance.id for t in batch]
+    own_keys = [k for k in keys.values() if k in electors]
+    proxies = list(db.exec(select(VoteProxy).where(
+        VoteProxy.vote_id == vote.id,
+        col(VoteProxy.holder_attendance_id).in_(holders) | col(VoteProxy.principal_key).in_(own_keys))))
+    electors |= _electors(db, vote, {p.principal_key for p in proxies} - set(electors))
+    for t in batch:
+        own = electors.get(keys[t.attendance.id] or "")
+        t.mine = _tablet_ballots(t.attendance, own, proxies, electors.get, lambda _key: False)
+        if not t.voter_key:
+            # The room's shared fragment cannot name the tablet's voter; its own ballot is meant.
+            t.voter_key = next((b.voter_key for b in t.mine if not b.proxy), "")
+        t._ballot = next((b for b in t.mine if b.voter_key == t.voter_key), None)
+        if t._ballot is None:
+            t.refused = VoteRefused("ineligible", N_("This tablet has no ballot in this vote."), "voter")
+            continue
+        try:
+            t._choice = _choice_key(vote, t.selection)
+        except VoteRefused as refused:
+            t.refused = refused
+        t._elector = electors.get(t.voter_key)
+
+
+def _electors(db: Session, vote: Vote, keys: set[str]) -> dict[str, VoteElector]:
+    if not keys:
+        return {}
+    return {e.voter_key: e for e in db.exec(select(VoteElector).where(
+        VoteElector.vote_id == vote.id, col(VoteElector.voter_key).in_(sorted(keys))))}
+
+
+def _count_fresh(db: Session, vote: Vote, fresh: list[TabletCast]) -> set[str]:
+    """Count the batch's first ballot of each voter who has none yet, and commit; returns their keys."""
+    # The first write of the transaction (SQLite's writer lock is taken here, before anything is
+    # read in it): receipts for all, keeping those that already existed as they were.
+    table = VoteReceipt.__table__
+    dialect_insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else postgresql_insert
+    rows = [{"vote_id": vote.id, "voter_key": t.voter_key} for t in fresh]
+    counted = set(db.execute(dialect_insert(table).values(rows).on_conflict_do_nothing()
+                             .returning(table.c.voter_key)).scalars())
+    if not counted:
+        db.rollback()
+        return counted
+    _still_open(db, vote)
+    new = [t for t in fresh if t.voter_key in counted]
+    sums: dict[str, list[int]] = {}
+    for t in new:
+        elector = t._elector
+        assert elector is not None
+        weight = sums.setdefault(t._choice, [0, 0])
+        weight[0] += elector.heads
+        weight[1] += elector.area_centi or 0
+    for choice, (heads, area) in sorted(sums.items()):
+        _add_to_tally(db, vote, choice, heads, area)
+    at = now()
+    if vote.secret:
+        # Neither voter nor choice: the receipts already say who has voted.
+        audit = [{"actor": "—", "detail": gettext("A secret ballot was counted.")} for _t in new]
+    else:
+        ballots = []
+        audit = []
+        for t in new:
+            via, by = ("proxy", t.attendance.name) if t._ballot.proxy else ("tablet", "")
+            ballots.append({"vote_id": vote.id, "voter_key": t.voter_key, "choice": t._choice, "via": via,
+                            "cast_by": by[:120], "cast_at": at, "paper_serial": None})
+            audit.append({"actor": t._elector.label[:120], "detail": _ballot_detail(vote, t._choice, via, by)})
+        db.execute(insert(Ballot.__table__), ballots)
+    db.execute(insert(VoteAudit.__table__), [{"vote_id": vote.id, "at": at, "action": "ballot"} | a for a in audit])
+    db.commit()
+    return counted
 
 
 def has_voted(db: Session, vote: Vote, voter_key: str) -> bool:

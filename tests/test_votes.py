@@ -649,6 +649,193 @@ def test_a_hall_casting_over_http_at_once_is_counted_exactly(app, facilitator, d
     assert {t["key"]: t["heads"] for t in r["result"]["totals"]} == dict(Counter(chosen.values()))
 
 
+# ---------------------------------------------------------------- batches (the ballot box)
+
+
+def open_vote_in(engine, meeting: Meeting, entry: AgendaEntry, *, proxy: tuple[str, Attendance] | None = None,
+                 **over) -> int:
+    with Session(engine, expire_on_commit=False) as s:
+        vote, errors = votes.create_vote(s, form_for_meeting(entry, **over), community_id=meeting.community_id,
+                                         meeting=meeting, issue=None, actor="test")
+        assert not errors
+        if proxy:
+            assert not votes.record_proxy(s, vote, proxy[0], proxy[1], actor="test")
+        votes.open_vote(s, vote, actor="test")
+        s.commit()
+        return vote.id
+
+
+def count_batch(engine, vote_id: int, batch: list[votes.TabletCast]) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        votes.cast_from_tablets(s, s.get(Vote, vote_id), batch)
+
+
+def outcomes(batch: list[votes.TabletCast]) -> list[str]:
+    return [t.outcome.outcome if t.outcome else t.refused.code for t in batch]
+
+
+def test_a_batch_counts_each_voter_once_and_answers_each_tablet_as_alone(demo_engine, db, room):
+    meeting, entry, people, guest = room
+    principal = f"p{people[3].person_id}"
+    vote_id = open_vote_in(demo_engine, meeting, entry, allow_change="on", proxy=(principal, people[2]))
+    count_batch(demo_engine, vote_id, [votes.TabletCast(people[0], "", ["for"])])  # voted before this batch
+    batch = [
+        votes.TabletCast(people[1], "", ["against"]),
+        votes.TabletCast(people[1], "", ["against"]),  # a double tap in the same batch
+        votes.TabletCast(people[0], "", ["against"]),  # a change of mind
+        votes.TabletCast(people[2], principal, ["for"]),  # as proxy holder
+        votes.TabletCast(people[2], "", ["abstain"]),  # and for itself
+        votes.TabletCast(guest, "", ["maybe"]),  # no such option
+        votes.TabletCast(people[3], principal, ["for"]),  # gave a proxy: has no ballot of its own
+        votes.TabletCast(guest, f"p{people[1].person_id}", ["for"]),  # someone else's ballot
+    ]
+    count_batch(demo_engine, vote_id, batch)
+    assert outcomes(batch) == ["counted", "unchanged", "changed", "counted", "counted", "unknown_choice", "ineligible",
+                               "ineligible"]
+    # Each tablet's own list marks what it has just cast.
+    assert [(b.voter_key, b.voted) for b in batch[3].mine] == [(f"p{people[2].person_id}", False), (principal, True)]
+    with Session(demo_engine) as s:
+        vote = s.get(Vote, vote_id)
+        assert votes.tally_result(s, vote) == votes.tally_result(s, vote, exact=True)
+        totals = {t.choice: t.heads for t in s.exec(select(VoteTally).where(VoteTally.vote_id == vote_id))}
+        assert totals == {"for": 1, "against": 2, "abstain": 1}
+        assert votes.participation(s, vote)[0] == 4
+        trail = s.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "ballot")).all()
+        assert len(trail) == 4  # one per counted ballot; the change has its own entry
+        by_proxy = s.execute(text("SELECT via, cast_by FROM ballot WHERE vote_id = :v AND voter_key = :k"),
+                             {"v": vote_id, "k": principal}).one()
+        assert tuple(by_proxy) == ("proxy", people[2].name)
+
+
+def test_a_batch_for_a_secret_vote_writes_who_voted_and_anonymous_sums_only(demo_engine, db, room):
+    meeting, entry, people, guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry, secret="on")
+    batch = [votes.TabletCast(a, "", [c]) for a, c in zip(people + [guest], ["for", "for", "against", "abstain", "for"],
+                                                           strict=True)]
+    count_batch(demo_engine, vote_id, batch)
+    assert outcomes(batch) == ["counted"] * 5
+    with Session(demo_engine) as s:
+        assert s.execute(text("SELECT count(*) FROM ballot WHERE vote_id = :v"), {"v": vote_id}).scalar() == 0
+        trail = s.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "ballot")).all()
+        assert {(a.actor, a.detail) for a in trail} == {("—", "计入一张无记名票。")}
+        assert len(trail) == 5
+        totals = {t.choice: t.heads for t in s.exec(select(VoteTally).where(VoteTally.vote_id == vote_id))}
+        assert totals == {"for": 3, "against": 1, "abstain": 1}
+
+
+def test_a_batch_for_a_closed_vote_is_refused_whole(demo_engine, db, room):
+    meeting, entry, people, guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    with Session(demo_engine, expire_on_commit=False) as s:
+        assert votes.close_vote(s, s.get(Vote, vote_id), actor="test")
+        s.commit()
+    batch = [votes.TabletCast(a, "", ["for"]) for a in people]
+    count_batch(demo_engine, vote_id, batch)
+    assert outcomes(batch) == ["not_open"] * 4
+    assert db.execute(text("SELECT count(*) FROM votereceipt WHERE vote_id = :v"), {"v": vote_id}).scalar() == 0
+
+
+def test_a_vote_closed_while_a_batch_was_checked_takes_none_of_it(demo_engine, db, room, monkeypatch):
+    """Closing between the checks and the write: the status is read again under the writer lock."""
+    meeting, entry, people, guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    checks = votes._check_tablets
+
+    def then_close(db_, vote, batch):
+        checks(db_, vote, batch)
+        with Session(demo_engine, expire_on_commit=False) as other:
+            votes.close_vote(other, other.get(Vote, vote_id), actor="test")
+            other.commit()
+
+    monkeypatch.setattr(votes, "_check_tablets", then_close)
+    batch = [votes.TabletCast(a, "", ["for"]) for a in people]
+    count_batch(demo_engine, vote_id, batch)
+    assert outcomes(batch) == ["not_open"] * 4
+    assert db.execute(text("SELECT count(*) FROM votereceipt WHERE vote_id = :v"), {"v": vote_id}).scalar() == 0
+
+
+def held_box(engine, monkeypatch, fail_batches: bool = False):
+    """A ballot box whose first batch waits for ``gate``, so what is handed in meanwhile is
+    counted together; records the size of every batch."""
+    from forum.ballot_box import BallotBox
+
+    gate, sizes = threading.Event(), []
+    real = votes.cast_from_tablets
+
+    def counting(db_, vote, batch):
+        sizes.append(len(batch))
+        if len(sizes) == 1:
+            gate.wait(5)
+        if fail_batches and len(batch) > 1:
+            raise RuntimeError("something unexpected")
+        real(db_, vote, batch)
+
+    monkeypatch.setattr(votes, "cast_from_tablets", counting)
+    return BallotBox(engine, "zh-Hans"), gate, sizes
+
+
+async def hand_in(box, gate, vote_id: int, slips: list[tuple[str, str]]):
+    """The first slip, then the rest while the box is busy with it."""
+    first = asyncio.ensure_future(box.cast(vote_id, slips[0][0], "", [slips[0][1]]))
+    await asyncio.sleep(0.05)
+    rest = [asyncio.ensure_future(box.cast(vote_id, token, "", [choice])) for token, choice in slips[1:]]
+    await asyncio.sleep(0.05)
+    gate.set()
+    return [await first] + [await r for r in rest]
+
+
+def test_the_ballot_box_counts_what_arrives_together_in_one_batch(demo_engine, db, monkeypatch, run_async):
+    meeting, entry = lift_meeting(db)
+    hall = [check_in(db, meeting, None, f"来宾{i}") for i in range(40)]
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    box, gate, sizes = held_box(demo_engine, monkeypatch)
+    slips = [(a.device_token, "for") for a in hall] + [("not-a-device", "for")]
+    *counted, stranger = run_async(hand_in(box, gate, vote_id, slips))
+    assert [c.tablet.outcome.outcome for c in counted] == ["counted"] * 40
+    assert stranger.vote is not None and stranger.tablet is None  # not checked in here: the view answers 403
+    assert sizes == [1, 39]
+    assert result_heads(demo_engine, vote_id) == {"for": 40, "against": 0, "abstain": 0}
+    nowhere = run_async(box.cast(999999, hall[0].device_token, "", ["for"]))
+    assert nowhere.vote is None  # no such vote: 404
+
+
+def test_a_failing_batch_is_retried_ballot_by_ballot(demo_engine, db, monkeypatch, run_async, caplog):
+    meeting, entry, people, guest = room_of(db)
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    box, gate, sizes = held_box(demo_engine, monkeypatch, fail_batches=True)
+    counted = run_async(hand_in(box, gate, vote_id, [(a.device_token, "against") for a in people + [guest]]))
+    assert [c.tablet.outcome.outcome for c in counted] == ["counted"] * 5
+    assert sizes == [1, 4, 1, 1, 1, 1]
+    assert "counting them one by one" in caplog.text
+    assert result_heads(demo_engine, vote_id)["against"] == 5
+
+
+def test_the_ballot_box_thread_stops_when_idle_and_starts_again(demo_engine, db, monkeypatch, run_async):
+    from forum import ballot_box
+
+    monkeypatch.setattr(ballot_box, "IDLE_SECONDS", 0.05)
+    meeting, entry, people, guest = room_of(db)
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    box = ballot_box.BallotBox(demo_engine, "zh-Hans")
+    first = run_async(box.cast(vote_id, people[0].device_token, "", ["for"]))
+    thread = box._thread
+    thread.join(2)
+    assert not thread.is_alive() and box._thread is None
+    second = run_async(box.cast(vote_id, people[1].device_token, "", ["for"]))
+    assert (first.tablet.outcome.outcome, second.tablet.outcome.outcome) == ("counted", "counted")
+
+
+def room_of(db: Session) -> tuple[Meeting, AgendaEntry, list[Attendance], Attendance]:
+    meeting, entry = lift_meeting(db)
+    people = [check_in(db, meeting, p) for p in owners_of_unit(db)[:4]]
+    return meeting, entry, people, check_in(db, meeting, None, "访客")
+
+
+def result_heads(engine, vote_id: int) -> dict[str, int]:
+    with Session(engine) as s:
+        return {t["key"]: t["heads"] for t in votes.tally_result(s, s.get(Vote, vote_id))["totals"]}
+
+
 # ---------------------------------------------------------------- secrecy
 
 

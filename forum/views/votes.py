@@ -8,12 +8,14 @@ voter comes from the browser.
 
 from __future__ import annotations
 
+import functools
+
 from sqlmodel import Session, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum import auth, live, minutes, votes
+from forum import auth, ballot_box, live, minutes, votes
 from forum.i18n import gettext as _
 from forum.models import (
     VOTE_STATUSES,
@@ -28,7 +30,7 @@ from forum.models import (
     VoteReceipt,
     VoteStatus,
 )
-from forum.web import form, get_or_404, int_param, is_htmx, page, queued_page, redirect, render, require_in
+from forum.web import form, get_or_404, int_param, is_htmx, page, queued_page, redirect, render, require_in, run_view
 
 # The cookie the live room sets on a tablet when its person checks in.
 DEVICE_COOKIE = live.DEVICE_COOKIE
@@ -296,29 +298,36 @@ MESSAGES = {
 }
 
 
-@queued_page
-def vote_cast(request: Request, db: Session) -> Response:
-    vote = _vote(db, request)
-    attendance = _attendance(db, request, vote)
-    if attendance is None:
-        raise HTTPException(403)
-    data = form(request)
-    key = str(data.get("voter", ""))
+async def vote_cast(request: Request) -> Response:
+    """A tablet's ballot: counted by the ballot box with whatever else is being cast, then answered."""
+    data = await request.form()
     try:
-        outcome, mine = votes.cast_from_tablet(db, vote, attendance, key, [str(c) for c in data.getlist("choice")])
-    except votes.VoteRefused as refused:
-        db.rollback()
+        counted = await request.app.state.ballot_box.cast(
+            int(request.path_params["id"]), request.cookies.get(DEVICE_COOKIE, ""), str(data.get("voter", "")),
+            [str(c) for c in data.getlist("choice")])
+    finally:
+        await data.close()
+    if counted.vote is None:
+        raise HTTPException(404)
+    if counted.tablet is None:
+        raise HTTPException(403)
+    tablet = counted.tablet
+    if tablet.outcome is not None and tablet.outcome.outcome in ("counted", "changed"):
+        notify(request, counted.vote, ballot=True)
+    return await run_view(functools.partial(_cast_reply, counted=counted), request)
+
+
+def _cast_reply(request: Request, db: Session, counted: ballot_box.Counted) -> Response:
+    vote, attendance, tablet = counted.vote, counted.attendance, counted.tablet
+    if tablet.refused is not None:
+        refused = tablet.refused
         status = 409 if refused.code in ("not_open", "no_change") else 422
         return render(request, _ballot_template(request), ballot_context(db, vote, attendance, error=refused.text()),
                       status_code=status)
-    if outcome.outcome in ("counted", "changed"):
-        notify(request, vote, ballot=True)
-    # The tablet's ballots as cast_from_tablet left them: no second round of queries for the reply.
-    context = {"vote": vote, "attendance": attendance, "my_ballots": mine, "choices": votes.choices_of(vote),
+    # The tablet's ballots as the count left them: no second round of queries for the reply.
+    context = {"vote": vote, "attendance": attendance, "my_ballots": tablet.mine, "choices": votes.choices_of(vote),
                "community": None if is_htmx(request) else db.get(Area, vote.community_id), "error": None,
-               "message": _(MESSAGES[outcome.outcome])}
-    if vote.status == VoteStatus.closed:
-        context |= result_context(db, vote)
+               "message": _(MESSAGES[tablet.outcome.outcome])}
     return render(request, _ballot_template(request), context)
 
 
