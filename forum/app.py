@@ -66,6 +66,7 @@ routes = [
     Route("/meetings/{id:int}/run/households", room.household_search, name="room_household_search"),
     Route("/meetings/{id:int}/run/{action}", room.console_action, methods=POST, name="room_console_action"),
     Route("/meetings/{id:int}/screen", room.screen, name="room_screen"),
+    Route("/meetings/{id:int}/shared-tablet", room.shared_tablet, methods=BOTH, name="room_kiosk"),
     Route("/meetings/{id:int}/tablet", room.tablet, name="room_tablet"),
     Route("/meetings/{id:int}/tablet/{action}", room.tablet_action, methods=POST, name="room_tablet_action"),
     Route("/meetings/{id:int}/minutes", room.minutes_page, name="minutes"),

@@ -42,7 +42,16 @@ log = logging.getLogger("forum.live")
 
 # The cookie that names a tablet: a random token, matched against Attendance.device_token.
 DEVICE_COOKIE = "forum_device"
-AUDIENCES = ("console", "tablet", "screen")
+AUDIENCES = ("console", "tablet", "screen", "kiosk")
+# The session key that makes a device a meeting's shared tablet (kiosk): {"meeting": id, "by": name}.
+# Only staff set it, and setting it signs them out on that device.
+KIOSK_SESSION = "kiosk"
+
+
+def is_kiosk_of(session: dict, meeting_id: int | None) -> bool:
+    """This device is the shared tablet of that meeting."""
+    kiosk = session.get(KIOSK_SESSION)
+    return isinstance(kiosk, dict) and meeting_id is not None and kiosk.get("meeting") == meeting_id
 # Pushes per meeting are at most one per interval (~5 a second); the first change after a quiet
 # spell goes out at once, so a lone action is not delayed.
 FLUSH_INTERVAL = 0.2
@@ -274,7 +283,8 @@ class Hub:
         audience = websocket.query_params.get("audience", "tablet")
         if audience not in AUDIENCES:
             audience = "tablet"
-        allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket.session.get("user_id"))
+        allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket.session.get("user_id"),
+                                          is_kiosk_of(websocket.session, meeting_id))
         if not allowed:
             await websocket.close(code=1008)
             return
@@ -312,12 +322,13 @@ class Hub:
             if room.count() == 0 and self.rooms.get(meeting_id) is room and not room.scheduled:
                 del self.rooms[meeting_id]
 
-    def _allowed(self, meeting_id: int, audience: str, user_id: Any) -> bool:
+    def _allowed(self, meeting_id: int, audience: str, user_id: Any, kiosk: bool = False) -> bool:
         with Session(self.renderer.app.state.engine) as db:
             if db.get(Meeting, meeting_id) is None:
                 return False
-            if audience != "console":
+            if audience in ("tablet", "screen") or (audience == "kiosk" and kiosk):
                 return True
+            # The console, and the shared tablet's ballots (they carry the key to cast them).
             user = db.get(User, user_id) if isinstance(user_id, int) else None
             return can_run(user, db.get(Meeting, meeting_id))
 

@@ -17,8 +17,9 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
+from starlette.testclient import TestClient
 
-from forum import votes
+from forum import i18n, votes
 from forum.models import (
     AgendaEntry,
     Attendance,
@@ -33,6 +34,7 @@ from forum.models import (
     now,
 )
 from forum.views.votes import DEVICE_COOKIE
+from tests.conftest import sign_in
 
 # ---------------------------------------------------------------- helpers
 
@@ -108,6 +110,15 @@ def tablet(app, attendance: Attendance):
 
 def cast(client, vote_id: int, voter: str, *choices: str):
     return client.post(f"/votes/{vote_id}/cast", data={"voter": voter, "choice": list(choices)})
+
+
+def zh(message: str) -> str:
+    """What the Chinese interface says for a message id."""
+    token = i18n.set_language("zh-Hans")
+    try:
+        return i18n.gettext(message)
+    finally:
+        i18n.reset_language(token)
 
 
 def result(client, vote_id: int) -> dict:
@@ -457,6 +468,85 @@ def test_a_named_vote_at_the_kiosk_keeps_the_choice_off_the_console(app, facilit
     assert people[0].name in trail and "赞成" in trail  # named votes do show tablet ballots
     assert people[1].name in trail and "反对" not in trail
     assert result(facilitator, vote_id)["ballots"] == 2
+
+
+def test_a_device_made_the_shared_tablet_casts_without_a_staff_sign_in(app, facilitator, db, room):
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    console = BeautifulSoup(facilitator.get(f"/votes/{vote_id}").text, "html.parser")
+    setup = console.select_one("form.kiosk-setup")
+    assert setup["action"].endswith(f"/meetings/{meeting.id}/shared-tablet")
+    address = f"/meetings/{meeting.id}/shared-tablet"
+
+    shared = TestClient(app)
+    anyone = TestClient(app)
+    assert anyone.get(address, follow_redirects=False).status_code == 303  # to the sign-in page
+    assert "/login" in anyone.post(address, follow_redirects=False).headers["location"]
+    sign_in(shared, "facilitator")
+    made = shared.post(address, follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"] == address
+    # The staff sign-in is gone from this device: it reaches the shared tablet, not the console.
+    assert shared.get(f"/meetings/{meeting.id}/run", follow_redirects=False).status_code == 303
+    assert shared.get(f"/votes/{vote_id}/kiosk", follow_redirects=False).status_code == 303
+    waiting = BeautifulSoup(shared.get(address).text, "html.parser")
+    assert waiting.select_one("#room-kiosk .notice").get_text(strip=True) == zh(
+        "Waiting for the facilitator to open a ballot for the next voter.")
+    assert waiting.select_one("main")["hx-ws:connect"] == f"/meetings/{meeting.id}/ws?audience=kiosk"
+
+    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[1].person_id}"}, follow_redirects=False)
+    ballot = BeautifulSoup(shared.get(address).text, "html.parser")
+    assert people[1].name in ballot.select_one("#kiosk-for").text
+    nonce = ballot.select_one("#room-kiosk input[name=nonce]")["value"]
+    assert anyone.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"},
+                       follow_redirects=False).status_code == 303  # not the shared tablet: sign in first
+    done = shared.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"},
+                       headers={"HX-Request": "true"})
+    assert done.status_code == 200
+    part = BeautifulSoup(done.text, "html.parser").select_one("#room-kiosk")
+    assert part.select_one("[role=status]").get_text(strip=True) == zh(
+        "Your ballot is counted. Thank you. Please hand the tablet back.")
+    assert "反对" not in part.text and not part.select("input[name=nonce]")
+    again = shared.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"})
+    assert again.status_code == 422 and BeautifulSoup(again.text, "html.parser").select_one("[role=alert]")
+    assert result(facilitator, vote_id)["ballots"] == 1
+    # On record as cast at the shared tablet the facilitator set up.
+    row = db.execute(text("SELECT via, cast_by FROM ballot WHERE vote_id = :v"), {"v": vote_id}).one()
+    assert tuple(row) == ("kiosk", "王主任")
+
+
+def test_only_the_shared_tablet_and_staff_get_its_ballots_pushed(app, facilitator, db, room):
+    from starlette.websockets import WebSocketDisconnect
+
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    with TestClient(app) as shared, TestClient(app) as resident:
+        sign_in(shared, "facilitator")
+        shared.post(f"/meetings/{meeting.id}/shared-tablet")
+        with pytest.raises(WebSocketDisconnect):
+            with resident.websocket_connect(f"/meetings/{meeting.id}/ws?audience=kiosk") as ws:
+                ws.receive_text()
+        with shared.websocket_connect(f"/meetings/{meeting.id}/ws?audience=kiosk") as ws:
+            first = ws.receive_text()
+            assert 'id="room-kiosk"' in first and "nonce" not in first
+            facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[0].person_id}"})
+            pushed = ws.receive_text()
+            assert people[0].name in pushed and 'name="nonce"' in pushed
+        # The hall's tablets never get the shared tablet's ballot (nor its key).
+        with tablet(app, people[2]).websocket_connect(f"/meetings/{meeting.id}/ws?audience=tablet") as pad:
+            assert "nonce" not in pad.receive_text()
+
+
+def test_a_shared_tablet_is_one_meetings_only():
+    from forum.live import KIOSK_SESSION, is_kiosk_of
+
+    session = {KIOSK_SESSION: {"meeting": 7, "by": "王主任"}}
+    assert is_kiosk_of(session, 7)
+    assert not is_kiosk_of(session, 8)
+    assert not is_kiosk_of(session, None)
+    assert not is_kiosk_of({}, 7)
+    assert not is_kiosk_of({KIOSK_SESSION: 7}, 7)  # not what staff set: not a shared tablet
 
 
 def test_rating_with_show_of_hands(app, facilitator, db, room):

@@ -39,7 +39,7 @@ from forum.models import (
     User,
     now,
 )
-from forum.web import form, get_or_404, int_param, is_htmx, page, render, require
+from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require, require_in
 
 SPEAKER_MINUTES = 3
 NAME_MAX, PLACE_MAX, COMMENT_MAX, DECISION_MAX = 60, 20, 1000, 4000
@@ -361,18 +361,19 @@ def _run(request: Request, db: Session) -> tuple[User, Meeting]:
     return staff, meeting
 
 
-def _origin(request: Request) -> str:
+def origin_of(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
 def join_url(request: Request, meeting: Meeting) -> str:
-    return f"{_origin(request)}/join?code={meeting.join_code}" if meeting.join_code else ""
+    return f"{origin_of(request)}/join?code={meeting.join_code}" if meeting.join_code else ""
 
 
-def _base_context(request: Request, db: Session, meeting: Meeting, audience: str) -> dict[str, Any]:
+def base_context(request: Request, db: Session, meeting: Meeting, audience: str) -> dict[str, Any]:
+    """What every room page has: its audience's parts as they stand, and where its socket is."""
     hub = request.app.state.hub
     return {"meeting": meeting, "community": db.get(Area, meeting.community_id), "audience": audience,
-            "parts": hub.renderer.page_parts(db, meeting, audience, _origin(request)),
+            "parts": hub.renderer.page_parts(db, meeting, audience, origin_of(request)),
             "ws_url": f"/meetings/{meeting.id}/ws?audience={audience}"}
 
 
@@ -386,7 +387,7 @@ def _done(request: Request, db: Session, meeting: Meeting, audience: str, back: 
         _changed(request, meeting, *parts)
     if is_htmx(request):
         db.refresh(meeting)
-        rendered = request.app.state.hub.renderer.page_parts(db, meeting, audience, _origin(request))
+        rendered = request.app.state.hub.renderer.page_parts(db, meeting, audience, origin_of(request))
         body = "".join(f'<hx-partial hx-target="#room-{name}" hx-swap="outerHTML">{html}</hx-partial>'
                        for name, html in rendered.items())
         return HTMLResponse(body, headers={"Vary": "HX-Request"})
@@ -401,7 +402,7 @@ def console(request: Request, db: Session) -> Response:
     staff, meeting = _run(request, db)
     query = str(request.query_params.get("q", ""))[:60]
     facilitator = db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None
-    context = _base_context(request, db, meeting, "console") | {
+    context = base_context(request, db, meeting, "console") | {
         "staff": staff, "facilitator": facilitator, "q": query, "join_url": join_url(request, meeting),
         "results": search_households(db, meeting.community_id, query), "errors": {}, "values": {},
     }
@@ -485,7 +486,7 @@ def console_action(request: Request, db: Session) -> Response:
 def _console_problem(request: Request, db: Session, meeting: Meeting, staff: User, errors: dict[str, str],
                      data: Any) -> Response:
     values = {k: str(data.get(k, ""))[:NAME_MAX] for k in ("name", "building", "unit", "room")}
-    context = _base_context(request, db, meeting, "console") | {
+    context = base_context(request, db, meeting, "console") | {
         "staff": staff, "facilitator": db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,
         "q": "", "join_url": join_url(request, meeting), "results": [], "errors": errors, "values": values,
     }
@@ -498,7 +499,23 @@ def _console_problem(request: Request, db: Session, meeting: Meeting, staff: Use
 @page
 def screen(request: Request, db: Session) -> Response:
     meeting = _meeting(request, db)
-    return render(request, "room_screen.html", _base_context(request, db, meeting, "screen"))
+    return render(request, "room_screen.html", base_context(request, db, meeting, "screen"))
+
+
+@page
+def shared_tablet(request: Request, db: Session) -> Response:
+    """GET: the meeting's shared tablet (kiosk), which shows the ballot the facilitator opens for
+    one voter at a time. POST (staff): make this device the shared tablet. That signs the staff
+    member out here, so a tablet residents pass around never carries a staff sign-in."""
+    meeting = _meeting(request, db)
+    if request.method == "POST":
+        staff = require_in(request, auth.can_run_meetings, meeting.community_id)
+        request.session.clear()
+        request.session[live.KIOSK_SESSION] = {"meeting": meeting.id, "by": staff.display_name}
+        return redirect(request, request.url_for("room_kiosk", id=meeting.id).path)
+    if not live.is_kiosk_of(request.session, meeting.id):
+        require_in(request, auth.can_run_meetings, meeting.community_id)  # staff may look at it
+    return render(request, "room_kiosk.html", base_context(request, db, meeting, "kiosk"))
 
 
 # ---------------------------------------------------------------- joining and the tablet
@@ -555,7 +572,7 @@ def _tablet_context(request: Request, db: Session, meeting: Meeting, me: Attenda
         unpaired = list(db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id,
                                                          col(Attendance.device_token).is_(None))
                                 .order_by(Attendance.name).limit(200)))
-    return _base_context(request, db, meeting, "tablet") | {
+    return base_context(request, db, meeting, "tablet") | {
         "me": me, "my_request": mine, "place": place, "unpaired": unpaired, "errors": errors or {},
         "values": values or {"name": "", "building": "", "unit": "", "room": ""},
     }

@@ -13,7 +13,7 @@ import functools
 from sqlmodel import Session, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from forum import auth, ballot_box, live, minutes, votes
 from forum.i18n import gettext as _
@@ -30,6 +30,7 @@ from forum.models import (
     VoteReceipt,
     VoteStatus,
 )
+from forum.views import room
 from forum.web import form, get_or_404, int_param, is_htmx, page, queued_page, redirect, render, require_in, run_view
 
 # The cookie the live room sets on a tablet when its person checks in.
@@ -40,11 +41,15 @@ def notify(request: Request, vote: Vote, *, ballot: bool = False) -> None:
     """Tell the live room a vote changed (after commit); a no-op where there is no live hub.
 
     A ballot changes only the count, which tablets do not show while the vote is open: it
-    refreshes the "votecount" part (console and screen) and sends nothing to the hall's tablets.
+    refreshes the "votecount" part (console and screen) and sends nothing to the hall's tablets,
+    nor to the shared tablet, whose answer to the cast says "thank you" until the next voter.
     """
     hub = getattr(request.app.state, "hub", None)
     if hub is not None and vote.meeting_id is not None:
-        hub.changed(vote.meeting_id, "votecount" if ballot else "vote")
+        if ballot:
+            hub.changed(vote.meeting_id, "votecount")
+        else:
+            hub.changed(vote.meeting_id, "vote", "kiosk")
 
 
 # ---------------------------------------------------------------- setting a vote up
@@ -233,34 +238,64 @@ def vote_proxy(request: Request, db: Session) -> Response:
 
 @page
 def vote_kiosk(request: Request, db: Session) -> Response:
-    """GET: the shared tablet's ballot. POST: the facilitator opens it for a chosen voter."""
+    """POST: the facilitator opens the shared tablet's ballot for a chosen voter. GET: the shared
+    tablet of the vote's meeting."""
     actor, vote = _staff_vote(request, db)
+    if vote.meeting_id is None:
+        raise HTTPException(404)
     if request.method == "POST":
         key = str(form(request).get("voter", ""))
         problem = votes.open_kiosk(db, vote, key, actor=actor)
         return _console_done(request, db, vote, {"kiosk": problem} if problem else {}, {"voter": key})
-    return render(request, "vote_kiosk.html", _kiosk_context(db, vote))
+    return redirect(request, request.url_for("room_kiosk", id=vote.meeting_id).path)
 
 
-def _kiosk_context(db: Session, vote: Vote, error: str | None = None, done: bool = False) -> dict:
-    elector = db.get(VoteElector, (vote.id, vote.kiosk_voter)) if vote.kiosk_voter else None
-    return {"vote": vote, "elector": elector, "choices": votes.choices_of(vote), "error": error, "done": done,
-            "community": db.get(Area, vote.community_id)}
+def kiosk_context(db: Session, meeting: Meeting) -> dict:
+    """The shared tablet: the open vote it has a ballot open in (else the room's open vote)."""
+    opened = [v for v in votes.votes_of_meeting(db, meeting.id) if v.status == VoteStatus.open]
+    vote = next((v for v in opened if v.kiosk_voter), None) or next(iter(opened), None)
+    elector = db.get(VoteElector, (vote.id, vote.kiosk_voter)) if vote and vote.kiosk_voter else None
+    return {"vote": vote, "elector": elector, "choices": votes.choices_of(vote) if vote else [], "done": False,
+            "error": None}
+
+
+live.register_part("kiosk", "_partials/room_kiosk.html", kiosk_context, audiences=("kiosk",))
 
 
 @queued_page
 def vote_kiosk_cast(request: Request, db: Session) -> Response:
-    actor, vote = _staff_vote(request, db)
+    """A ballot from the shared tablet, which staff made so (or staff themselves)."""
+    vote = _vote(db, request)
+    if vote.meeting_id is None:
+        raise HTTPException(404)
+    if live.is_kiosk_of(request.session, vote.meeting_id):
+        actor = str(request.session[live.KIOSK_SESSION].get("by") or _("Shared tablet"))
+    else:
+        actor, vote = _staff_vote(request, db)
     data = form(request)
     try:
         votes.cast_at_kiosk(db, vote, str(data.get("nonce", "")), [str(c) for c in data.getlist("choice")],
                             staff=actor)
     except votes.VoteRefused as refused:
         db.rollback()
-        return render(request, "vote_kiosk.html", _kiosk_context(db, vote, refused.text()), status_code=422)
+        db.refresh(vote)
+        return _kiosk_reply(request, db, vote, error=refused.text(),
+                            status_code=409 if refused.code == "not_open" else 422)
     notify(request, vote, ballot=True)
-    # The thank-you page never repeats the choice: the facilitator hands the tablet on next.
-    return render(request, "vote_kiosk.html", _kiosk_context(db, vote, done=True))
+    # The thank-you never repeats the choice: the facilitator hands the tablet on next.
+    return _kiosk_reply(request, db, vote, done=True)
+
+
+def _kiosk_reply(request: Request, db: Session, vote: Vote, *, status_code: int = 200, **extra) -> Response:
+    meeting = db.get(Meeting, vote.meeting_id)
+    renderer = request.app.state.hub.renderer
+    html = renderer.render(live.PARTS["kiosk"], kiosk_context(db, meeting) | extra, meeting, "kiosk",
+                           room.origin_of(request))
+    if is_htmx(request):
+        return HTMLResponse(html, status_code=status_code, headers={"Vary": "HX-Request"})
+    context = room.base_context(request, db, meeting, "kiosk")
+    context["parts"]["kiosk"] = html
+    return render(request, "room_kiosk.html", context, status_code=status_code)
 
 
 # ---------------------------------------------------------------- the tablet
