@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
@@ -119,7 +120,9 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
     async def lifespan(app: Starlette):
         # Views run in the threadpool; the hub needs the loop to hand their changes to.
         app.state.hub.bind()
+        beating = asyncio.create_task(app.state.hub.heartbeat(settings.heartbeat_seconds))
         yield
+        beating.cancel()
         engine.dispose()
 
     app = Starlette(

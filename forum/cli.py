@@ -14,8 +14,15 @@ from forum.models import Area, AreaKind, Role
 from forum.settings import Settings
 
 
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as e:  # a setting the environment got wrong: say which, no traceback
+        raise click.ClickException(str(e)) from None
+
+
 def _engine():
-    return database.make_engine(Settings.from_env().database_url)
+    return database.make_engine(_settings().database_url)
 
 
 def _serve(host: str, port: int, reload: bool = False) -> None:
@@ -27,7 +34,7 @@ def _serve(host: str, port: int, reload: bool = False) -> None:
         from forum.app import create_app
         from forum.server import serve
 
-        serve(create_app(), host, port)
+        serve(create_app(_settings()), host, port)
 
 
 @click.group()
@@ -133,7 +140,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     """Create (or upgrade) a database with a realistic demo community, then serve it."""
     from forum import demo as demo_data
 
-    settings = Settings.from_env()
+    settings = _settings()
     engine = database.make_engine(settings.database_url)
     database.upgrade(engine)
     with Session(engine) as session:

@@ -55,6 +55,9 @@ def is_kiosk_of(session: dict, meeting_id: int | None) -> bool:
 # Pushes per meeting are at most one per interval (~5 a second); the first change after a quiet
 # spell goes out at once, so a lone action is not delayed.
 FLUSH_INTERVAL = 0.2
+# What room pages hear when nothing has changed for a beat: JSON without "content", which hx-ws
+# swaps into nothing; static/room.js only notes that the server is still there.
+HEARTBEAT = '{"beat":1}'
 # How long a page's full state may be served from the cache. Its timers carry the server's clock
 # at render time, which a device reads against its own: a render older than this would put the
 # count-downs of every page that connects off by its age.
@@ -249,6 +252,15 @@ class Hub:
         for group, message in messages.items():
             if message:
                 await self._send_all(room.subscribers.get(group, set()), message)
+
+    async def heartbeat(self, interval: float) -> None:
+        """Every ``interval`` seconds, one short message to every open room page, the same bytes
+        for all: a page that stops hearing it knows its link has died, even a silent death."""
+        while True:
+            await asyncio.sleep(interval)
+            for room in list(self.rooms.values()):
+                for sockets in list(room.subscribers.values()):
+                    await self._send_all(sockets, HEARTBEAT)
 
     async def _send_all(self, sockets: set[Send], message: str) -> None:
         # One event for all: the server's ASGI send takes it as is, and skipping the WebSocket

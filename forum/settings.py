@@ -13,7 +13,11 @@ DOCUMENTED = {
     "FORUM_DATABASE_URL": "SQLAlchemy URL of the database (default: sqlite:///forum.db in the current folder)",
     "FORUM_SECRET_KEY": "key that signs session cookies (default: one generated once and kept in the database)",
     "FORUM_LANGUAGE": "default interface language, zh-Hans or en (default zh-Hans)",
+    "FORUM_HEARTBEAT_SECONDS": "how often room pages hear from the server when nothing changes (default 20)",
 }
+
+HEARTBEAT_SECONDS = 20.0
+HEARTBEAT_RANGE = (0.5, 300.0)
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,9 @@ class Settings:
     database_url: str
     secret_key: str  # empty: the installation's own key, kept in its database
     language: str
+    # Room pages hear from the server at least this often; one that hears nothing for two beats
+    # takes its connection for dead (a wifi link can die without a word) and says so.
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -28,4 +35,19 @@ class Settings:
         url = env.get("FORUM_DATABASE_URL") or f"sqlite:///{Path.cwd() / 'forum.db'}"
         key = env.get("FORUM_SECRET_KEY") or ""
         language = normalise(env.get("FORUM_LANGUAGE")) or DEFAULT_LANGUAGE
-        return cls(database_url=url, secret_key=key, language=language)
+        return cls(database_url=url, secret_key=key, language=language,
+                   heartbeat_seconds=_seconds(env.get("FORUM_HEARTBEAT_SECONDS")))
+
+
+def _seconds(text: str | None) -> float:
+    if not text:
+        return HEARTBEAT_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    low, high = HEARTBEAT_RANGE
+    if not low <= value <= high:
+        raise ValueError(f"FORUM_HEARTBEAT_SECONDS is {text!r}; it must be a number of seconds "
+                         f"from {low:g} to {high:g}.")
+    return value

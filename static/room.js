@@ -4,8 +4,12 @@
   "use strict";
 
   // Back in step within seconds of a server restart: retry quickly, never give up.
+  // 4000: closed by the heartbeat check below, to be opened again like any lost connection.
+  var STALE = 4000;
   if (window.htmx) {
-    htmx.config.ws = Object.assign(htmx.config.ws || {}, {reconnectDelay: 300, reconnectMaxDelay: 2000});
+    htmx.config.ws = Object.assign(htmx.config.ws || {}, {
+      reconnectDelay: 300, reconnectMaxDelay: 2000,
+      reconnectCodes: [1001, 1005, 1006, 1011, 1012, 1013, 1014, STALE]});
     // htmx starts on a timer set when its deferred script runs; if hx-ws.min.js arrives after that
     // timer fired, htmx has processed the page without the extension and the page never connects.
     // Processing the connecting element again connects it then, and is harmless otherwise (hx-ws
@@ -81,6 +85,23 @@
     if (evt.detail && evt.detail.reason === "removed") return;  // the page is going away
     connected(false);
   });
+  // A link can die without a word (the wifi drops, the access point forgets the tablet): no close
+  // ever comes, and the page would go on showing a stale room as live. The server says something
+  // at least every beat (data-heartbeat seconds); after two beats of silence the page says it is
+  // offline and starts the connection again.
+  var heard = Date.now();
+  document.addEventListener("htmx:ws:after:message:incoming", function () { heard = Date.now(); });
+  document.addEventListener("htmx:ws:after:connection", function () { heard = Date.now(); });
+  setInterval(function () {
+    var room = document.querySelector("[data-heartbeat]");
+    if (!room || Date.now() - heard < 2000 * Number(room.dataset.heartbeat) + 1000) return;
+    connected(false);
+    heard = Date.now();  // give the new connection its two beats
+    var connection = room._htmx && room._htmx.ws && room._htmx.ws.connection;
+    if (connection && connection.socket && connection.socket.readyState === WebSocket.OPEN) {
+      connection.socket.close(STALE, "silent");
+    }
+  }, 1000);
   // A sent comment empties its box and says so.
   document.addEventListener("htmx:after:request", function (evt) {
     var form = evt.target.closest && evt.target.closest("form[data-reset]");

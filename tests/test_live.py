@@ -303,3 +303,17 @@ def test_ended_meeting_pushes_the_end(facilitator, live_meeting, demo_engine):
     with Session(demo_engine) as db:
         assert db.get(Meeting, live_meeting).status == MeetingStatus.ended
     assert "room-entry" in ids(text)
+
+
+def test_a_quiet_room_hears_the_heartbeat_and_each_page_is_told_its_beat(demo_engine, meeting_id):
+    from forum.app import create_app
+    from forum.settings import Settings
+
+    settings = Settings(database_url="sqlite://", secret_key="test", language="zh-Hans", heartbeat_seconds=0.2)
+    with TestClient(create_app(settings, engine=demo_engine)) as client:
+        page = client.get(f"/meetings/{meeting_id}/screen").text
+        assert 'data-heartbeat="0.2"' in page
+        with client.websocket_connect(f"/meetings/{meeting_id}/ws?audience=screen") as ws:
+            assert "room-entry" in receive(ws)  # the room as it is
+            assert receive(ws, timeout=2) == live.HEARTBEAT  # then, with nothing changing, the beat
+            assert receive(ws, timeout=2) == live.HEARTBEAT

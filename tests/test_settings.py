@@ -105,3 +105,26 @@ def test_every_setting_read_is_documented():
 @pytest.mark.parametrize("key", sorted(DOCUMENTED))
 def test_documented_setting_is_in_readme(key):
     assert key in README.read_text(encoding="utf-8"), f"README.md does not mention {key}"
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, 20.0), ("", 20.0), ("5", 5.0), ("0.5", 0.5), ("300", 300.0)])
+def test_heartbeat_seconds(given, expected):
+    env = {} if given is None else {"FORUM_HEARTBEAT_SECONDS": given}
+    assert Settings.from_env(env).heartbeat_seconds == expected
+
+
+@pytest.mark.parametrize("given", ["0", "-1", "301", "fast", "nan"])
+def test_a_wrong_heartbeat_is_refused_with_what_is_expected(given):
+    with pytest.raises(ValueError, match="FORUM_HEARTBEAT_SECONDS .* from 0.5 to 300"):
+        Settings.from_env({"FORUM_HEARTBEAT_SECONDS": given})
+
+
+def test_the_command_line_names_a_wrong_setting_without_a_traceback(monkeypatch):
+    from click.testing import CliRunner
+
+    from forum.cli import main
+
+    monkeypatch.setenv("FORUM_HEARTBEAT_SECONDS", "fast")
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "FORUM_HEARTBEAT_SECONDS is 'fast'" in result.output and "Traceback" not in result.output

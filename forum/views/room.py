@@ -374,7 +374,8 @@ def base_context(request: Request, db: Session, meeting: Meeting, audience: str)
     hub = request.app.state.hub
     return {"meeting": meeting, "community": db.get(Area, meeting.community_id), "audience": audience,
             "parts": hub.renderer.page_parts(db, meeting, audience, origin_of(request)),
-            "ws_url": f"/meetings/{meeting.id}/ws?audience={audience}"}
+            "ws_url": f"/meetings/{meeting.id}/ws?audience={audience}",
+            "heartbeat": request.app.state.settings.heartbeat_seconds}
 
 
 def _changed(request: Request, meeting: Meeting, *parts: str) -> None:
