@@ -43,6 +43,7 @@ log = logging.getLogger("forum.live")
 # The cookie that names a tablet: a random token, matched against Attendance.device_token.
 DEVICE_COOKIE = "forum_device"
 AUDIENCES = ("console", "tablet", "screen", "kiosk")
+ROOM_AUDIENCES = ("console", "tablet", "screen")  # what a part is for unless it says (not the kiosk)
 # The session key that makes a device a meeting's shared tablet (kiosk): {"meeting": id, "by": name}.
 # Only staff set it, and setting it signs them out on that device.
 KIOSK_SESSION = "kiosk"
@@ -88,7 +89,7 @@ PARTS: dict[str, Part] = {}
 
 
 def register_part(name: str, template: str, context_fn: Callable[[Session, Meeting], dict[str, Any]],
-                  audiences: Iterable[str] = AUDIENCES) -> None:
+                  audiences: Iterable[str] = ROOM_AUDIENCES) -> None:
     """Add (or replace) a part of the room pages.
 
     ``template`` renders the whole element ``<… id="room-{name}">`` (it is swapped by its outer

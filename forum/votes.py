@@ -734,14 +734,10 @@ def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> N
             t.refused = _not_open(vote)
         return
     _check_tablets(db, vote, batch)
-    fresh: dict[str, TabletCast] = {}
-    repeats: list[TabletCast] = []
+    fresh: dict[str, TabletCast] = {}  # each voter's first ballot in the batch
     for t in batch:
         if t.refused is None:
-            if t.voter_key in fresh:  # a double tap within the batch
-                repeats.append(t)
-            else:
-                fresh[t.voter_key] = t
+            fresh.setdefault(t.voter_key, t)
     if fresh:
         with _write_lock(db):
             try:
@@ -758,11 +754,12 @@ def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> N
         for t in fresh.values():
             if t.voter_key in counted:
                 t.outcome = Cast("counted", t.voter_key)
-            else:
-                repeats.append(t)
         if counted:
             log.info("vote %s: %d ballots counted", vote.id, len(counted))
-    for t in repeats:
+    # The rest in the order they came, so that of two changes of mind the later one stands.
+    for t in batch:
+        if t.refused is not None or t.outcome is not None:
+            continue
         assert t._ballot is not None
         try:
             t.outcome = cast(db, vote, t.voter_key, t.selection, via="proxy" if t._ballot.proxy else "tablet",

@@ -4,7 +4,7 @@
   "use strict";
 
   // Back in step within seconds of a server restart: retry quickly, never give up.
-  // 4000: closed by the heartbeat check below, to be opened again like any lost connection.
+  // 4000: the heartbeat check below found the connection dead; hx-ws opens a new one, as for any lost one.
   var STALE = 4000;
   if (window.htmx) {
     htmx.config.ws = Object.assign(htmx.config.ws || {}, {
@@ -98,8 +98,11 @@
     connected(false);
     heard = Date.now();  // give the new connection its two beats
     var connection = room._htmx && room._htmx.ws && room._htmx.ws.connection;
-    if (connection && connection.socket && connection.socket.readyState === WebSocket.OPEN) {
-      connection.socket.close(STALE, "silent");
+    var socket = connection && connection.socket;
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      // hx-ws opens a new connection when its socket closes; a real close would wait for a
+      // closing handshake that a dead link never answers (up to a minute), so tell it now.
+      socket.dispatchEvent(new CloseEvent("close", {code: STALE, reason: "silent"}));
     }
   }, 1000);
   // A sent comment empties its box and says so.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import threading
 from collections import Counter
@@ -484,8 +485,13 @@ def test_a_device_made_the_shared_tablet_casts_without_a_staff_sign_in(app, faci
     assert anyone.get(address, follow_redirects=False).status_code == 303  # to the sign-in page
     assert "/login" in anyone.post(address, follow_redirects=False).headers["location"]
     sign_in(shared, "facilitator")
+    shared.cookies.set(DEVICE_COOKIE, people[0].device_token, domain="testserver.local")  # someone's tablet before
     made = shared.post(address, follow_redirects=False)
     assert made.status_code == 303 and made.headers["location"] == address
+    # Nobody's check-in and no staff page stays on the device.
+    assert DEVICE_COOKIE not in shared.cookies
+    assert made.headers["Clear-Site-Data"] == '"cache"'
+    assert shared.post(f"/votes/{vote_id}/cast", data={"choice": "for"}).status_code == 403
     # The staff sign-in is gone from this device: it reaches the shared tablet, not the console.
     assert shared.get(f"/meetings/{meeting.id}/run", follow_redirects=False).status_code == 303
     assert shared.get(f"/votes/{vote_id}/kiosk", follow_redirects=False).status_code == 303
@@ -529,7 +535,8 @@ def test_only_the_shared_tablet_and_staff_get_its_ballots_pushed(app, facilitato
                 ws.receive_text()
         with shared.websocket_connect(f"/meetings/{meeting.id}/ws?audience=kiosk") as ws:
             first = ws.receive_text()
-            assert 'id="room-kiosk"' in first and "nonce" not in first
+            assert re.findall(r'hx-target="#([\w-]+)"', first) == ["room-kiosk"]  # its part, nothing else
+            assert "nonce" not in first
             facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[0].person_id}"})
             pushed = ws.receive_text()
             assert people[0].name in pushed and 'name="nonce"' in pushed
@@ -772,7 +779,8 @@ def test_a_batch_counts_each_voter_once_and_answers_each_tablet_as_alone(demo_en
     batch = [
         votes.TabletCast(people[1], "", ["against"]),
         votes.TabletCast(people[1], "", ["against"]),  # a double tap in the same batch
-        votes.TabletCast(people[0], "", ["against"]),  # a change of mind
+        votes.TabletCast(people[0], "", ["abstain"]),  # two changes of mind: the later one stands
+        votes.TabletCast(people[0], "", ["against"]),
         votes.TabletCast(people[2], principal, ["for"]),  # as proxy holder
         votes.TabletCast(people[2], "", ["abstain"]),  # and for itself
         votes.TabletCast(guest, "", ["maybe"]),  # no such option
@@ -780,10 +788,10 @@ def test_a_batch_counts_each_voter_once_and_answers_each_tablet_as_alone(demo_en
         votes.TabletCast(guest, f"p{people[1].person_id}", ["for"]),  # someone else's ballot
     ]
     count_batch(demo_engine, vote_id, batch)
-    assert outcomes(batch) == ["counted", "unchanged", "changed", "counted", "counted", "unknown_choice", "ineligible",
-                               "ineligible"]
+    assert outcomes(batch) == ["counted", "unchanged", "changed", "changed", "counted", "counted", "unknown_choice",
+                               "ineligible", "ineligible"]
     # Each tablet's own list marks what it has just cast.
-    assert [(b.voter_key, b.voted) for b in batch[3].mine] == [(f"p{people[2].person_id}", False), (principal, True)]
+    assert [(b.voter_key, b.voted) for b in batch[4].mine] == [(f"p{people[2].person_id}", False), (principal, True)]
     with Session(demo_engine) as s:
         vote = s.get(Vote, vote_id)
         assert votes.tally_result(s, vote) == votes.tally_result(s, vote, exact=True)
@@ -791,7 +799,9 @@ def test_a_batch_counts_each_voter_once_and_answers_each_tablet_as_alone(demo_en
         assert totals == {"for": 1, "against": 2, "abstain": 1}
         assert votes.participation(s, vote)[0] == 4
         trail = s.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "ballot")).all()
-        assert len(trail) == 4  # one per counted ballot; the change has its own entry
+        assert len(trail) == 4  # one per counted ballot; changes have their own entries
+        changes = s.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "change")).all()
+        assert [c.detail for c in changes] == ["赞成 → 弃权", "弃权 → 反对"]
         by_proxy = s.execute(text("SELECT via, cast_by FROM ballot WHERE vote_id = :v AND voter_key = :k"),
                              {"v": vote_id, "k": principal}).one()
         assert tuple(by_proxy) == ("proxy", people[2].name)

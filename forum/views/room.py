@@ -513,7 +513,12 @@ def shared_tablet(request: Request, db: Session) -> Response:
         staff = require_in(request, auth.can_run_meetings, meeting.community_id)
         request.session.clear()
         request.session[live.KIOSK_SESSION] = {"meeting": meeting.id, "by": staff.display_name}
-        return redirect(request, request.url_for("room_kiosk", id=meeting.id).path)
+        response = redirect(request, request.url_for("room_kiosk", id=meeting.id).path)
+        # Nor anyone's check-in (whoever uses it could cast their ballot), nor staff pages one
+        # Back away in the browser's cache.
+        response.delete_cookie(live.DEVICE_COOKIE)
+        response.headers["Clear-Site-Data"] = '"cache"'
+        return response
     if not live.is_kiosk_of(request.session, meeting.id):
         require_in(request, auth.can_run_meetings, meeting.community_id)  # staff may look at it
     return render(request, "room_kiosk.html", base_context(request, db, meeting, "kiosk"))
