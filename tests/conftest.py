@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -58,6 +60,37 @@ def run_async():
             return pool.submit(asyncio.run, coro).result()
 
     return run
+
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_engine():
+    """An engine on a fresh schema of its own in PostgreSQL's 'test' database, so a test neither
+    sees nor harms other tables there. Skips where PostgreSQL is not running; fails in CI."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES_URL.replace("+psycopg", ""), connect_timeout=3).close()
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but not reachable: {error}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {error}")
+    admin = database.make_engine(POSTGRES_URL)
+    schema = f"forum_test_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
 
 
 def _settings(url: str = "sqlite://") -> Settings:

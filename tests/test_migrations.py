@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -14,8 +11,6 @@ from sqlmodel import SQLModel
 
 from forum import db as database
 from forum import models  # noqa: F401  (fills SQLModel.metadata)
-
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def _diff(engine) -> list:
@@ -82,37 +77,6 @@ def test_foreign_keys_are_enforced_on_sqlite(engine):
     with engine.connect() as connection:
         with pytest.raises(IntegrityError):
             connection.execute(text("insert into committee (community_id, kind, name) values (999, 'x', 'x')"))
-
-
-def _postgres_engine():
-    try:
-        import psycopg
-
-        psycopg.connect(POSTGRES_URL.replace("+psycopg", ""), connect_timeout=3).close()
-    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but not reachable: {error}")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {error}")
-    return database.make_engine(POSTGRES_URL)
-
-
-@pytest.fixture
-def postgres_engine():
-    """A fresh schema of its own, so the test neither sees nor harms other tables in 'test'."""
-    admin = _postgres_engine()
-    schema = f"forum_migrations_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    from sqlalchemy import create_engine
-
-    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
