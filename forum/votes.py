@@ -71,9 +71,9 @@ from forum.models import (
 log = logging.getLogger("forum.votes")
 
 # SQLite takes one writer at a time, and a writer that finds the lock taken sleeps in SQLite's
-# busy handler with growing back-offs (up to 100 ms). The views that cast already run one at a
-# time (``web.queued_page``); any other caller in the process queues on this Python lock instead
-# of that convoy, and wakes the moment the previous commit is done. The database's constraints
+# busy handler with growing back-offs (up to 100 ms). Within one process, whoever casts (the
+# ballot box's thread, a kiosk or paper entry) queues on this Python lock instead of that
+# convoy, and wakes the moment the previous commit is done. The database's constraints
 # stay the guarantee across processes; PostgreSQL needs no such lock.
 _SQLITE_WRITES = threading.Lock()
 
@@ -706,21 +706,10 @@ class TabletCast:
     _elector: VoteElector | None = None
 
 
-def cast_from_tablet(db: Session, vote: Vote, attendance: Attendance, voter_key: str,
-                     selection: Sequence[str]) -> tuple[Cast, list[TabletBallot]]:
-    """A tablet casts for its own voter, or as a proxy holder for a principal (or, with no
-    ``voter_key``, for its own voter); returns the outcome and the tablet's ballots after it."""
-    one = TabletCast(attendance, voter_key, selection)
-    cast_from_tablets(db, vote, [one])
-    if one.refused is not None:
-        raise one.refused
-    assert one.outcome is not None
-    return one.outcome, one.mine
-
-
 def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> None:
     """Count the ballots of several tablets in one vote together, filling in each one's outcome
-    (or refusal) as ``cast_from_tablet`` would have, one after the other.
+    (or refusal) as if each had been cast alone, one after the other. A tablet casts for its own
+    voter, or as a proxy holder for a principal (with no ``voter_key``: for its own voter).
 
     The new ballots of the batch go in one transaction: one multi-row insert of receipts, which
     reports the voters who had none (the others are repeats), one tally update per choice, one

@@ -2,18 +2,13 @@
 
 Views are plain functions ``view(request, db) -> Response`` run in the threadpool (a sync
 SQLModel session suits it) by ``@page``, which also reads a POSTed form first, opens one session
-for the request and loads the signed-in user. ``@queued_page`` does the same on one thread of its
-own, one request at a time, for the write a whole hall makes at once (casting a ballot).
+for the request and loads the signed-in user.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import logging
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from functools import wraps
 from http.cookies import SimpleCookie
@@ -146,47 +141,21 @@ View = Callable[[Request, Session], Response]
 
 def page(func: View) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a sync view: read the form (POST), open the request's session, load the user."""
-    return _endpoint(func, run_in_threadpool)
 
-
-def queued_page(func: View) -> Callable[[Request], Awaitable[Response]]:
-    """``page`` for a view a whole hall calls at once: its requests run one at a time, in order.
-
-    When 2,000 tablets cast within ten seconds, ballots in the shared threadpool each contend with
-    dozens of others for the GIL and for SQLite's single writer. That contention, not the work,
-    set the latency: a median of 2.5 s on two cores (``forum bench vote``). Taken one at a time
-    on one thread, each ballot costs what it costs alone, a few milliseconds.
-    """
-    return _endpoint(func, _in_queue)
-
-
-async def run_view(func: View, request: Request) -> Response:
-    """Run a sync view as ``page`` does, from an async endpoint that has read the request itself."""
-    return await run_in_threadpool(_run, func, request)
-
-
-def _endpoint(func: View, runner: Callable[..., Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     @wraps(func)
     async def endpoint(request: Request) -> Response:
         request.state.form = await request.form() if request.method == "POST" else FormData()
         try:
-            return await runner(_run, func, request)
+            return await run_view(func, request)
         finally:
             await request.state.form.close()
 
     return endpoint
 
 
-# Its thread starts with the first queued request.
-_QUEUE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forum-queue")
-
-
-async def _in_queue(fn: Callable[..., Response], *args: Any) -> Response:
-    # Like run_in_threadpool: the view sees this request's context (its language, for one).
-    call = functools.partial(contextvars.copy_context().run, fn, *args)
-    # Shielded: a request the server has taken is carried out even if its client goes away
-    # while it waits its turn, as it would be in the threadpool.
-    return await asyncio.shield(asyncio.get_running_loop().run_in_executor(_QUEUE, call))
+async def run_view(func: View, request: Request) -> Response:
+    """Run a sync view as ``page`` does, from an async endpoint that has read the request itself."""
+    return await run_in_threadpool(_run, func, request)
 
 
 def _run(func: Callable[[Request, Session], Response], request: Request) -> Response:

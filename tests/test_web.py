@@ -1,36 +1,18 @@
-"""The web plumbing: language choice, date formats, safe redirects, the same-origin guard, and
-views queued one at a time."""
+"""The web plumbing: language choice, date formats, safe redirects, the same-origin guard."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from datetime import date, datetime
 
-import httpx
 import pytest
 from markupsafe import Markup
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from forum import i18n
-from forum.db import make_engine
-from forum.web import (
-    LANG_COOKIE,
-    LanguageMiddleware,
-    SameOriginMiddleware,
-    form,
-    format_when,
-    nl2br,
-    page,
-    queued_page,
-    safe_next,
-)
+from forum.web import LANG_COOKIE, LanguageMiddleware, SameOriginMiddleware, format_when, nl2br, safe_next
 
 
 def _language_app(default: str = "zh-Hans") -> Starlette:
@@ -188,88 +170,3 @@ def test_same_origin_middleware(headers, status):
 def test_same_origin_middleware_lets_safe_methods_through(headers):
     with _origin_app() as client:
         assert client.get("/", headers=headers).status_code == 200
-
-
-# ---------------------------------------------------------------- queued views
-
-
-def _views_app(wrap, **views) -> LanguageMiddleware:
-    app = Starlette(routes=[Route(f"/{name}", wrap(view), methods=["POST"]) for name, view in views.items()],
-                    middleware=[Middleware(SessionMiddleware, secret_key="test")])
-    app.state.engine = make_engine("sqlite://")
-    return LanguageMiddleware(app, default="en")
-
-
-async def _post_all(app, paths: list[str], cookies: dict | None = None) -> list[httpx.Response]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", cookies=cookies) as c:
-        return await asyncio.gather(*(c.post(p, data={"n": str(i)}) for i, p in enumerate(paths)))
-
-
-@pytest.mark.parametrize(("wrap", "one_at_a_time"), [(queued_page, True), (page, False)])
-def test_queued_page_runs_requests_one_at_a_time_on_one_thread(wrap, one_at_a_time, run_async):
-    seen = {"running": 0, "most": 0, "threads": set(), "languages": []}
-    lock = threading.Lock()
-
-    def view(request, db):
-        with lock:
-            seen["running"] += 1
-            seen["most"] = max(seen["most"], seen["running"])
-        seen["threads"].add(threading.current_thread().name)
-        seen["languages"].append(i18n.current_language())
-        time.sleep(0.03)
-        with lock:
-            seen["running"] -= 1
-        return PlainTextResponse(str(form(request).get("n")))
-
-    responses = run_async(_post_all(_views_app(wrap, v=view), ["/v"] * 8, cookies={LANG_COOKIE: "zh-Hans"}))
-    assert [r.text for r in responses] == [str(i) for i in range(8)]
-    # The view runs in the request's context: its language came with it.
-    assert seen["languages"] == ["zh-Hans"] * 8
-    if one_at_a_time:
-        assert seen["most"] == 1
-        assert seen["threads"] == {"forum-queue_0"}
-    else:  # the threadpool overlaps them: what the queue is there to prevent
-        assert seen["most"] > 1
-
-
-def test_queued_view_errors_reach_the_client_as_their_status(run_async):
-    def refuse(request, db):
-        from starlette.exceptions import HTTPException
-
-        raise HTTPException(403)
-
-    (response,) = run_async(_post_all(_views_app(queued_page, refuse=refuse), ["/refuse"]))
-    assert response.status_code == 403
-
-
-def test_a_queued_request_is_carried_out_even_if_its_client_goes_away(run_async):
-    gate, done = threading.Event(), []
-
-    def slow(request, db):
-        gate.wait(5)
-        return PlainTextResponse("slow")
-
-    def later(request, db):
-        done.append(form(request).get("n"))
-        return PlainTextResponse("later")
-
-    app = _views_app(queued_page, slow=slow, later=later)
-
-    async def main():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-            first = asyncio.create_task(c.post("/slow"))
-            await asyncio.sleep(0.05)
-            second = asyncio.create_task(c.post("/later", data={"n": "kept"}))
-            await asyncio.sleep(0.05)  # waiting behind the slow one
-            second.cancel()
-            gate.set()
-            assert (await first).text == "slow"
-            with pytest.raises(asyncio.CancelledError):
-                await second
-            for _ in range(100):
-                if done:
-                    break
-                await asyncio.sleep(0.02)
-
-    run_async(main())
-    assert done == ["kept"]

@@ -31,7 +31,7 @@ from forum.models import (
     VoteStatus,
 )
 from forum.views import room
-from forum.web import form, get_or_404, int_param, is_htmx, page, queued_page, redirect, render, require_in, run_view
+from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, run_view
 
 # The cookie the live room sets on a tablet when its person checks in.
 DEVICE_COOKIE = live.DEVICE_COOKIE
@@ -204,7 +204,7 @@ def vote_hands(request: Request, db: Session) -> Response:
     return _console_done(request, db, vote, errors, {f"hands-{k}": v for k, v in raw.items()})
 
 
-@queued_page
+@page
 def vote_paper(request: Request, db: Session) -> Response:
     """A paper ballot a member of staff enters, with its serial number."""
     actor, vote = _staff_vote(request, db)
@@ -262,7 +262,7 @@ def kiosk_context(db: Session, meeting: Meeting) -> dict:
 live.register_part("kiosk", "_partials/room_kiosk.html", kiosk_context, audiences=("kiosk",))
 
 
-@queued_page
+@page
 def vote_kiosk_cast(request: Request, db: Session) -> Response:
     """A ballot from the shared tablet, which staff made so (or staff themselves)."""
     vote = _vote(db, request)
