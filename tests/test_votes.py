@@ -113,6 +113,26 @@ def cast(client, vote_id: int, voter: str, *choices: str):
     return client.post(f"/votes/{vote_id}/cast", data={"voter": voter, "choice": list(choices)})
 
 
+def at_once(work, items) -> list[str]:
+    """Run ``work(item, ready)`` for every item, each in a thread of its own; each calls ``ready()``
+    when set, and all go on from there together. Returns what failed."""
+    barrier = threading.Barrier(len(items), timeout=30)
+    failures = []
+
+    def run(item) -> None:
+        try:
+            work(item, barrier.wait)
+        except Exception as e:  # noqa: BLE001 - returned, for the test to assert on
+            failures.append(repr(e))
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failures
+
+
 def zh(message: str) -> str:
     """What the Chinese interface says for a message id."""
     token = i18n.set_language("zh-Hans")
@@ -651,33 +671,17 @@ def test_open_vote_tallies_agree_with_counting_the_ballots(app, facilitator, db,
 def test_threads_casting_for_the_same_voter_count_once(demo_engine, db, room):
     """Many threads, one file SQLite database, the same voter: one receipt, one ballot, one head."""
     meeting, entry, people, _guest = room
-    with Session(demo_engine, expire_on_commit=False) as s:
-        vote, errors = votes.create_vote(s, form_for_meeting(entry, allow_change="on"),
-                                         community_id=meeting.community_id, meeting=meeting, issue=None, actor="test")
-        assert not errors
-        votes.open_vote(s, vote, actor="test")
-        s.commit()
-        vote_id = vote.id
+    vote_id = open_vote_in(demo_engine, meeting, entry, allow_change="on")
     key = f"p{people[0].person_id}"
-    # 12 threads: each holds a pooled connection while it waits (the pool has 5 + 10 overflow).
-    barrier = threading.Barrier(12, timeout=30)
-    outcomes, failures = [], []
+    outcomes = []
 
-    def worker(i: int) -> None:
+    def work(i: int, ready) -> None:
         with Session(demo_engine, expire_on_commit=False) as s:
             v = s.get(Vote, vote_id)
-            barrier.wait()
-            try:
-                outcomes.append(votes.cast(s, v, key, ["for" if i % 2 else "against"], via="tablet").outcome)
-            except Exception as e:  # noqa: BLE001 - collected and asserted below
-                failures.append(repr(e))
+            ready()  # each holds a pooled connection while it waits (the pool has 5 + 10 overflow)
+            outcomes.append(votes.cast(s, v, key, ["for" if i % 2 else "against"], via="tablet").outcome)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not failures
+    assert not at_once(work, range(12))
     assert outcomes.count("counted") == 1
     with Session(demo_engine) as s:
         tallies = s.exec(select(VoteTally).where(VoteTally.vote_id == vote_id)).all()
@@ -689,31 +693,16 @@ def test_threads_casting_for_the_same_voter_count_once(demo_engine, db, room):
 def test_concurrent_distinct_voters_are_all_counted(demo_engine, db):
     meeting, entry = lift_meeting(db)
     attendances = [check_in(db, meeting, None, f"来宾{i}") for i in range(12)]
-    with Session(demo_engine, expire_on_commit=False) as s:
-        vote, errors = votes.create_vote(s, form_for_meeting(entry, secret="on"), community_id=meeting.community_id,
-                                         meeting=meeting, issue=None, actor="test")
-        votes.open_vote(s, vote, actor="test")
-        s.commit()
-        vote_id = vote.id
-    barrier = threading.Barrier(len(attendances), timeout=30)
-    failures = []
+    vote_id = open_vote_in(demo_engine, meeting, entry, secret="on")
 
-    def worker(a: Attendance) -> None:
+    def work(a: Attendance, ready) -> None:
         with Session(demo_engine, expire_on_commit=False) as s:
             v = s.get(Vote, vote_id)
-            barrier.wait()
-            try:
-                for _ in range(3):  # each retries twice
-                    votes.cast(s, v, f"a{a.id}", ["for" if a.id % 3 else "against"], via="tablet")
-            except Exception as e:  # noqa: BLE001
-                failures.append(repr(e))
+            ready()
+            for _ in range(3):  # each retries twice
+                votes.cast(s, v, f"a{a.id}", ["for" if a.id % 3 else "against"], via="tablet")
 
-    threads = [threading.Thread(target=worker, args=(a,)) for a in attendances]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not failures
+    assert not at_once(work, attendances)
     with Session(demo_engine) as s:
         totals = {t.choice: t.heads for t in s.exec(select(VoteTally).where(VoteTally.vote_id == vote_id))}
     assert totals["for"] == sum(1 for a in attendances if a.id % 3)

@@ -4,15 +4,13 @@ test_votes.py): there the receipts' ``ON CONFLICT DO NOTHING RETURNING`` and the
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlmodel import Session
 
 from forum import db as database
 from forum import demo, votes
 from forum.models import Vote
-from tests.test_votes import count_batch, open_vote_in, outcomes, result_heads, room_of
+from tests.test_votes import at_once, count_batch, open_vote_in, outcomes, result_heads, room_of
 
 pytestmark = pytest.mark.postgres
 
@@ -45,23 +43,13 @@ def test_batches_racing_for_the_same_voters_count_each_once_on_postgres(pg):
         meeting, entry, people, guest = room_of(db)
     vote_id = open_vote_in(pg, meeting, entry, secret="on")
     hall = people + [guest]
-    barrier = threading.Barrier(4, timeout=30)
     batches = [[votes.TabletCast(a, "", ["for"]) for a in hall] for _ in range(4)]
-    failures = []
 
-    def worker(batch):
-        barrier.wait()
-        try:
-            count_batch(pg, vote_id, batch)
-        except Exception as e:  # noqa: BLE001 - collected and asserted below
-            failures.append(repr(e))
+    def work(batch, ready) -> None:
+        ready()
+        count_batch(pg, vote_id, batch)
 
-    threads = [threading.Thread(target=worker, args=(b,)) for b in batches]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not failures
+    assert not at_once(work, batches)
     counted = [o for b in batches for o in outcomes(b) if o == "counted"]
     assert len(counted) == len(hall)  # every voter counted by exactly one of the four batches
     assert {o for b in batches for o in outcomes(b)} <= {"counted", "already"}
