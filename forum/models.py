@@ -497,6 +497,14 @@ class VoteAudit(SQLModel, table=True):
 # ---------------------------------------------------------------- the installation
 
 
+class ThrottleCount(SQLModel, table=True):
+    """Failed attempts of one key (an address, an account, a meeting) in its current window."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    window_start: NaiveDatetime = Field(index=True)
+    failures: int = 0
+
+
 class InstanceSecret(SQLModel, table=True):
     """A key generated once per installation and kept with its data (see ``db.instance_secret``)."""
 
