@@ -45,6 +45,7 @@ from forum.models import (
     MeetingStatus,
     Organisation,
     OrganisationKind,
+    Ownership,
     Person,
     Role,
     Series,
@@ -93,6 +94,16 @@ ORGANISATIONS = [
 ]
 
 FORUM_FORMATS = ["幸福圆桌会", "民乐议事厅", "书记院坝会"]
+
+# Building 5 Unit 2, the lift vote's stairwell, as real registers have it (SPC interpretation on
+# building ownership, art. 9): the two ground-floor flats were never sold and are still held by the
+# developer, who lets them (their residents are tenants); the owner of 301 bought 302 next door for
+# their son's family; 401 belongs to a couple, both on the certificate. Twelve units, ten owners.
+LIFT_STAIRWELL = ("5", "2")
+DEVELOPER_HELD = ("101", "102")
+SECOND_FLAT = ("301", "302")  # the owner of the first also owns the second
+CO_OWNED = "401"
+CO_OWNER = "蒋淑华"  # the second name on 401's certificate
 
 # (building, units, floors, flats a floor): walk-up blocks of the 1980s and 90s, which is why
 # lifts are being added. Building 5 of 较场口 has three units of six floors, two flats a floor, so
@@ -272,7 +283,8 @@ class _Names:
 
 
 def _households(session: Session, community: Area, rng: random.Random) -> dict[tuple[str, str, str], Person]:
-    """The flats of a community and one owner each; returns the owners by (building, unit, room)."""
+    """The flats of a community and one resident each, who owns it (but see ``LIFT_STAIRWELL``);
+    returns the residents by (building, unit, room)."""
     names = _Names(rng)
     flats_made: list[Household] = []
     for building, units, floors, flats in LAYOUTS[community.slug]:
@@ -290,9 +302,27 @@ def _households(session: Session, community: Area, rng: random.Random) -> dict[t
         phone = None
         if rng.random() < 0.75:  # some owners left no number, as in real registers
             phone = rng.choice(_MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-        person = Person(name=names(), phone=phone, household_id=household.id, is_owner=True)
+        person = Person(name=names(), phone=phone, household_id=household.id)
         owners[(household.building, household.unit, household.room)] = person
     session.add_all(owners.values())
+    session.flush()
+    owned = {key: {person.id} for key, person in owners.items()}
+    if community.slug == "jiaochangkou":
+        building, unit = LIFT_STAIRWELL
+        for room in DEVELOPER_HELD:
+            owned[(building, unit, room)] = set()
+        first, second = ((building, unit, room) for room in SECOND_FLAT)
+        owned[second] = {owners[first].id}
+        spouse = Person(name=CO_OWNER, phone=None, household_id=owners[(building, unit, CO_OWNED)].household_id)
+        session.add(spouse)
+        session.flush()
+        owned[(building, unit, CO_OWNED)].add(spouse.id)
+    for household in flats_made:
+        key = (household.building, household.unit, household.room)
+        household.developer_held = community.slug == "jiaochangkou" and key[:2] == LIFT_STAIRWELL \
+            and key[2] in DEVELOPER_HELD
+        session.add(household)
+        session.add_all(Ownership(household_id=household.id, person_id=pid) for pid in sorted(owned[key]))
     session.flush()
     return owners
 

@@ -174,7 +174,12 @@ class Organisation(SQLModel, table=True):
 
 
 class Household(SQLModel, table=True):
-    """The unit of ownership; its floor area weighs owners' votes."""
+    """The unit of ownership (an exclusive part, 专有部分); its floor area weighs owners' votes.
+
+    ``developer_held`` marks a unit the developer has not sold, or sold but not delivered: under
+    the SPC interpretation on building ownership (art. 9) all such units of a scope together
+    count as one owner.
+    """
 
     __table_args__ = (UniqueConstraint("community_id", "building", "unit", "room"),)
 
@@ -184,15 +189,24 @@ class Household(SQLModel, table=True):
     unit: str = Field(max_length=20)
     room: str = Field(max_length=20)
     floor_area: Decimal = Field(sa_column=Column(Numeric(10, 2), nullable=False))
+    developer_held: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class Person(SQLModel, table=True):
+    """A resident, owner or liaison. ``household_id`` is where they live; what they own is ``Ownership``."""
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=60)
     phone: str | None = Field(default=None, max_length=40)
     household_id: int | None = Field(default=None, foreign_key="household.id", index=True)
-    is_owner: bool = False
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+
+
+class Ownership(SQLModel, table=True):
+    """A person owns a unit (业主). One person may own several units, a unit may have co-owners."""
+
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
 
 
 class User(SQLModel, table=True):
@@ -432,6 +446,18 @@ class VoteElector(SQLModel, table=True):
     owner: bool = False
     person_id: int | None = None
     household_id: int | None = None
+    # How many units this elector stands for, and why several were merged into one owner
+    # (``forum.electorate.REASONS``, comma-separated): SPC interpretation, art. 9.
+    units: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    merged: str = Field(default="", max_length=60, sa_column_kwargs={"server_default": ""})
+
+
+class VoteElectorUnit(SQLModel, table=True):
+    """Which elector each unit of an owners' vote's scope was counted under, fixed when it opens."""
+
+    vote_id: int = Field(foreign_key="vote.id", primary_key=True)
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    voter_key: str = Field(max_length=40)
 
 
 class VoteReceipt(SQLModel, table=True):

@@ -45,8 +45,22 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forum import counting
+from forum import counting, display, electorate
 from forum.counting import CountingError, Kind, Rule, Voter, Weighting
+
+# The electorate is built in forum.electorate (owners as the law counts them); its names stay
+# importable from here for the code that used them.
+from forum.electorate import (  # noqa: F401
+    _centi,
+    _household_id,
+    _households_in_scope,
+    compute_electorate,
+    elector_for_attendance,
+    key_for_household,
+    key_for_person,
+    room_label,
+    voter_key_for,
+)
 from forum.i18n import N_, gettext
 from forum.models import (
     AgendaEntry,
@@ -57,7 +71,6 @@ from forum.models import (
     IssueEvent,
     Meeting,
     PaperSerial,
-    Person,
     Vote,
     VoteAudit,
     VoteElector,
@@ -184,77 +197,6 @@ def needs_area(vote: Vote) -> bool:
 
 
 # ---------------------------------------------------------------- the electorate
-
-
-def room_label(h: Household) -> str:
-    return f"{h.building}-{h.unit}-{h.room}"
-
-
-def _centi(area: Decimal | None) -> int | None:
-    return None if area is None else int((Decimal(area) * 100).to_integral_value())
-
-
-def _households_in_scope(db: Session, vote: Vote) -> list[Household]:
-    q = select(Household).where(Household.community_id == vote.community_id)
-    if vote.scope in ("building", "unit"):
-        q = q.where(Household.building == vote.scope_building)
-    if vote.scope == "unit":
-        q = q.where(Household.unit == vote.scope_unit)
-    return list(db.exec(q.order_by(Household.building, Household.unit, Household.room)))
-
-
-def compute_electorate(db: Session, vote: Vote) -> list[VoteElector]:
-    """The eligible voters of a vote as things stand now (fixed into VoteElector when it opens)."""
-    out: dict[str, VoteElector] = {}
-    if vote.scope == "attendance":
-        rows = db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id)
-                       .order_by(Attendance.id)).all()
-        for a in rows:
-            elector = elector_for_attendance(db, vote, a)
-            if elector is not None:
-                out.setdefault(elector.voter_key, elector)
-        return list(out.values())
-    households = _households_in_scope(db, vote)
-    if vote.counting_unit == "household":
-        return [VoteElector(vote_id=vote.id, voter_key=f"h{h.id}", label=room_label(h), heads=1,
-                            area_centi=_centi(h.floor_area), owner=True, household_id=h.id) for h in households]
-    by_id = {h.id: h for h in households}
-    people = db.exec(select(Person).where(col(Person.household_id).in_(list(by_id)), Person.is_owner)
-                     .order_by(Person.id)).all() if by_id else []
-    return [VoteElector(vote_id=vote.id, voter_key=f"p{p.id}", label=f"{p.name}（{room_label(by_id[p.household_id])}）",
-                        heads=1, owner=True, person_id=p.id, household_id=p.household_id) for p in people]
-
-
-def _household_id(db: Session, a: Attendance) -> int | None:
-    if a.household_id is not None or not a.person_id:
-        return a.household_id
-    return getattr(db.get(Person, a.person_id), "household_id", None)
-
-
-def voter_key_for(db: Session, vote: Vote, a: Attendance) -> str | None:
-    """The key an attendance casts under in this vote (its person, its guest check-in, or its
-    household), or None when it has no ballot of its own. On the path of every ballot, so it
-    builds no elector."""
-    if vote.counting_unit == "household":
-        household_id = _household_id(db, a)
-        return f"h{household_id}" if household_id else None
-    return f"p{a.person_id}" if a.person_id else f"a{a.id}"
-
-
-def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElector | None:
-    """Who an attendance votes as, under the key ``voter_key_for`` gives."""
-    key = voter_key_for(db, vote, a)
-    if key is None:
-        return None
-    household_id = _household_id(db, a)
-    if vote.counting_unit == "household":
-        h = db.get(Household, household_id)
-        return VoteElector(vote_id=vote.id, voter_key=key, label=room_label(h), heads=1,
-                           area_centi=_centi(h.floor_area), owner=True, household_id=h.id)
-    person = db.get(Person, a.person_id) if a.person_id else None
-    where = f"（{a.building}-{a.unit}-{a.room}）" if a.room else ""
-    return VoteElector(vote_id=vote.id, voter_key=key, label=f"{a.name}{where}", heads=1,
-                       owner=bool(person and person.is_owner), person_id=a.person_id, household_id=household_id)
 
 
 def _check_counts(vote: Vote, electors: Sequence[VoteElector]) -> None:
@@ -448,9 +390,10 @@ def open_vote(db: Session, vote: Vote, *, actor: str) -> None:
     """Fix the electorate, check it can be counted, create the tallies; the caller commits."""
     if vote.status != VoteStatus.draft:
         raise VoteRefused("not_draft", N_("This vote has been opened already."))
-    electors = compute_electorate(db, vote)
+    electors, units = electorate.build(db, vote)
     _check_counts(vote, electors)
     db.add_all(electors)
+    db.add_all(units)
     if vote.kind != Kind.SEVERAL_OF:
         db.add_all(VoteTally(vote_id=vote.id, choice=k) for k, _ in choices_of(vote))
     vote.status = VoteStatus.open
@@ -1044,7 +987,9 @@ def comparison_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
         area = c["basis"] == "area"
         num = _decimal(c["numerator"]) if area else c["numerator"]
         den = _decimal(c["denominator"]) if area else c["denominator"]
-        percent = "—" if c["percent"] is None else f"{c['percent']:.1f}%"
+        # Rounded toward the verdict, so the number never contradicts its ✓/✗ (forum.display).
+        percent = "—" if c["percent"] is None else display.percent(
+            Fraction(c["numerator"]) / Fraction(c["denominator"]), c["met"])
         op = "≥" if c["operator"] == ">=" else ">"
         lines.append({"label": gettext(c["label"]), "text": f"{num} / {den}{' m²' if area else ''} = {percent} "
                       f"{op} {c['threshold']}", "met": c["met"]})

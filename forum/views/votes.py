@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import auth, ballot_box, live, minutes, votes
+from forum import auth, ballot_box, electorate, live, minutes, votes
 from forum.i18n import gettext as _
 from forum.models import (
     VOTE_STATUSES,
@@ -124,6 +124,7 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
         "errors": errors or {}, "values": values or {}, "staff": staff,
         "audit": votes.audit_trail(db, vote), "AUDIT_LABELS": votes.AUDIT_LABELS,
         "vote_scope_label": _(votes.SCOPES[vote.scope]), "vote_unit_label": _(votes.UNITS[vote.counting_unit]),
+        "scope_summary": electorate.scope_summary(db, vote), "MERGE_REASONS": electorate.REASONS,
     } | result_context(db, vote)
     if staff and vote.status != VoteStatus.closed:
         electors = list(db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)
