@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from forum import i18n
-from forum.models import AgendaEntry, Household, Meeting, MeetingStatus, Person, User
+from forum.models import AgendaEntry, Household, Meeting, MeetingStatus, Ownership, Person, User
 from tests.conftest import TABLET, axe_serious
 from tests.room_pages import (
     LAPTOP,
@@ -60,7 +60,9 @@ def meeting(demo_engine) -> dict:
                       if db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == m.id)).first()), None)
         assert found is not None, "the demo has no coming meeting with an agenda for the facilitator"
         owner, home = db.exec(select(Person, Household).join(Household, Person.household_id == Household.id)
-                              .where(Household.community_id == facilitator.community_id, Person.is_owner)
+                              .join(Ownership, (Ownership.person_id == Person.id)
+                                    & (Ownership.household_id == Household.id))
+                              .where(Household.community_id == facilitator.community_id)
                               .order_by(Household.building, Household.unit, Household.room)).first()
         return {"id": found.id, "owner": owner.name, "home": (home.building, home.unit, home.room)}
 

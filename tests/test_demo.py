@@ -28,6 +28,7 @@ from forum.models import (
     Meeting,
     MeetingStatus,
     Organisation,
+    Ownership,
     Person,
     Series,
     SpeakingRequest,
@@ -139,24 +140,47 @@ def test_organisations_of_each_kind(db):
     assert {"渝中区城市管理局", "渝中区市场监督管理局", "渝中区住房和城乡建设委员会"} <= names
 
 
-def test_building_5_unit_2_has_twelve_households_with_areas_and_owners(db):
+def owners_by_household(db: Session) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for o in db.exec(select(Ownership).order_by(Ownership.person_id)).all():
+        out.setdefault(o.household_id, []).append(o.person_id)
+    return out
+
+
+def test_building_5_unit_2_has_twelve_units_and_ten_owners(db):
+    """The lift's stairwell as registers have it: two flats still the developer's (let to tenants),
+    one owner of 301 and 302, and a couple owning 401 — twelve units, ten owners (SPC art. 9)."""
     c1 = community(db, "jiaochangkou")
     flats = db.exec(select(Household).where(Household.community_id == c1.id, Household.building == "5",
                                             Household.unit == "2").order_by(Household.room)).all()
     assert [h.room for h in flats] == [f"{floor}0{flat}" for floor in range(1, 7) for flat in (1, 2)]
+    owned = owners_by_household(db)
+    by_room = {h.room: h for h in flats}
     for household in flats:
         assert Decimal("55") <= household.floor_area <= Decimal("140")
         assert household.floor_area == household.floor_area.quantize(Decimal("0.01"))
-        owners = db.exec(select(Person).where(Person.household_id == household.id, Person.is_owner)).all()
-        assert len(owners) == 1 and owners[0].name
+        # Everyone lives somewhere: each flat has a resident.
+        assert db.exec(select(Person).where(Person.household_id == household.id)).first() is not None
+    assert [h.room for h in flats if h.developer_held] == ["101", "102"]
+    assert "101" not in {h.room for h in flats if h.id in owned} and by_room["102"].id not in owned
+    assert owned[by_room["301"].id] == owned[by_room["302"].id] and len(owned[by_room["301"].id]) == 1
+    # The owner of 302 lives in 301; 302's resident owns nothing.
+    resident_302 = db.exec(select(Person).where(Person.household_id == by_room["302"].id)).one()
+    assert resident_302.id not in owned[by_room["302"].id]
+    assert len(owned[by_room["401"].id]) == 2
+    assert all(len(owned[h.id]) == 1 for h in flats if h.room not in ("101", "102", "401"))
+    distinct = {tuple(owned[h.id]) for h in flats if h.id in owned}
+    assert len(distinct) + 1 == 10  # nine owners of the sold flats and the developer
 
 
-def test_about_300_households_each_with_one_owner(db):
+def test_about_300_households_each_with_an_owner_except_the_developers(db):
     households = db.exec(select(Household)).all()
     assert 250 <= len(households) <= 350
     assert all(Decimal("55") <= h.floor_area <= Decimal("140") for h in households)
-    owners = Counter(p.household_id for p in db.exec(select(Person).where(Person.is_owner)).all())
-    assert set(owners) == {h.id for h in households} and set(owners.values()) == {1}
+    owned = owners_by_household(db)
+    assert set(owned) == {h.id for h in households if not h.developer_held}
+    assert sum(h.developer_held for h in households) == 2
+    assert Counter(len(ids) for ids in owned.values()) == {1: len(owned) - 1, 2: 1}
     per_community = Counter(h.community_id for h in households)
     assert len(per_community) == 2
 

@@ -10,7 +10,17 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from forum import live
-from forum.models import Attendance, Household, Issue, IssueEvent, Meeting, MeetingStatus, Person, SpeakingRequest
+from forum.models import (
+    Attendance,
+    Household,
+    Issue,
+    IssueEvent,
+    Meeting,
+    MeetingStatus,
+    Ownership,
+    Person,
+    SpeakingRequest,
+)
 from tests.test_live import upcoming_meeting
 
 
@@ -199,7 +209,8 @@ def test_an_ended_meetings_code_no_longer_joins(client, facilitator, live_meetin
 
 def test_a_resident_joins_and_is_matched_to_their_household(client, live_meeting, demo_engine):
     with Session(demo_engine) as db:
-        owner = db.exec(select(Person).where(Person.is_owner, Person.household_id.is_not(None))).first()
+        owner = db.exec(select(Person).join(Ownership, Ownership.person_id == Person.id)
+                      .where(Ownership.household_id == Person.household_id)).first()
         home = db.get(Household, owner.household_id)
     response = client.post(f"/meetings/{live_meeting}/tablet/join", follow_redirects=False,
                            data={"name": owner.name, "building": home.building, "unit": home.unit, "room": home.room})

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from forum import auth, lifecycle, live, minutes, registry
+from forum import auth, electorate, lifecycle, live, minutes, registry
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts
 from forum.models import (
@@ -34,6 +34,7 @@ from forum.models import (
     IssueEvent,
     Meeting,
     MeetingStatus,
+    Ownership,
     Person,
     SpeakingRequest,
     User,
@@ -308,7 +309,10 @@ def check_in(db: Session, meeting: Meeting, *, name: str, building: str = "", un
     person = None
     if household is not None:
         building, unit, room = household.building, household.unit, household.room
-        person = db.exec(select(Person).where(Person.household_id == household.id, Person.name == name)).first()
+        # Its residents, and its owners wherever they live.
+        owners = select(Ownership.person_id).where(Ownership.household_id == household.id)
+        person = db.exec(select(Person).where(or_(Person.household_id == household.id, col(Person.id).in_(owners)),
+                                              Person.name == name).order_by(Person.id)).first()
     existing = db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id, Attendance.name == name,
                                                 Attendance.building == building, Attendance.unit == unit,
                                                 Attendance.room == room)).first()
@@ -323,8 +327,10 @@ def check_in(db: Session, meeting: Meeting, *, name: str, building: str = "", un
     return attendance
 
 
-def search_households(db: Session, community_id: int, query: str) -> list[tuple[Household, list[Person]]]:
-    """Households by "5-2-301" (building-unit-room, any part) or by a member's name."""
+def search_households(db: Session, community_id: int, query: str
+                      ) -> list[tuple[Household, list[Person], set[int]]]:
+    """Households by "5-2-301" (building-unit-room, any part) or by a member's name, each with its
+    residents and owners, and which of them are owners."""
     query = query.strip()[:60]
     if not query:
         return []
@@ -336,13 +342,21 @@ def search_households(db: Session, community_id: int, query: str) -> list[tuple[
     else:
         like = f"%{query}%"
         members = select(Person.household_id).where(col(Person.name).like(like))
-        statement = statement.where(or_(col(Household.id).in_(members), col(Household.room).like(like)))
+        owned = select(Ownership.household_id).join(Person, Person.id == Ownership.person_id) \
+            .where(col(Person.name).like(like))
+        statement = statement.where(or_(col(Household.id).in_(members), col(Household.id).in_(owned),
+                                        col(Household.room).like(like)))
     households = list(db.exec(statement.order_by(Household.building, Household.unit, Household.room).limit(20)))
     people: dict[int, list[Person]] = {h.id: [] for h in households}
+    owned = electorate.ownerships(db, people)
     if households:
-        for person in db.exec(select(Person).where(col(Person.household_id).in_(list(people)))):
-            people[person.household_id].append(person)
-    return [(h, people[h.id]) for h in households]
+        owner_ids = {pid for ids in owned.values() for pid in ids}
+        for person in db.exec(select(Person).where(or_(col(Person.household_id).in_(list(people)),
+                                                       col(Person.id).in_(sorted(owner_ids)))).order_by(Person.id)):
+            for household_id in people:
+                if person.household_id == household_id or person.id in owned.get(household_id, ()):
+                    people[household_id].append(person)
+    return [(h, people[h.id], owned.get(h.id, set())) for h in households]
 
 
 # ---------------------------------------------------------------- helpers for views
