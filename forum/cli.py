@@ -109,8 +109,9 @@ def import_group() -> None:
 @import_group.command("households")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--community", required=True, help="Slug of the community the households belong to.")
-def import_households(file: Path, community: str) -> None:
-    """Import the household registry from a CSV (UTF-8 or GBK): all rows or none."""
+@click.option("--dry-run", is_flag=True, help="Only say what the file would change; write nothing.")
+def import_households(file: Path, community: str, dry_run: bool) -> None:
+    """Import the household registry (units and their owners) from a CSV (UTF-8 or GBK): all rows or none."""
     from forum import households
 
     engine = _engine()
@@ -120,14 +121,22 @@ def import_households(file: Path, community: str) -> None:
         if area is None:
             raise click.ClickException(f"no community {community!r}")
         try:
-            rows = households.parse(file.read_bytes())
-            result = households.import_rows(session, area.id, rows)
+            plan = households.plan_import(session, area.id, households.parse(file.read_bytes()))
         except households.ImportRefused as refused:
             session.rollback()
             for e in refused.errors:
                 text = e.message % e.params if e.params else e.message
                 click.echo(f"{file}:{e.line}: {e.field or '-'}: {text}", err=True)
             raise click.ClickException(f"nothing imported: {len(refused.errors)} problem(s)") from None
+        click.echo(f"{len(plan.new_units)} new units, {len(plan.area_changes)} floor areas changed, "
+                   f"{len(plan.developer_changes)} developer marks changed, {len(plan.owners_added)} owners added, "
+                   f"{len(plan.owners_removed)} owners removed, {plan.new_people} new people, "
+                   f"{len(plan.phone_changes)} phones changed")
+        if dry_run:
+            session.rollback()
+            click.echo("dry run: nothing written")
+            return
+        result = households.apply_plan(session, plan)
         session.commit()
     click.echo(f"imported {result.created} new and {result.updated} updated households into {community}")
 

@@ -1,4 +1,4 @@
-"""Household registry import: a CSV of flats and their owners, as a community office keeps it.
+"""Household registry import: a CSV of units (flats) and their owners, as a community office keeps it.
 
 Community offices keep the register in Excel, so a file may arrive as UTF-8 (with or without the
 BOM Excel writes for "CSV UTF-8") or as GBK, which is what Excel in China saves by default; its
@@ -8,13 +8,26 @@ the file in one go instead of one error per upload. ``import_rows`` then writes 
 a half-imported register would silently skew owners' votes, which are counted by household and by
 floor area.
 
+Owners are people: one line per owner of a unit, so a unit with co-owners has several lines
+(with the same floor area), and one person who owns several units appears on each of them. The
+same name with the same phone is the same person across units; a name without a phone is only
+known within its unit (two 王建国 without numbers in different stairwells are not assumed to be
+one person). A unit the developer still holds (unsold, or sold but not delivered) is marked in the
+optional developer column and needs no owner. Owners' votes count these owners as the law counts
+them (``forum.electorate``).
+
+An import is planned first (``plan_import``: what would change, nothing written) so the office
+sees a preview, then applied (``apply_plan``). Importing the same file twice changes nothing.
+
 Messages are English ids marked with ``N_``; they are translated where shown (``RowError.render``).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -26,9 +39,9 @@ from sqlmodel import Session, select
 
 from forum.db import session_scope
 from forum.i18n import N_, gettext
-from forum.models import Area, AreaKind, Household, Person
+from forum.models import Area, AreaKind, Household, Ownership, Person
 
-FIELDS = ("building", "unit", "room", "floor_area", "owner", "phone")
+FIELDS = ("building", "unit", "room", "floor_area", "owner", "phone", "developer_held")
 REQUIRED = ("building", "unit", "room", "floor_area", "owner")
 
 # Header spellings met in real registers, compared after ``_header_key`` (NFKC, lower case, no
@@ -47,6 +60,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
               "姓名"),
     "phone": ("phone", "telephone", "tel", "mobile", "mobilephone", "phonenumber", "电话", "联系电话", "电话号码",
               "手机", "手机号", "手机号码", "联系方式"),
+    "developer_held": ("developerheld", "developer", "开发商持有", "开发建设单位持有", "开发商未售", "开发商",
+                       "未售或未交付", "未售未交付"),
 }
 
 # What the office can write, shown in the "missing column" message.
@@ -57,14 +72,19 @@ ACCEPTED_HEADERS = {
     "floor_area": "面积、专有部分面积、建筑面积 / floor_area",
     "owner": "业主、业主姓名 / owner",
     "phone": "电话、联系电话 / phone",
+    "developer_held": "开发商持有 / developer_held",
 }
 
 MAX_KEY_LENGTH = 20  # Household.building / unit / room
 MAX_OWNER_LENGTH = 60  # Person.name
 MAX_FLOOR_AREA = Decimal("10000")
 CENT = Decimal("0.01")
+# Yes and no as registers write them in the developer column (compared after NFKC, lower case).
+_YES = frozenset({"是", "y", "yes", "1", "true", "√", "✓", "x", "开发商", "未售", "未交付"})
+_NO = frozenset({"", "否", "n", "no", "0", "false"})
 
-_NUMBER = re.compile(r"\d+(\.\d+)?")
+# ASCII digits only (NFKC has folded full-width ones): ``\d`` would also take other scripts'.
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 _PHONE = re.compile(r"[0-9 +\-]{5,20}")
 # Units people type after an area ("89.5㎡", "89.5 平方米"); NFKC has already turned ㎡ into m2.
 _AREA_UNIT = re.compile(r"\s*(m2|sqm|平方米|平米)\s*$", re.IGNORECASE)
@@ -74,15 +94,17 @@ _HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|m2$|sqm$|平方米$|平米$|[\s_\-/
 
 @dataclass(frozen=True)
 class HouseholdRow:
-    """One checked line of the register: a flat, its floor area and its owner."""
+    """One checked line of the register: a unit, its floor area, and one of its owners (or none,
+    for a unit the developer holds)."""
 
     line: int
     building: str
     unit: str
     room: str
     floor_area: Decimal
-    owner: str
+    owner: str | None
     phone: str | None = None
+    developer_held: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -217,34 +239,54 @@ def _check_key(line: int, name: str, value: str, errors: list[RowError]) -> None
 
 
 def parse_floor_area(value: str) -> Decimal | RowError:
-    """A floor area in m², or the error to report (with line 0, set by the caller)."""
+    """A floor area in m², or the error to report (with line 0, set by the caller). Any text gives
+    one or the other, never an exception: a 400-digit area, NaN or Infinity is a line error."""
     text = _AREA_UNIT.sub("", value)
     if not text:
         return RowError(0, "floor_area", N_("Floor area is missing."))
+    not_a_number = RowError(0, "floor_area", N_("Floor area must be a positive number of square metres, got %(value)s"),
+                            {"value": _shorten(value)})
     if not _NUMBER.fullmatch(text):
-        return RowError(0, "floor_area", N_("Floor area must be a positive number of square metres, got %(value)s"),
-                        {"value": value})
-    try:
-        area = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern above admits only valid decimals
-        return RowError(0, "floor_area", N_("Floor area must be a positive number of square metres, got %(value)s"),
-                        {"value": value})
-    if area <= 0:
-        return RowError(0, "floor_area", N_("Floor area must be a positive number of square metres, got %(value)s"),
-                        {"value": value})
-    if area != area.quantize(CENT):
+        return not_a_number
+    # Judged on the digits before Decimal sees them: rounding a 400-digit number to hundredths
+    # raises (it exceeds Decimal's precision) instead of answering.
+    whole, _point, fraction = text.partition(".")
+    if len(whole.lstrip("0")) > len(str(int(MAX_FLOOR_AREA))):
+        return RowError(0, "floor_area", N_("Floor area must be below %(max)s m², got %(value)s"),
+                        {"max": MAX_FLOOR_AREA, "value": _shorten(value)})
+    if len(fraction.rstrip("0")) > 2:
         # The register is in hundredths of a m² (as the property certificate is); more digits
         # usually mean a formula or a unit mix-up, not a more precise measurement.
         return RowError(0, "floor_area", N_("Floor area may have at most 2 decimals, got %(value)s"),
-                        {"value": value})
+                        {"value": _shorten(value)})
+    try:
+        area = Decimal(f"{whole.lstrip('0') or '0'}.{fraction.rstrip('0') or '0'}")
+    except InvalidOperation:  # pragma: no cover - the checks above keep Decimal within its precision
+        return not_a_number
+    if area <= 0:
+        return not_a_number
     if area >= MAX_FLOOR_AREA:
         return RowError(0, "floor_area", N_("Floor area must be below %(max)s m², got %(value)s"),
-                        {"max": MAX_FLOOR_AREA, "value": value})
+                        {"max": MAX_FLOOR_AREA, "value": _shorten(value)})
     return area.quantize(CENT)
 
 
-def _check_row(line: int, cells: list[str], header: dict[str, int], width: int,
-               first_seen: dict[tuple[str, str, str], int]) -> HouseholdRow | list[RowError]:
+def _shorten(value: str, limit: int = 24) -> str:
+    """A value as quoted back in a message: a 400-digit cell is not repeated whole."""
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def parse_developer_held(value: str) -> bool | RowError:
+    text = value.lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    return RowError(0, "developer_held", N_("Developer-held is 是 (yes) or 否 (no), or left empty, got %(value)s"),
+                    {"value": value[:40]})
+
+
+def _check_row(line: int, cells: list[str], header: dict[str, int], width: int) -> HouseholdRow | list[RowError]:
     """One data line as a row, or every problem it has."""
 
     def cell(name: str) -> str:
@@ -262,9 +304,15 @@ def _check_row(line: int, cells: list[str], header: dict[str, int], width: int,
     if isinstance(area, RowError):
         errors.append(RowError(line, area.field, area.message, area.params))
 
+    developer_held = parse_developer_held(cell("developer_held"))
+    if isinstance(developer_held, RowError):
+        errors.append(RowError(line, developer_held.field, developer_held.message, developer_held.params))
+
     owner = cell("owner")
     if not owner:
-        errors.append(RowError(line, "owner", N_("Owner name is missing.")))
+        # A unit the developer holds may have no owner on the register yet.
+        if developer_held is not True:
+            errors.append(RowError(line, "owner", N_("Owner name is missing.")))
     elif len(owner) > MAX_OWNER_LENGTH:
         errors.append(RowError(line, "owner", N_("Owner name must be at most %(max)s characters, got %(length)s"),
                                {"max": MAX_OWNER_LENGTH, "length": len(owner)}))
@@ -273,26 +321,41 @@ def _check_row(line: int, cells: list[str], header: dict[str, int], width: int,
     if phone is not None and not (_PHONE.fullmatch(phone) and any(c.isdigit() for c in phone)):
         errors.append(RowError(line, "phone", N_(
             "Phone may hold only digits, spaces, + and - and be 5 to 20 characters long, got %(value)s"),
-            {"value": phone}))
+            {"value": phone[:40]}))
 
-    key = (building, unit, room)
-    if all(key):
-        if key in first_seen:
-            errors.append(_duplicate(line, key, first_seen[key]))
-        else:
-            first_seen[key] = line
-
-    if errors or isinstance(area, RowError):
+    if errors or isinstance(area, RowError) or isinstance(developer_held, RowError):
         return errors
-    return HouseholdRow(line=line, building=building, unit=unit, room=room, floor_area=area, owner=owner,
-                        phone=phone)
+    return HouseholdRow(line=line, building=building, unit=unit, room=room, floor_area=area, owner=owner or None,
+                        phone=phone if owner else None, developer_held=developer_held)
 
 
-def _duplicate(line: int, key: tuple[str, str, str], first_line: int) -> RowError:
-    building, unit, room = key
-    return RowError(line, "room", N_(
-        "Building %(building)s, unit %(unit)s, room %(room)s is already on line %(first_line)s."),
-        {"building": building, "unit": unit, "room": room, "first_line": first_line})
+def _check_units(rows: Sequence[HouseholdRow]) -> list[RowError]:
+    """The lines of one unit agree on its area and developer mark, and name each owner once."""
+    errors: list[RowError] = []
+    first: dict[tuple[str, str, str], HouseholdRow] = {}
+    owners: dict[tuple[tuple[str, str, str], str, str], HouseholdRow] = {}
+    for row in rows:
+        building, unit, room = row.key
+        where = {"building": building, "unit": unit, "room": room}
+        head = first.setdefault(row.key, row)
+        if head is not row and row.floor_area != head.floor_area:
+            errors.append(RowError(row.line, "floor_area", N_(
+                "Building %(building)s, unit %(unit)s, room %(room)s has floor area %(area)s on line %(first_line)s; "
+                "the lines of one unit must give the same area."),
+                where | {"area": head.floor_area, "first_line": head.line}))
+        if head is not row and row.developer_held != head.developer_held:
+            errors.append(RowError(row.line, "developer_held", N_(
+                "Building %(building)s, unit %(unit)s, room %(room)s is marked otherwise on line %(first_line)s; "
+                "the lines of one unit must agree whether the developer holds it."),
+                where | {"first_line": head.line}))
+        if row.owner:
+            key = (row.key, row.owner, row.phone or "")
+            if key in owners:
+                errors.append(RowError(row.line, "owner", N_(
+                    "%(owner)s is already an owner of building %(building)s, unit %(unit)s, room %(room)s on line "
+                    "%(first_line)s."), where | {"owner": row.owner, "first_line": owners[key].line}))
+            owners.setdefault(key, row)
+    return errors
 
 
 def parse(data: bytes) -> list[HouseholdRow]:
@@ -304,7 +367,6 @@ def parse(data: bytes) -> list[HouseholdRow]:
     width = 0
     errors: list[RowError] = []
     rows: list[HouseholdRow] = []
-    first_seen: dict[tuple[str, str, str], int] = {}
     for line, record in _records(text):
         cells = [_clean(cell) for cell in record]
         if not any(cells):
@@ -315,11 +377,12 @@ def parse(data: bytes) -> list[HouseholdRow]:
                 raise ImportRefused(header_errors)
             width = len(cells)
             continue
-        checked = _check_row(line, cells, header, width, first_seen)
+        checked = _check_row(line, cells, header, width)
         if isinstance(checked, HouseholdRow):
             rows.append(checked)
         else:
             errors.extend(checked)
+    errors += _check_units(rows)
     if errors:
         raise ImportRefused(errors)
     if not rows:
@@ -327,74 +390,228 @@ def parse(data: bytes) -> list[HouseholdRow]:
     return rows
 
 
-# ---------------------------------------------------------------- writing the register
+# ---------------------------------------------------------------- planning and writing the register
 
 
-def import_rows(session: Session, community_id: int, rows: Sequence[HouseholdRow]) -> ImportResult:
-    """Upsert households by (community, building, unit, room) and their owners; the caller commits.
+def mask_phone(phone: str | None) -> str:
+    """A phone as shown on screens: 138****5678. The register keeps the whole number."""
+    if not phone:
+        return ""
+    if len(phone) >= 8:
+        return f"{phone[:3]}****{phone[-4:]}"
+    return phone[:1] + "*" * (len(phone) - 2) + phone[-1:]
 
-    Nothing is committed here: on any exception the caller's rollback leaves the database as it
-    was, so a register is imported whole or not at all.
+
+@dataclass
+class _FilePerson:
+    """An owner as the file names them: by name and phone, or by name within one unit."""
+
+    name: str
+    phone: str | None
+    line: int
+    units: list[tuple[str, str, str]] = field(default_factory=list)
+    person: Person | None = None  # an existing person, or None for a new one
+
+
+@dataclass
+class _PlannedUnit:
+    key: tuple[str, str, str]
+    floor_area: Decimal
+    developer_held: bool
+    owners: list[_FilePerson]
+    household: Household | None  # None: a new unit
+
+
+@dataclass
+class Plan:
+    """What an import would change, worked out without writing anything.
+
+    Each change list holds tuples ready to show (the rooms as "5-2-301", phones masked).
+    """
+
+    community_id: int
+    units: list[_PlannedUnit]
+    people: list[_FilePerson]
+    current_owners: dict[int, set[int]]
+    created: int = 0
+    updated: int = 0
+    new_units: list[tuple[str, str, bool]] = field(default_factory=list)
+    area_changes: list[tuple[str, str, str]] = field(default_factory=list)
+    developer_changes: list[tuple[str, bool]] = field(default_factory=list)
+    owners_added: list[tuple[str, str, str]] = field(default_factory=list)
+    owners_removed: list[tuple[str, str, str]] = field(default_factory=list)
+    phone_changes: list[tuple[str, str, str]] = field(default_factory=list)
+    new_people: int = 0
+    several_units: list[tuple[str, str, int]] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return (len(self.new_units) + len(self.area_changes) + len(self.developer_changes)
+                + len(self.owners_added) + len(self.owners_removed) + len(self.phone_changes))
+
+    def digest(self) -> str:
+        """A fingerprint of the changes, so "apply" applies what the preview showed, or nothing."""
+        what = [self.community_id, self.new_units, self.area_changes, self.developer_changes, self.owners_added,
+                self.owners_removed, self.phone_changes, self.new_people]
+        return hashlib.sha256(json.dumps(what, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
+
+
+def _label(key: tuple[str, str, str]) -> str:
+    return "-".join(key)
+
+
+def _area(value: Decimal | None) -> str:
+    return f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+
+
+def plan_import(session: Session, community_id: int, rows: Sequence[HouseholdRow]) -> Plan:
+    """Work out what importing ``rows`` would change; reads only.
+
+    Owners are matched to people already on the register so that importing the same file again
+    changes nothing: first the same name and phone anywhere in the community, then the same name
+    among the unit's owners and residents (a new phone number is then that person's new number).
     """
     community = session.get(Area, community_id)
     if community is None or community.kind != AreaKind.community:
         raise ValueError(f"no community with id {community_id}")
-    # Rows that did not come through ``parse`` are checked for the one thing that would make the
-    # result depend on their order.
-    seen: dict[tuple[str, str, str], int] = {}
-    duplicates = []
-    for row in rows:
-        if row.key in seen:
-            duplicates.append(_duplicate(row.line, row.key, seen[row.key]))
-        seen.setdefault(row.key, row.line)
-    if duplicates:
-        raise ImportRefused(duplicates)
+    # Rows that did not come through ``parse`` are checked for what would make the result depend
+    # on their order.
+    problems = _check_units(rows)
+    if problems:
+        raise ImportRefused(problems)
 
     existing = {(h.building, h.unit, h.room): h
                 for h in session.exec(select(Household).where(Household.community_id == community_id)).all()}
-    household_ids = [h.id for h in existing.values()]
-    people: dict[int, list[Person]] = {}
-    if household_ids:
-        for person in session.exec(select(Person).where(Person.household_id.in_(household_ids))).all():
-            people.setdefault(person.household_id, []).append(person)
+    ids = [h.id for h in existing.values()]
+    owned: dict[int, set[int]] = {}
+    people: dict[int, Person] = {}
+    if ids:
+        for o in session.exec(select(Ownership).where(Ownership.household_id.in_(ids))).all():
+            owned.setdefault(o.household_id, set()).add(o.person_id)
+        wanted = sorted({pid for owners in owned.values() for pid in owners})
+        for person in session.exec(select(Person).where(Person.household_id.in_(ids) | Person.id.in_(wanted))):
+            people[person.id] = person
 
-    created = updated = 0
+    units: dict[tuple[str, str, str], _PlannedUnit] = {}
+    file_people: dict[tuple, _FilePerson] = {}
     for row in rows:
-        household = existing.get(row.key)
+        planned = units.get(row.key)
+        if planned is None:
+            planned = units[row.key] = _PlannedUnit(row.key, row.floor_area, row.developer_held, [],
+                                                    existing.get(row.key))
+        if not row.owner:
+            continue
+        # The same name and phone is one person across units; a name alone only within its unit.
+        key = ("phone", row.owner, row.phone) if row.phone else ("unit", row.owner, row.key)
+        person = file_people.get(key)
+        if person is None:
+            person = file_people[key] = _FilePerson(row.owner, row.phone, row.line)
+        person.units.append(row.key)
+        planned.owners.append(person)
+
+    named: dict[str, list[Person]] = {}
+    for person in people.values():
+        named.setdefault(person.name, []).append(person)
+    claimed: set[int] = set()
+    for fp in sorted(file_people.values(), key=lambda p: p.line):
+        match = None
+        if fp.phone:
+            match = min((p.id for p in named.get(fp.name, ()) if p.phone == fp.phone and p.id not in claimed),
+                        default=None)
+        if match is None:
+            for key in fp.units:
+                household = existing.get(key)
+                if household is None:
+                    continue
+                near = [p for p in named.get(fp.name, ()) if p.id not in claimed
+                        and (p.id in owned.get(household.id, ()) or p.household_id == household.id)]
+                # An owner of the unit before a resident of it, then the oldest entry.
+                near.sort(key=lambda p: (p.id not in owned.get(household.id, ()), p.id))
+                if near:
+                    match = near[0].id
+                    break
+        if match is not None:
+            claimed.add(match)
+            fp.person = people[match]
+
+    plan = Plan(community_id, list(units.values()), list(file_people.values()), owned)
+    for fp in plan.people:
+        if fp.person is None:
+            plan.new_people += 1
+        elif fp.phone and fp.person.phone != fp.phone:
+            plan.phone_changes.append((fp.name, mask_phone(fp.person.phone), mask_phone(fp.phone)))
+        if len(fp.units) > 1:
+            plan.several_units.append((fp.name, mask_phone(fp.phone), len(fp.units)))
+    for unit in plan.units:
+        label = _label(unit.key)
+        if unit.household is None:
+            plan.created += 1
+            plan.new_units.append((label, _area(unit.floor_area), unit.developer_held))
+            for fp in unit.owners:
+                plan.owners_added.append((label, fp.name, mask_phone(fp.phone)))
+            continue
+        plan.updated += 1
+        h = unit.household
+        if h.floor_area != unit.floor_area:
+            plan.area_changes.append((label, _area(h.floor_area), _area(unit.floor_area)))
+        if h.developer_held != unit.developer_held:
+            plan.developer_changes.append((label, unit.developer_held))
+        before = owned.get(h.id, set())
+        after = {fp.person.id for fp in unit.owners if fp.person is not None}
+        for fp in unit.owners:
+            if fp.person is None or fp.person.id not in before:
+                plan.owners_added.append((label, fp.name, mask_phone(fp.phone)))
+        # Whoever the register no longer names (the unit was sold) stays on file, no longer its owner.
+        for pid in sorted(before - after):
+            gone = people.get(pid) or session.get(Person, pid)
+            plan.owners_removed.append((label, gone.name, mask_phone(gone.phone)))
+    return plan
+
+
+def apply_plan(session: Session, plan: Plan) -> ImportResult:
+    """Write a plan (flushed; the caller commits, or rolls back and nothing is written)."""
+    for fp in plan.people:
+        if fp.person is None:
+            fp.person = Person(name=fp.name, phone=fp.phone)
+            session.add(fp.person)
+        elif fp.phone and fp.person.phone != fp.phone:
+            # A file without a phone says nothing about it: only a given number replaces one.
+            fp.person.phone = fp.phone
+            session.add(fp.person)
+    for unit in plan.units:
+        household = unit.household
         if household is None:
-            household = Household(community_id=community_id, building=row.building, unit=row.unit, room=row.room,
-                                  floor_area=row.floor_area)
+            building, unit_no, room = unit.key
+            household = unit.household = Household(community_id=plan.community_id, building=building, unit=unit_no,
+                                                    room=room, floor_area=unit.floor_area,
+                                                    developer_held=unit.developer_held)
             session.add(household)
-            session.flush()  # the owner needs the household's id
-            existing[row.key] = household
-            created += 1
-        else:
-            if household.floor_area != row.floor_area:
-                household.floor_area = row.floor_area
-                session.add(household)
-            updated += 1
-        _set_owner(session, household, row, people.setdefault(household.id, []))
+        elif household.floor_area != unit.floor_area or household.developer_held != unit.developer_held:
+            household.floor_area, household.developer_held = unit.floor_area, unit.developer_held
+            session.add(household)
+    session.flush()  # ids for the new units and people
+    for unit in plan.units:
+        household = unit.household
+        assert household is not None and household.id is not None
+        before = plan.current_owners.get(household.id, set())
+        after = {fp.person.id for fp in unit.owners if fp.person is not None}
+        for pid in sorted(after - before):
+            session.add(Ownership(household_id=household.id, person_id=pid))
+        for pid in sorted(before - after):
+            old = session.get(Ownership, (household.id, pid))
+            if old is not None:
+                session.delete(old)
     session.flush()
-    return ImportResult(created=created, updated=updated)
+    return ImportResult(created=plan.created, updated=plan.updated)
 
 
-def _set_owner(session: Session, household: Household, row: HouseholdRow, members: list[Person]) -> None:
-    owner = next((p for p in members if p.name == row.owner), None)
-    if owner is None:
-        owner = Person(name=row.owner, phone=row.phone, household_id=household.id, is_owner=True)
-        members.append(owner)
-    else:
-        owner.is_owner = True
-        # A file without a phone says nothing about it: keep one the office entered by hand.
-        if row.phone is not None:
-            owner.phone = row.phone
-    session.add(owner)
-    # The register names one owner per flat; whoever it no longer names (the flat was sold) stays
-    # on file as a member, but no longer counts as an owner in owners' votes.
-    for other in members:
-        if other is not owner and other.is_owner:
-            other.is_owner = False
-            session.add(other)
+def import_rows(session: Session, community_id: int, rows: Sequence[HouseholdRow]) -> ImportResult:
+    """Upsert units by (community, building, unit, room) and set their owners; the caller commits.
+
+    Nothing is committed here: on any exception the caller's rollback leaves the database as it
+    was, so a register is imported whole or not at all.
+    """
+    return apply_plan(session, plan_import(session, community_id, rows))
 
 
 def import_file(engine: Engine, community_id: int, data: bytes) -> ImportResult:

@@ -121,6 +121,22 @@ def test_import_households(runner, engine, community, tmp_path, encoding):
     assert households(engine, community) == 3
 
 
+def test_import_households_dry_run_writes_nothing_and_a_second_import_changes_nothing(runner, engine, community,
+                                                                                      tmp_path):
+    path = tmp_path / "register.csv"
+    path.write_bytes((HEADER + GOOD_ROWS).encode("gbk"))
+    dry = run(runner, "import", "households", str(path), "--community", "testville", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "3 new units" in dry.output and "nothing written" in dry.output
+    assert households(engine, community) == 0
+    run(runner, "import", "households", str(path), "--community", "testville")
+    again = run(runner, "import", "households", str(path), "--community", "testville")
+    assert again.exit_code == 0, again.output
+    assert "0 new units, 0 floor areas changed, 0 developer marks changed, 0 owners added, 0 owners removed, " \
+        "0 new people, 0 phones changed" in again.output
+    assert households(engine, community) == 3
+
+
 def test_import_households_bad_file(runner, engine, community, tmp_path):
     path = tmp_path / "register.csv"
     path.write_text(HEADER + "1,1,101,88.5,张三,\n1,1,102,abc,李四,\n1,1,103,70,王五,\n1,1,104,80,,\n",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,6 +21,8 @@ from forum.models import (
     IssueEvent,
     Meeting,
     MeetingStatus,
+    Ownership,
+    Person,
     Series,
     now,
 )
@@ -639,8 +642,16 @@ GOOD_ROWS = "9,1,101,88.50,张三,13800000001\n9,1,102,76,李四,\n9,2,201,101.2
 
 
 def upload(client, db, content: bytes, slug: str = C1):
+    """Upload a register: the answer is a preview, nothing written yet."""
     return client.post("/admin/households", data={"community": str(area(db, slug).id)},
                        files={"file": ("register.csv", content, "text/csv")})
+
+
+def apply_preview(client, preview):
+    """Press "Apply these changes" on a preview."""
+    form = html(preview).select_one("section.preview form")
+    data = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    return client.post("/admin/households", data=data)
 
 
 def households_of(db: Session, slug: str = C1) -> int:
@@ -652,7 +663,12 @@ def households_of(db: Session, slug: str = C1) -> int:
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
 def test_household_upload_good(admin, db, encoding):
     before = households_of(db)
-    response = upload(admin, db, (HEADER + GOOD_ROWS).encode(encoding))
+    preview = upload(admin, db, (HEADER + GOOD_ROWS).encode(encoding))
+    assert preview.status_code == 200
+    said = html(preview).select_one("section.preview").get_text(" ", strip=True)
+    assert "9-1-101" in said and "138****0001" in said and "13800000001" not in preview.text
+    assert households_of(db) == before  # a preview writes nothing
+    response = apply_preview(admin, preview)
     assert response.status_code == 200
     notice = html(response).select_one(".notice")
     assert notice is not None
@@ -662,12 +678,54 @@ def test_household_upload_good(admin, db, encoding):
     assert owners == {"101", "102", "201"}
 
 
-def test_household_upload_again_updates(admin, db):
-    upload(admin, db, (HEADER + GOOD_ROWS).encode())
-    before = households_of(db)
-    response = upload(admin, db, (HEADER + GOOD_ROWS).encode("gbk"))
-    assert response.status_code == 200
-    assert households_of(db) == before
+def test_household_upload_again_changes_nothing(admin, db):
+    apply_preview(admin, upload(admin, db, (HEADER + GOOD_ROWS).encode()))
+    before = {name: count(db, model) for name, model in (("household", Household), ("person", Person),
+                                                         ("ownership", Ownership))}
+    preview = upload(admin, db, (HEADER + GOOD_ROWS).encode("gbk"))
+    assert preview.status_code == 200
+    soup = html(preview)
+    assert soup.select_one("section.preview .notice") is not None  # "nothing to change"
+    assert soup.select_one("section.preview form") is None  # nothing to apply
+    after = {name: count(db, model) for name, model in (("household", Household), ("person", Person),
+                                                        ("ownership", Ownership))}
+    assert after == before
+
+
+def test_household_apply_refuses_a_preview_the_register_has_moved_past(admin, db):
+    preview = upload(admin, db, (HEADER + GOOD_ROWS).encode())
+    # Someone else imports a different area for 9-1-101 in the meantime.
+    apply_preview(admin, upload(admin, db, (HEADER + "9,1,101,90,张三,13800000001\n").encode()))
+    total = count(db, Ownership)
+    stale = apply_preview(admin, preview)
+    assert stale.status_code == 409
+    soup = html(stale)
+    assert soup.select_one("section.preview [role=alert]") is not None
+    assert "90.00 → 88.50" in soup.select_one("section.preview").get_text(" ", strip=True)
+    assert count(db, Ownership) == total
+    db.expire_all()
+    assert db.exec(select(Household).where(Household.building == "9", Household.room == "101")).one().floor_area \
+        == Decimal("90")
+
+
+@pytest.mark.parametrize("data", ["", "not base64!", "QUJD" * 2])
+def test_household_apply_with_a_damaged_file_writes_nothing(admin, db, data):
+    total = count(db, Household)
+    response = admin.post("/admin/households", data={"community": str(area(db, C1).id), "confirm": "1",
+                                                     "digest": "x", "data": data})
+    assert response.status_code in (409, 422)
+    assert count(db, Household) == total
+
+
+@pytest.mark.parametrize("area_text", ["9" * 400, "NaN", "Infinity", "-5", "1e400", "99999999999999999999.5",
+                                       "١٢٣", "0x10", "+5", "5.", ".5", "5..5"])
+def test_household_upload_with_a_wild_floor_area_is_a_line_error(admin, db, area_text):
+    total = count(db, Household)
+    response = upload(admin, db, (HEADER + f"9,1,101,{area_text},张三,\n").encode())
+    assert response.status_code == 422
+    rows = html(response).select("table.row-errors tbody tr")
+    assert [(tr.select("td")[0].get_text(), tr.select("td")[1].get_text()) for tr in rows] == [("2", "floor_area")]
+    assert count(db, Household) == total
 
 
 def test_household_upload_bad_rows(admin, db):

@@ -14,11 +14,15 @@ from forum.households import (
     ImportRefused,
     ImportResult,
     RowError,
+    apply_plan,
     import_file,
     import_rows,
+    mask_phone,
     parse,
+    parse_floor_area,
+    plan_import,
 )
-from forum.models import Area, AreaKind, Household, Person
+from forum.models import Area, AreaKind, Household, Ownership, Person
 
 ZH_HEADER = "楼栋,单元,房号,面积,业主,电话"
 EN_HEADER = "building,unit,room,floor_area,owner,phone"
@@ -148,6 +152,22 @@ def test_each_refusal_names_its_line_and_field(line, field, message_start, param
     assert error.render()  # the message and its params fit together
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("0." + "0" * 28 + "1", "Floor area may have at most 2 decimals"),
+    ("9" * 400, "Floor area must be below"),
+    ("1" + "0" * 29 + ".5", "Floor area must be below"),
+    ("0" * 400, "Floor area must be a positive number"),
+])
+def test_long_areas_are_refused_for_the_right_reason(text, message):
+    assert parse_floor_area(text).message.startswith(message)
+
+
+@pytest.mark.parametrize(("text", "area"), [("0" * 400 + "89.5", "89.50"), ("89.5" + "0" * 400, "89.50"),
+                                            ("9999.99", "9999.99"), ("0.01", "0.01")])
+def test_long_but_harmless_areas_are_read(text, area):
+    assert parse_floor_area(text) == Decimal(area)
+
+
 def test_boundary_values_are_accepted():
     rows = parse(csv_bytes("1,1,101,0.01,Ann,12345", "1,1,102,9999.99," + "张" * 60 + "," + "1" * 20,
                            "1,1,103,89.500,Bob,"))
@@ -165,10 +185,47 @@ def test_all_errors_are_reported_together_in_line_order():
         (3, "building"), (3, "floor_area"), (3, "owner"), (3, "phone"), (5, "floor_area")]
 
 
-def test_duplicates_in_the_file_point_to_the_first_line():
-    errors = refusal(csv_bytes("1,1,101,60,Ann,", "1,1,102,60,Bob,", "1,1,101,61,Cid,", "１,1,102,60,Dan,"))
-    assert [(e.line, e.field, e.params["first_line"]) for e in errors] == [(4, "room", 2), (5, "room", 3)]
-    assert errors[0].render(lambda message: message) == "Building 1, unit 1, room 101 is already on line 2."
+def test_lines_of_one_unit_must_agree_and_name_each_owner_once():
+    errors = refusal(csv_bytes("1,1,101,60,Ann,", "1,1,102,60,Bob,", "1,1,101,61,Cid,", "１,1,102,60,Bob,"))
+    assert [(e.line, e.field, e.params["first_line"]) for e in errors] == [(4, "floor_area", 2), (5, "owner", 3)]
+    assert errors[0].render(lambda message: message).startswith(
+        "Building 1, unit 1, room 101 has floor area 60.00 on line 2")
+    assert errors[1].render(lambda message: message) == \
+        "Bob is already an owner of building 1, unit 1, room 102 on line 3."
+
+
+def test_co_owners_are_lines_of_one_unit():
+    rows = parse(csv_bytes("1,1,101,60,Ann,13800001111", "1,1,101,60,Bob,"))
+    assert [(r.key, r.owner) for r in rows] == [(("1", "1", "101"), "Ann"), (("1", "1", "101"), "Bob")]
+
+
+DEV_HEADER = "楼栋,单元,房号,面积,业主,电话,开发商持有"
+
+
+@pytest.mark.parametrize(("cell", "held"), [("是", True), ("Y", True), ("1", True), ("√", True), ("", False),
+                                            ("否", False), ("no", False)])
+def test_the_developer_column(cell, held):
+    rows = parse(f"{DEV_HEADER}\n5,2,101,89.5,,,{cell}\n".encode() if held else
+                 f"{DEV_HEADER}\n5,2,101,89.5,张三,,{cell}\n".encode())
+    assert rows[0].developer_held is held
+
+
+def test_a_developer_held_unit_needs_no_owner_and_others_do():
+    errors = refusal(f"{DEV_HEADER}\n5,2,101,89.5,,,是\n5,2,102,70,,,\n5,2,103,70,张三,,也许\n".encode())
+    assert [(e.line, e.field) for e in errors] == [(3, "owner"), (4, "developer_held")]
+    errors = refusal(f"{DEV_HEADER}\n5,2,101,89.5,,,是\n5,2,101,89.5,张三,,否\n".encode())
+    assert [(e.line, e.field) for e in errors] == [(3, "developer_held")]
+
+
+@pytest.mark.parametrize("text", ["9" * 400, "9" * 31, "1" + "0" * 29 + ".5", "NaN", "nan", "Infinity", "-Infinity",
+                                  "inf", "-1", "1e400", "1E5", "0x1F", "١٢٣", "٣.٥", "1_000", " ", "sNaN",
+                                  "9" * 28 + ".99", "0." + "0" * 28 + "1", "0" * 400, "1." + "1" * 400])
+def test_any_floor_area_text_is_an_area_or_a_line_error_never_an_exception(text):
+    result = parse_floor_area(text)
+    assert isinstance(result, RowError) and result.field == "floor_area"
+    assert result.render() and len(result.render()) < 120  # the message fills in, without 400 digits
+    errors = refusal(csv_bytes(f"1,1,101,{text},Ann,"))
+    assert [(e.line, e.field) for e in errors] == [(2, "floor_area")]
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\n", b"\xef\xbb\xbf", "\ufeff\r\n".encode()])
@@ -229,11 +286,18 @@ def _households(engine, community_id) -> dict[tuple[str, str, str], Decimal]:
         return {(h.building, h.unit, h.room): h.floor_area for h in rows}
 
 
-def _owners(engine) -> list[tuple[str, str | None, bool, str]]:
+def _owners(engine) -> list[tuple[str, str | None, str]]:
+    """(name, phone, room) of every ownership, by person and room."""
     with Session(engine) as session:
-        people = session.exec(select(Person, Household).join(Household, Person.household_id == Household.id)
-                              .order_by(Person.id)).all()
-        return [(p.name, p.phone, p.is_owner, h.room) for p, h in people]
+        people = session.exec(select(Person, Household).join(Ownership, Ownership.person_id == Person.id)
+                              .join(Household, Household.id == Ownership.household_id)
+                              .order_by(Person.id, Household.room)).all()
+        return [(p.name, p.phone, h.room) for p, h in people]
+
+
+def _people(engine) -> list[tuple[str, str | None]]:
+    with Session(engine) as session:
+        return [(p.name, p.phone) for p in session.exec(select(Person).order_by(Person.id))]
 
 
 def test_import_creates_households_and_owners(engine, community_id):
@@ -241,7 +305,7 @@ def test_import_creates_households_and_owners(engine, community_id):
     assert result == ImportResult(created=2, updated=0)
     assert _households(engine, community_id) == {("5", "2", "101"): Decimal("89.50"),
                                                  ("5", "2", "102"): Decimal("72.35")}
-    assert _owners(engine) == [("张建国", "13800001111", True, "101"), ("李秀英", None, True, "102")]
+    assert _owners(engine) == [("张建国", "13800001111", "101"), ("李秀英", None, "102")]
 
 
 def test_reimport_updates_areas_and_does_not_duplicate_owners(engine, community_id):
@@ -250,21 +314,113 @@ def test_reimport_updates_areas_and_does_not_duplicate_owners(engine, community_
     result = import_file(engine, community_id, again.encode())
     assert result == ImportResult(created=1, updated=2)
     assert _households(engine, community_id)[("5", "2", "101")] == Decimal("90.10")
-    assert _owners(engine) == [("张建国", "13900002222", True, "101"), ("李秀英", None, True, "102"),
-                               ("王芳", None, True, "201")]
+    # 张建国's new number is his: matched by name as the owner of 101.
+    assert _owners(engine) == [("张建国", "13900002222", "101"), ("李秀英", None, "102"), ("王芳", None, "201")]
+    assert len(_people(engine)) == 3
 
 
 def test_reimport_without_a_phone_keeps_the_known_one(engine, community_id):
     import_file(engine, community_id, GOOD_ZH.encode())
     import_file(engine, community_id, "楼栋,单元,房号,面积,业主\n5,2,101,89.50,张建国\n".encode())
-    assert _owners(engine)[0] == ("张建国", "13800001111", True, "101")
+    assert _owners(engine)[0] == ("张建国", "13800001111", "101")
 
 
 def test_a_new_owner_replaces_the_old_one_who_stays_on_file(engine, community_id):
     import_file(engine, community_id, GOOD_ZH.encode())
     import_file(engine, community_id, f"{ZH_HEADER}\n5,2,101,89.50,赵明,\n".encode())
-    owners = [o for o in _owners(engine) if o[3] == "101"]
-    assert owners == [("张建国", "13800001111", False, "101"), ("赵明", None, True, "101")]
+    assert [o for o in _owners(engine) if o[2] == "101"] == [("赵明", None, "101")]
+    assert ("张建国", "13800001111") in _people(engine)
+
+
+def test_one_owner_of_several_units_is_one_person_by_name_and_phone(engine, community_id):
+    data = (f"{ZH_HEADER}\n5,2,301,106.48,刘德明,13912345678\n5,2,302,89.44,刘德明,13912345678\n"
+            "5,2,401,106.48,付刚,\n5,2,401,106.48,蒋淑华,\n"  # a couple, co-owners
+            "5,1,101,80,王建国,\n5,3,101,80,王建国,\n")  # two 王建国 without numbers: not assumed one
+    import_file(engine, community_id, data.encode())
+    assert _owners(engine) == [("刘德明", "13912345678", "301"), ("刘德明", "13912345678", "302"),
+                               ("付刚", None, "401"), ("蒋淑华", None, "401"), ("王建国", None, "101"),
+                               ("王建国", None, "101")]
+    assert _people(engine) == [("刘德明", "13912345678"), ("付刚", None), ("蒋淑华", None), ("王建国", None),
+                               ("王建国", None)]
+
+
+def test_developer_held_units_are_marked_and_may_have_no_owner(engine, community_id):
+    import_file(engine, community_id, f"{DEV_HEADER}\n5,2,101,106.48,,,是\n5,2,201,90,张三,,\n".encode())
+    with Session(engine) as session:
+        marks = {h.room: h.developer_held for h in session.exec(select(Household))}
+    assert marks == {"101": True, "201": False}
+    assert _owners(engine) == [("张三", None, "201")]
+    # Delivered and sold: the mark goes, the buyer comes.
+    import_file(engine, community_id, f"{DEV_HEADER}\n5,2,101,106.48,钱七,13300001111,否\n".encode())
+    with Session(engine) as session:
+        assert not session.exec(select(Household).where(Household.room == "101")).one().developer_held
+    assert ("钱七", "13300001111", "101") in _owners(engine)
+
+
+REGISTER = (f"{DEV_HEADER}\n5,2,101,106.48,,,是\n5,2,102,89.44,,,是\n5,2,301,106.48,刘德明,13912345678,\n"
+            "5,2,302,89.44,刘德明,13912345678,\n5,2,401,106.48,付刚,,\n5,2,401,106.48,蒋淑华,,\n5,2,402,89.44,王芳,,\n")
+
+
+def _snapshot(engine) -> tuple:
+    with Session(engine) as session:
+        return (sorted((h.id, h.room, h.floor_area, h.developer_held) for h in session.exec(select(Household))),
+                sorted((p.id, p.name, p.phone, p.household_id) for p in session.exec(select(Person))),
+                sorted((o.household_id, o.person_id) for o in session.exec(select(Ownership))))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_importing_the_same_file_again_changes_nothing(engine, community_id, encoding):
+    import_file(engine, community_id, REGISTER.encode(encoding))
+    before = _snapshot(engine)
+    with Session(engine) as session:
+        plan = plan_import(session, community_id, parse(REGISTER.encode(encoding)))
+        assert plan.changes == 0 and plan.new_people == 0
+    assert import_file(engine, community_id, REGISTER.encode(encoding)) == ImportResult(created=0, updated=6)
+    assert _snapshot(engine) == before
+
+
+def test_the_preview_says_what_will_change_and_writes_nothing(engine, community_id):
+    import_file(engine, community_id, REGISTER.encode())
+    before = _snapshot(engine)
+    changed = (f"{DEV_HEADER}\n5,2,101,106.48,孙丽,13600001234,否\n"  # delivered and sold
+               "5,2,102,89.44,,,是\n5,2,301,106.50,刘德明,13912345678,\n"  # area corrected
+               "5,2,302,89.44,刘德明,13912345678,\n5,2,401,106.48,付刚,13811112222,\n"  # 蒋淑华 gone; a phone
+               "5,2,402,89.44,王芳,,\n5,2,501,106.48,刘德明,13912345678,\n")  # 刘德明 buys a third
+    with Session(engine) as session:
+        plan = plan_import(session, community_id, parse(changed.encode()))
+        assert plan.new_units == [("5-2-501", "106.48", False)]
+        assert plan.area_changes == [("5-2-301", "106.48", "106.50")]
+        assert plan.developer_changes == [("5-2-101", False)]
+        assert plan.owners_added == [("5-2-101", "孙丽", "136****1234"), ("5-2-501", "刘德明", "139****5678")]
+        assert plan.owners_removed == [("5-2-401", "蒋淑华", "")]
+        assert plan.phone_changes == [("付刚", "", "138****2222")]
+        assert plan.new_people == 1 and plan.several_units == [("刘德明", "139****5678", 3)]
+        assert (plan.created, plan.updated) == (1, 6)
+        session.rollback()
+    assert _snapshot(engine) == before
+    with Session(engine) as session:
+        plan = plan_import(session, community_id, parse(changed.encode()))
+        apply_plan(session, plan)
+        session.commit()
+        again = plan_import(session, community_id, parse(changed.encode()))
+        assert again.changes == 0
+    assert [o for o in _owners(engine) if o[0] == "刘德明"] == [
+        ("刘德明", "13912345678", "301"), ("刘德明", "13912345678", "302"), ("刘德明", "13912345678", "501")]
+
+
+def test_the_preview_fingerprint_follows_the_changes(engine, community_id):
+    with Session(engine) as session:
+        first = plan_import(session, community_id, parse(GOOD_ZH.encode())).digest()
+        assert plan_import(session, community_id, parse(GOOD_ZH.encode("gbk"))).digest() == first
+    import_file(engine, community_id, GOOD_ZH.encode())
+    with Session(engine) as session:
+        assert plan_import(session, community_id, parse(GOOD_ZH.encode())).digest() != first
+
+
+@pytest.mark.parametrize(("phone", "shown"), [("13812345678", "138****5678"), ("+86 138-1234-5678", "+86****5678"),
+                                              ("12345", "1***5"), (None, ""), ("", "")])
+def test_phones_are_masked_for_display(phone, shown):
+    assert mask_phone(phone) == shown
 
 
 def test_households_of_another_community_are_not_touched(engine, community_id):
@@ -283,7 +439,7 @@ def test_a_bad_row_means_nothing_is_written(engine, community_id):
     with pytest.raises(ImportRefused):
         import_file(engine, community_id, bad.encode())
     assert _households(engine, community_id) == {}
-    assert _owners(engine) == []
+    assert _owners(engine) == [] and _people(engine) == []
 
 
 def test_import_rows_writes_nothing_when_the_caller_rolls_back(engine, community_id):
@@ -311,7 +467,7 @@ def test_import_rows_refuses_duplicate_rows_before_writing(engine, community_id)
     row = parse(GOOD_ZH.encode())[0]
     with Session(engine) as session, pytest.raises(ImportRefused) as info:
         import_rows(session, community_id, [row, row])
-    assert [(e.line, e.field) for e in info.value.errors] == [(2, "room")]
+    assert [(e.line, e.field) for e in info.value.errors] == [(2, "owner")]
     assert _households(engine, community_id) == {}
 
 

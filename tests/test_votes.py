@@ -11,7 +11,6 @@ import threading
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
-from fractions import Fraction
 
 import httpx
 import pytest

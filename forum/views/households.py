@@ -1,6 +1,17 @@
-"""The household registry upload (admins): the same all-or-nothing import as the CLI."""
+"""The household registry upload (admins): the same all-or-nothing import as the CLI, in two steps.
+
+Uploading a file checks it and shows what it would change (new units, areas, developer marks,
+owners added and removed, phone numbers, masked); nothing is written. "Apply" sends the same file
+back with the fingerprint of that preview: the import is planned again and written only if it
+still changes exactly what was shown, so a register changed in between is shown again instead of
+being overwritten unseen. The file travels in the page (base64), so nothing is staged on the server.
+"""
 
 from __future__ import annotations
+
+import base64
+import binascii
+import hmac
 
 from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
@@ -13,6 +24,7 @@ from forum.models import Area, AreaKind, Household
 from forum.web import form, int_param, page, render, require
 
 MAX_UPLOAD = 5 * 1024 * 1024
+PREVIEW_ROWS = 200  # rows of each kind of change listed; the counts are always whole
 
 
 def _context(db: Session, **extra) -> dict:
@@ -20,7 +32,16 @@ def _context(db: Session, **extra) -> dict:
     counts = {c.id: len(db.exec(select(Household.id).where(Household.community_id == c.id)).all())
               for c in communities}
     return {"communities": communities, "counts": counts, "errors": {}, "row_errors": [], "result": None,
-            "values": {}} | extra
+            "values": {}, "plan": None, "preview_rows": PREVIEW_ROWS} | extra
+
+
+def _refused(request: Request, db: Session, refused: households.ImportRefused, values: dict) -> Response:
+    db.rollback()
+    row_errors = [(e.line, e.field, _(e.message) % e.params if e.params else _(e.message)) for e in refused.errors]
+    return render(request, "households_import.html",
+                  _context(db, row_errors=row_errors, values=values,
+                           errors={"file": _("Nothing was imported: fix the rows below and upload again.")}),
+                  status_code=422)
 
 
 @page
@@ -34,26 +55,40 @@ def household_import(request: Request, db: Session) -> Response:
     community = db.get(Area, int_param(values["community"]) or 0)
     if community is None or community.kind != AreaKind.community:
         errors["community"] = _("Choose the community the households belong to.")
-    upload = data.get("file")
+    confirm = data.get("confirm") == "1"
     content = b""
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        errors["file"] = _("Choose a CSV file to upload.")
+    if confirm:
+        try:
+            content = base64.b64decode(str(data.get("data", "")), validate=True)
+        except (binascii.Error, ValueError):
+            content = b""
+        if not content or len(content) > MAX_UPLOAD:
+            errors["file"] = _("Choose a CSV file to upload.")
     else:
-        content = upload.file.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            errors["file"] = _("The file is larger than 5 MB; split it into smaller files.")
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            errors["file"] = _("Choose a CSV file to upload.")
+        else:
+            content = upload.file.read(MAX_UPLOAD + 1)
+            if len(content) > MAX_UPLOAD:
+                errors["file"] = _("The file is larger than 5 MB; split it into smaller files.")
     if errors:
         return render(request, "households_import.html", _context(db, errors=errors, values=values), status_code=422)
     try:
         rows = households.parse(content)
-        result = households.import_rows(db, community.id, rows)
+        plan = households.plan_import(db, community.id, rows)
     except households.ImportRefused as refused:
-        db.rollback()
-        row_errors = [(e.line, e.field, _(e.message) % e.params if e.params else _(e.message)) for e in refused.errors]
-        return render(request, "households_import.html",
-                      _context(db, row_errors=row_errors, values=values,
-                               errors={"file": _("Nothing was imported: fix the rows below and upload again.")}),
-                      status_code=422)
-    db.commit()
-    return render(request, "households_import.html", _context(db, result=result, values=values,
-                                                               imported_into=community))
+        return _refused(request, db, refused, values)
+    digest = plan.digest()
+    if confirm and hmac.compare_digest(digest, str(data.get("digest", ""))):
+        result = households.apply_plan(db, plan)
+        db.commit()
+        return render(request, "households_import.html", _context(db, result=result, values=values,
+                                                                   imported_into=community))
+    db.rollback()
+    notice = _("The register changed since that preview. Here is what the file would change now; check it "
+               "again.") if confirm else None
+    return render(request, "households_import.html",
+                  _context(db, plan=plan, digest=digest, data=base64.b64encode(content).decode(), values=values,
+                           community=community, notice=notice),
+                  status_code=409 if notice else 200)
