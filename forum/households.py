@@ -443,6 +443,8 @@ class Plan:
     phone_changes: list[tuple[str, str, str]] = field(default_factory=list)
     new_people: int = 0
     several_units: list[tuple[str, str, int]] = field(default_factory=list)
+    # What the masked lists leave out (whole phone numbers, which people), for ``digest``.
+    exact: list[tuple] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
@@ -452,7 +454,7 @@ class Plan:
     def digest(self) -> str:
         """A fingerprint of the changes, so "apply" applies what the preview showed, or nothing."""
         what = [self.community_id, self.new_units, self.area_changes, self.developer_changes, self.owners_added,
-                self.owners_removed, self.phone_changes, self.new_people]
+                self.owners_removed, self.phone_changes, self.new_people, self.exact]
         return hashlib.sha256(json.dumps(what, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
 
 
@@ -540,6 +542,8 @@ def plan_import(session: Session, community_id: int, rows: Sequence[HouseholdRow
             plan.new_people += 1
         elif fp.phone and fp.person.phone != fp.phone:
             plan.phone_changes.append((fp.name, mask_phone(fp.person.phone), mask_phone(fp.phone)))
+        plan.exact.append((fp.line, fp.person.id if fp.person else None, fp.person.phone if fp.person else None,
+                           fp.phone))
         if len(fp.units) > 1:
             plan.several_units.append((fp.name, mask_phone(fp.phone), len(fp.units)))
     for unit in plan.units:
@@ -562,6 +566,7 @@ def plan_import(session: Session, community_id: int, rows: Sequence[HouseholdRow
             if fp.person is None or fp.person.id not in before:
                 plan.owners_added.append((label, fp.name, mask_phone(fp.phone)))
         # Whoever the register no longer names (the unit was sold) stays on file, no longer its owner.
+        plan.exact.append((label, sorted(before), sorted(after)))
         for pid in sorted(before - after):
             gone = people.get(pid) or session.get(Person, pid)
             plan.owners_removed.append((label, gone.name, mask_phone(gone.phone)))

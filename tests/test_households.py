@@ -415,6 +415,12 @@ def test_the_preview_fingerprint_follows_the_changes(engine, community_id):
     import_file(engine, community_id, GOOD_ZH.encode())
     with Session(engine) as session:
         assert plan_import(session, community_id, parse(GOOD_ZH.encode())).digest() != first
+    # Two numbers that look alike masked (138****1111) are still told apart.
+    one = f"{ZH_HEADER}\n5,2,101,89.50,张建国,13812341111\n".encode()
+    other = f"{ZH_HEADER}\n5,2,101,89.50,张建国,13856781111\n".encode()
+    with Session(engine) as session:
+        a, b = (plan_import(session, community_id, parse(data)) for data in (one, other))
+        assert a.phone_changes == b.phone_changes and a.digest() != b.digest()
 
 
 @pytest.mark.parametrize(("phone", "shown"), [("13812345678", "138****5678"), ("+86 138-1234-5678", "+86****5678"),

@@ -51,8 +51,9 @@ def upgrade() -> None:
     # Carry the register over before the old mark goes.
     op.execute("INSERT INTO ownership (household_id, person_id) "
                "SELECT household_id, id FROM person WHERE is_owner AND household_id IS NOT NULL")
-    with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.drop_column('is_owner')
+    # A plain DROP COLUMN (SQLite 3.35+ has it), not a batch copy of the table: copying would drop
+    # the old ``person`` table, which foreign keys (now switched on) forbid once anyone refers to it.
+    op.drop_column('person', 'is_owner')
 
 
 def downgrade() -> None:
@@ -61,11 +62,9 @@ def downgrade() -> None:
     # An owner of their own household is an owner again; what the old column cannot say is lost.
     op.execute("UPDATE person SET is_owner = (EXISTS (SELECT 1 FROM ownership o "
                "WHERE o.person_id = person.id AND o.household_id = person.household_id))")
-    with op.batch_alter_table('voteelector', schema=None) as batch_op:
-        batch_op.drop_column('merged')
-        batch_op.drop_column('units')
-    with op.batch_alter_table('household', schema=None) as batch_op:
-        batch_op.drop_column('developer_held')
+    op.drop_column('voteelector', 'merged')
+    op.drop_column('voteelector', 'units')
+    op.drop_column('household', 'developer_held')
     op.drop_table('voteelectorunit')
     with op.batch_alter_table('ownership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ownership_person_id'))
