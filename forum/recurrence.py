@@ -9,9 +9,10 @@ included, so both steps are bounded whatever was typed:
   after MAX_YEAR.
 - expansion stops at the rule's own COUNT (counted here, not by dateutil), at a window after
   the point asked about, after MAX_OCCURRENCES occurrences walked, and after MAX_DAYS of calendar
-  tried, period by period (a day, a week, a month or a year at a time). The last matters for a rule that matches nothing, such
-  as 30 February: dateutil would try every period until the year 9999 (8 s for a daily rule),
-  and no UNTIL stops it, since dateutil checks UNTIL only against dates it found.
+  tried, period by period (a day, a week, a month or a year at a time). The last matters for a
+  rule that matches nothing, such as 30 February: dateutil would try every period until the
+  year 9999 (8 s for a daily rule), and no UNTIL stops it, since dateutil checks UNTIL only
+  against dates it found.
 """
 
 from __future__ import annotations

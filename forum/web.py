@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,7 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from forum import auth, i18n, lifecycle, models
+from forum import auth, forms, i18n, lifecycle, models
 from forum.i18n import LANGUAGES, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
@@ -144,13 +145,25 @@ def page(func: View) -> Callable[[Request], Awaitable[Response]]:
 
     @wraps(func)
     async def endpoint(request: Request) -> Response:
+        if forms.control_problems((k, v) for k, v in request.path_params.items()):
+            raise HTTPException(404)
         request.state.form = await request.form() if request.method == "POST" else FormData()
         try:
+            bad = forms.control_problems([*request.query_params.multi_items(), *request.state.form.multi_items()])
+            if bad:
+                return refuse_control(request, bad[0])
             return await run_view(func, request)
         finally:
             await request.state.form.close()
 
     return endpoint
+
+
+def refuse_control(request: Request, field: str) -> Response:
+    """A text field with a NUL byte or another control character: refused before any view runs,
+    so nothing is stored half-way, with the field named (the form itself is still in the browser)."""
+    message = gettext(forms.CONTROL_MESSAGE) % {"field": field[:40].encode("ascii", "backslashreplace").decode()}
+    return render(request, "error.html", {"status": 422, "message": message}, status_code=422)
 
 
 async def run_view(func: View, request: Request) -> Response:
@@ -187,18 +200,37 @@ def require_in(request: Request, allowed: Callable[[User | None], bool], communi
     return current
 
 
-def int_param(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+int_param = forms.int_param
 
 
 def get_or_404(db: Session, model: type, ident: Any) -> Any:
-    obj = db.get(model, int_param(ident)) if int_param(ident) is not None else None
+    """The row with that id; 404 for none, and for any id the database's integers cannot hold."""
+    key = forms.id_param(ident)
+    obj = db.get(model, key) if key is not None else None
     if obj is None:
         raise HTTPException(404)
     return obj
+
+
+class IdConvertor(Convertor[int]):
+    """``{id:int}`` in the routing table: at most 18 digits, so every id a path can carry fits the
+    database's 64-bit integers (2**63 - 1 has 19) and a longer one is no route at all, a 404
+    rather than an overflow deep in a query. Registered under Starlette's own name "int" so the
+    routing table reads as before."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        value = int(value)
+        if not 0 <= value <= forms.DB_INT_MAX:
+            raise ValueError("an id is a whole number from 0 to 2**63 - 1")
+        return str(value)
+
+
+register_url_convertor("int", IdConvertor())
 
 
 def safe_next(url: str | None, default: str = "/") -> str:
