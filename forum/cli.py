@@ -28,6 +28,14 @@ def _engine():
 def _serve(host: str, port: int, reload: bool = False) -> None:
     import uvicorn
 
+    settings = _settings()
+    if not settings.public_url and host not in ("127.0.0.1", "localhost", "::1"):
+        # Tablets on the hall's network use another address than this machine's own name.
+        click.echo(f"warning: FORUM_PUBLIC_URL is not set, so forum answers only to {', '.join(settings.hosts)} "
+                   "and the join QR code shows whatever address the console was opened at; set it to the "
+                   f"address tablets use, such as FORUM_PUBLIC_URL=http://<this machine's address>:{port}",
+                   err=True)
+
     if reload:
         uvicorn.run("forum.app:create_app", factory=True, host=host, port=port, reload=True)
     else:
