@@ -140,6 +140,32 @@ def import_households(file: Path, community: str) -> None:
     click.echo(f"imported {result.created} new and {result.updated} updated households into {community}")
 
 
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def backup_command(file: Path, force: bool) -> None:
+    """Write a consistent copy of the database to FILE, also while the server runs."""
+    from forum import backup
+
+    try:
+        click.echo(backup.backup(_settings().database_url, file, force=force))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Put the backup in FILE in place of the database (stop the server first), then upgrade it."""
+    from forum import backup
+
+    try:
+        click.echo(backup.restore(_settings().database_url, file, force=force))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
