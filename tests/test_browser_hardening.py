@@ -106,3 +106,14 @@ def test_ordinary_pages_and_their_scripts_under_the_policy(live_server, strict_p
     page.locator("button[data-print]").click()
     expect(page).to_have_title("printed")
     page.screenshot(path=f"{SHOTS}/csp-minutes.png")
+
+
+def test_the_ended_hall_screen_passes_axe(live_server, open_page, ended_meeting):
+    """Its "查看会议记录" link was #1f5fa8 on the screen's dark panel (2.48:1)."""
+    from tests.conftest import axe_serious
+
+    screen = open_page(SCREEN)
+    screen.goto(f"{live_server}/meetings/{ended_meeting}/screen")
+    expect(screen.locator("#room-entry a[href$='/minutes']")).to_be_visible()
+    screen.screenshot(path=f"{SHOTS}/ended-screen.png")
+    assert axe_serious(screen) == []
