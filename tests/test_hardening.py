@@ -141,8 +141,8 @@ def test_control_characters_are_refused_in_a_tablet_name(client, demo_engine, ch
 @pytest.mark.parametrize("field", ["title", "description", "place"])
 def test_a_nul_byte_is_refused_in_every_field_of_a_form(facilitator, demo_engine, field):
     before = _count(demo_engine, Issue)
-    data = {"title": "楼道灯坏了", "description": "三楼\n到五楼", "category": "safety", "place": "5栋", "source": "meeting",
-            "raised_by": "李老师"}
+    data = {"title": "楼道灯坏了", "description": "三楼\n到五楼", "category": "safety", "place": "5栋",
+            "source": "meeting", "raised_by": "李老师"}
     response = facilitator.post("/c/jiaochangkou/issues/new", data=data | {field: data[field] + "\x00"})
     assert response.status_code == 422 and f"“{field}”" in response.text
     assert _count(demo_engine, Issue) == before
