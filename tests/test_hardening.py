@@ -479,3 +479,19 @@ def test_the_markdown_minutes_escape_a_flat(app, facilitator, demo_engine):
     line = next(x for x in text.splitlines() if "王芳" in x)
     assert r"\*5\*" in line and r"\[x\](http:" in line and r"\<b\>\#1\</b\>" in line
     assert "*5*" not in line.replace(r"\*", "")
+
+
+def test_serving_beyond_loopback_without_a_public_url_warns(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from forum import cli, server
+
+    served = []
+    monkeypatch.setattr(server, "serve", lambda app, host, port: served.append((host, port)))
+    monkeypatch.setattr(cli.database, "upgrade", lambda engine: None)
+    env = {"FORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}", "FORUM_SECRET_KEY": "k"}
+    warned = CliRunner().invoke(cli.main, ["serve", "--host", "0.0.0.0"], env=env, catch_exceptions=False)
+    assert "FORUM_PUBLIC_URL is not set" in warned.output and served == [("0.0.0.0", 8000)]
+    quiet = CliRunner().invoke(cli.main, ["serve", "--host", "0.0.0.0"], catch_exceptions=False,
+                               env=env | {"FORUM_PUBLIC_URL": "http://192.168.1.10:8000"})
+    assert "warning" not in quiet.output and len(served) == 2
