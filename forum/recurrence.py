@@ -141,7 +141,10 @@ class Rule:
 def _parts(text: str) -> dict[str, str]:
     parts: dict[str, str] = {}
     for chunk in text.upper().split(";"):
+        if not chunk.strip():
+            continue  # "FREQ=WEEKLY;" as calendars often write it
         name, sep, value = chunk.strip().partition("=")
+        name = name.strip()
         if not sep or not value or name in parts:
             raise BadRule(NOT_UNDERSTOOD)
         parts[name] = value.strip()

@@ -280,3 +280,56 @@ def test_other_rrules_are_not_budgeted():
 def test_a_stored_rule_refused_today_has_no_coming_dates():
     assert recurrence.upcoming("FREQ=WEEKLY;INTERVAL=+0", WEEKLY_START, AFTER) == []
     assert recurrence.upcoming(PRESETS["weekly"], WEEKLY_START, AFTER, 1) == [datetime(2026, 3, 3, 19, 30)]
+
+
+def test_a_trailing_semicolon_and_spaces_are_forgiven():
+    assert occurrences("FREQ=WEEKLY;BYDAY=TU;", WEEKLY_START, AFTER, 1) == [datetime(2026, 3, 3, 19, 30)]
+    assert occurrences(" freq = weekly ; byday = tu ", WEEKLY_START, AFTER, 1) == [datetime(2026, 3, 3, 19, 30)]
+    with pytest.raises(BadRule):
+        parse(";;", WEEKLY_START)
+
+
+# Rules put together at random from the parts a person or an attacker might type. Seeded, so a
+# failure is the same failure on every run; whatever comes, parse either accepts the rule or
+# refuses it with BadRule, and no expansion walks past its budget.
+PARTS = {
+    "FREQ": ["DAILY", "WEEKLY", "MONTHLY", "YEARLY", "HOURLY", "SECONDLY", "", "weekly", "X"],
+    "INTERVAL": ["1", "2", "0", "+0", "-1", "100", "101", "9" * 30, "1e3", "", " 2"],
+    "COUNT": ["1", "3", "0", "1000", "1001", "-5", "x"],
+    "UNTIL": ["20261231", "20261231T235959Z", "19991231", "22010101", "2026", "20260230"],
+    "BYDAY": ["TU", "1TH", "-1FR", "MO,WE,FR", "54MO", "0TU", "XX", "+2SA", "1TH,-1FR"],
+    "BYMONTH": ["1", "2", "12", "13", "0", "-1", "2,4,6"],
+    "BYMONTHDAY": ["1", "30", "31", "-1", "0", "32", "29,30,31"],
+    "BYYEARDAY": ["1", "366", "-366", "367", "100,200"],
+    "BYWEEKNO": ["1", "53", "-53", "54", "20"],
+    "BYSETPOS": ["1", "-1", "0", "367", "1,2"],
+    "WKST": ["MO", "SU", "XX"],
+    "BYHOUR": ["9"],
+    "BYEASTER": ["0"],
+}
+
+
+def test_random_rules_are_accepted_or_refused_never_anything_else():
+    import random
+
+    rng = random.Random(20261130)
+    starts = [datetime(2000, 1, 1, 9), datetime(2026, 2, 28, 19, 30), datetime(2100, 12, 31, 23, 0),
+              datetime(1999, 12, 31), datetime(2101, 1, 1)]
+    outcomes = {"accepted": 0, "refused": 0}
+    for _ in range(1500):
+        names = rng.sample(sorted(PARTS), rng.randint(1, 5))
+        if rng.random() < 0.9:
+            names = ["FREQ", *[n for n in names if n != "FREQ"]]
+        rule = ";".join(f"{n}={rng.choice(PARTS[n])}" for n in names)
+        budget = recurrence.Budget()
+        try:
+            dates = occurrences(rule, rng.choice(starts), datetime(2026, 11, 30), 8, budget)
+        except BadRule as refused:
+            assert refused.message and refused.field in ("rrule", "dtstart")
+            outcomes["refused"] += 1
+        else:
+            assert len(dates) <= 8 and dates == sorted(set(dates))
+            outcomes["accepted"] += 1
+        assert budget.spent <= recurrence.MAX_DAYS + 366, rule
+    # Both kinds occur, so the draw tested something.
+    assert outcomes["accepted"] > 50 and outcomes["refused"] > 500, outcomes
