@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -25,7 +26,14 @@ from forum.paths import STATIC
 from forum.settings import Settings
 from forum.views import account, community, directory, households, issues, meetings, room
 from forum.views import votes as vote_views
-from forum.web import LanguageMiddleware, SameOriginMiddleware, is_htmx, render, safe_next
+from forum.web import (
+    LanguageMiddleware,
+    SameOriginMiddleware,
+    SecurityHeadersMiddleware,
+    is_htmx,
+    render,
+    safe_next,
+)
 
 log = logging.getLogger("forum")
 
@@ -128,9 +136,12 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(SameOriginMiddleware),
+            Middleware(SecurityHeadersMiddleware, secure_cookies=settings.cookies_secure),
+            # The Host header is the client's to write: only the names configured are answered.
+            Middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts, www_redirect=False),
+            Middleware(SameOriginMiddleware, public_url=settings.public_url),
             Middleware(SessionMiddleware, secret_key=secret_key, session_cookie="forum_session",
-                       same_site="lax", max_age=14 * 24 * 3600),
+                       same_site="lax", max_age=14 * 24 * 3600, https_only=settings.cookies_secure),
             Middleware(LanguageMiddleware, default=settings.language),
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},

@@ -28,6 +28,14 @@ def _engine():
 def _serve(host: str, port: int, reload: bool = False) -> None:
     import uvicorn
 
+    settings = _settings()
+    if not settings.public_url and host not in ("127.0.0.1", "localhost", "::1"):
+        # Tablets on the hall's network use another address than this machine's own name.
+        click.echo(f"warning: FORUM_PUBLIC_URL is not set, so forum answers only to {', '.join(settings.hosts)} "
+                   "and the join QR code shows whatever address the console was opened at; set it to the "
+                   f"address tablets use, such as FORUM_PUBLIC_URL=http://<this machine's address>:{port}",
+                   err=True)
+
     if reload:
         uvicorn.run("forum.app:create_app", factory=True, host=host, port=port, reload=True)
     else:
@@ -139,6 +147,32 @@ def import_households(file: Path, community: str, dry_run: bool) -> None:
         result = households.apply_plan(session, plan)
         session.commit()
     click.echo(f"imported {result.created} new and {result.updated} updated households into {community}")
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def backup_command(file: Path, force: bool) -> None:
+    """Write a consistent copy of the database to FILE, also while the server runs."""
+    from forum import backup
+
+    try:
+        click.echo(backup.backup(_settings().database_url, file, force=force))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Put the backup in FILE in place of the database (stop the server first), then upgrade it."""
+    from forum import backup
+
+    try:
+        click.echo(backup.restore(_settings().database_url, file, force=force))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()

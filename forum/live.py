@@ -304,9 +304,13 @@ class Hub:
         await websocket.accept()
         group = (audience, i18n.current_language())
         room = self.rooms.setdefault(meeting_id, Room())
+        public = getattr(getattr(self.renderer.app.state, "settings", None), "public_url", "")
         host = websocket.headers.get("host", "")
-        if host and (audience != "tablet" or not room.origin):
-            # The join QR code on the console and the screen points where they reached the server.
+        if public:
+            room.origin = public  # the join QR code shows the configured address, whoever connects
+        elif host and (audience == "console" or not room.origin):
+            # Local use: where the facilitator reached the server (an allowed host; an anonymous
+            # page may only fill in an origin nobody has set).
             room.origin = f"{'https' if websocket.url.scheme == 'wss' else 'http'}://{host}"
         subscribed = False
         room.joining += 1

@@ -116,7 +116,8 @@ def markdown(rec: Record) -> str:
         for a in rec.attendance:
             home = _home(a)
             guest = f" — {_('guest')}" if a.is_guest else ""
-            lines.append(f"- {_md(a.name)}" + (f" ({home})" if home else "") + guest)
+            # The flat is typed on a tablet like the name: escaped the same way.
+            lines.append(f"- {_md(a.name)}" + (f" ({_md(home)})" if home else "") + guest)
     else:
         lines.append(_("Nobody checked in."))
     lines += ["", f"## {_('Agenda')}", ""]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from forum.i18n import DEFAULT_LANGUAGE, normalise
 
@@ -14,7 +15,17 @@ DOCUMENTED = {
     "FORUM_SECRET_KEY": "key that signs session cookies (default: one generated once and kept in the database)",
     "FORUM_LANGUAGE": "default interface language, zh-Hans or en (default zh-Hans)",
     "FORUM_HEARTBEAT_SECONDS": "how often room pages hear from the server when nothing changes (default 20)",
+    "FORUM_PUBLIC_URL": "the address residents' tablets reach forum at, e.g. https://forum.example.org; the join "
+                        "QR code encodes it (default: none, the address a page was asked for, for local use)",
+    "FORUM_ALLOWED_HOSTS": "comma-separated host names forum answers to; others get 400 (default: the public "
+                           "URL's host, localhost and 127.0.0.1; * for any)",
+    "FORUM_SECURE_COOKIES": "1 to mark cookies Secure (sent over HTTPS only), 0 not to (default: 1 when the public "
+                            "URL is https)",
 }
+
+# Always answered: the machine itself (forum demo, a console on the server) and the test client.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "testserver")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 HEARTBEAT_SECONDS = 20.0
 HEARTBEAT_RANGE = (0.5, 300.0)
@@ -28,6 +39,26 @@ class Settings:
     # Room pages hear from the server at least this often; one that hears nothing for two beats
     # takes its connection for dead (a wifi link can die without a word) and says so.
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    # Where tablets reach forum ("https://host[:port]", no path): the join URL and QR code come from
+    # here, never from a request's Host header, which anyone can write. Empty: local use.
+    public_url: str = ""
+    # Host names answered; others are refused before any view runs. Empty: LOCAL_HOSTS and the
+    # public URL's host.
+    allowed_hosts: tuple[str, ...] = field(default=())
+    secure_cookies: bool | None = None  # None: derived from the public URL's scheme
+
+    @property
+    def hosts(self) -> list[str]:
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        return [*LOCAL_HOSTS, *([public] if public else [])]
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.public_url.startswith("https://")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -36,7 +67,47 @@ class Settings:
         key = env.get("FORUM_SECRET_KEY") or ""
         language = normalise(env.get("FORUM_LANGUAGE")) or DEFAULT_LANGUAGE
         return cls(database_url=url, secret_key=key, language=language,
-                   heartbeat_seconds=_seconds(env.get("FORUM_HEARTBEAT_SECONDS")))
+                   heartbeat_seconds=_seconds(env.get("FORUM_HEARTBEAT_SECONDS")),
+                   public_url=public_url(env.get("FORUM_PUBLIC_URL")),
+                   allowed_hosts=_hosts(env.get("FORUM_ALLOWED_HOSTS")),
+                   secure_cookies=_flag("FORUM_SECURE_COOKIES", env.get("FORUM_SECURE_COOKIES")))
+
+
+def public_url(text: str | None) -> str:
+    """``scheme://host[:port]`` with no trailing slash, or "" when unset; anything else is refused."""
+    if not text or not text.strip():
+        return ""
+    parts = urlsplit(text.strip())
+    try:
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"FORUM_PUBLIC_URL is {text!r}; it must be the address tablets use, such as "
+                         "https://forum.example.org or http://192.168.1.10:8000, with no path.")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _hosts(text: str | None) -> tuple[str, ...]:
+    if not text or not text.strip():
+        return ()
+    hosts = tuple(h.strip().lower() for h in text.split(",") if h.strip())
+    for host in hosts:
+        if host != "*" and (not host.lstrip("*.") or any(c in host for c in "/:@ ")):
+            raise ValueError(f"FORUM_ALLOWED_HOSTS names {host!r}; give host names without scheme or port, "
+                             "separated by commas, such as forum.example.org,192.168.1.10 (or * for any).")
+    return hosts
+
+
+def _flag(name: str, text: str | None) -> bool | None:
+    if not text or not text.strip():
+        return None
+    if text.strip().lower() in TRUE:
+        return True
+    if text.strip().lower() in FALSE:
+        return False
+    raise ValueError(f"{name} is {text!r}; it must be 1 or 0.")
 
 
 def _seconds(text: str | None) -> float:

@@ -45,7 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forum import counting, display, electorate
+from forum import counting, display, electorate, forms
 from forum.counting import CountingError, Kind, Rule, Voter, Weighting
 
 # The electorate is built in forum.electorate (owners as the law counts them); its names stay
@@ -370,10 +370,7 @@ def create_vote(db: Session, values: dict[str, str], *, community_id: int, meeti
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return forms.int_param(value)  # None too for what the database's integers cannot hold
 
 
 # ---------------------------------------------------------------- opening and closing

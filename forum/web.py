@@ -7,6 +7,7 @@ for the request and loads the signed-in user.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,7 +29,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from forum import auth, i18n, lifecycle, models
+from forum import auth, forms, i18n, lifecycle, models
 from forum.i18n import LANGUAGES, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
@@ -67,6 +69,15 @@ def nl2br(text: str) -> Markup:
     return Markup("<br>").join(text.splitlines())
 
 
+def is_loopback(origin: str) -> bool:
+    """The address is this machine only: a QR code for it takes no tablet anywhere."""
+    host = (urlsplit(origin).hostname or "").lower()
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost" or host.endswith(".localhost")
+
+
 def build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -78,7 +89,7 @@ def build_env() -> Environment:
     # The translation functions read the request's language from a context variable, so one
     # environment serves every language.
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(when=format_when, t=translate, nl2br=nl2br)
+    env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback)
     env.globals.update(
         LANGUAGES=LANGUAGES,
         STATUS_LABELS=lifecycle.STATUS_LABELS,
@@ -144,13 +155,25 @@ def page(func: View) -> Callable[[Request], Awaitable[Response]]:
 
     @wraps(func)
     async def endpoint(request: Request) -> Response:
+        if forms.control_problems((k, v) for k, v in request.path_params.items()):
+            raise HTTPException(404)
         request.state.form = await request.form() if request.method == "POST" else FormData()
         try:
+            bad = forms.control_problems([*request.query_params.multi_items(), *request.state.form.multi_items()])
+            if bad:
+                return refuse_control(request, bad[0])
             return await run_view(func, request)
         finally:
             await request.state.form.close()
 
     return endpoint
+
+
+def refuse_control(request: Request, field: str) -> Response:
+    """A text field with a NUL byte or another control character: refused before any view runs,
+    so nothing is stored half-way, with the field named (the form itself is still in the browser)."""
+    message = gettext(forms.CONTROL_MESSAGE) % {"field": field[:40].encode("ascii", "backslashreplace").decode()}
+    return render(request, "error.html", {"status": 422, "message": message}, status_code=422)
 
 
 async def run_view(func: View, request: Request) -> Response:
@@ -187,18 +210,37 @@ def require_in(request: Request, allowed: Callable[[User | None], bool], communi
     return current
 
 
-def int_param(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+int_param = forms.int_param
 
 
 def get_or_404(db: Session, model: type, ident: Any) -> Any:
-    obj = db.get(model, int_param(ident)) if int_param(ident) is not None else None
+    """The row with that id; 404 for none, and for any id the database's integers cannot hold."""
+    key = forms.id_param(ident)
+    obj = db.get(model, key) if key is not None else None
     if obj is None:
         raise HTTPException(404)
     return obj
+
+
+class IdConvertor(Convertor[int]):
+    """``{id:int}`` in the routing table: at most 18 digits, so every id a path can carry fits the
+    database's 64-bit integers (2**63 - 1 has 19) and a longer one is no route at all, a 404
+    rather than an overflow deep in a query. Registered under Starlette's own name "int" so the
+    routing table reads as before."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        value = int(value)
+        if not 0 <= value <= forms.DB_INT_MAX:
+            raise ValueError("an id is a whole number from 0 to 2**63 - 1")
+        return str(value)
+
+
+register_url_convertor("int", IdConvertor())
 
 
 def safe_next(url: str | None, default: str = "/") -> str:
@@ -240,29 +282,112 @@ class LanguageMiddleware:
 
 
 class SameOriginMiddleware:
-    """Refuses state-changing requests that a browser says come from another site.
+    """Refuses state-changing requests and websocket handshakes that a browser says come from
+    another site.
 
-    Browsers send Sec-Fetch-Site (and Origin) with every POST; comparing them is the CSRF
-    defence that needs no token in every form and works for htmx requests alike. Requests with
-    neither header (curl, the test client) are not from a browser page and are let through.
+    Browsers send Sec-Fetch-Site (and Origin) with every POST and every websocket handshake;
+    comparing them is the CSRF defence that needs no token in every form and works for htmx
+    requests alike. The Origin must match the Host in scheme too (http://forum.example.org is not
+    https://forum.example.org). ``Origin: null`` (a sandboxed frame, a data: URL, a redirect
+    from elsewhere) is refused whenever the request carries cookies, since it could act with
+    them. Requests with neither header (curl, the test client) are not from a browser page and
+    are let through.
     """
 
     SAFE = {"GET", "HEAD", "OPTIONS"}
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, public_url: str = "") -> None:
         self.app = app
+        self.public = urlsplit(public_url) if public_url else None
+
+    def _scheme(self, scope: Scope, host: str) -> str:
+        # Behind a proxy that ends TLS, the server itself may see plain http: the public URL says.
+        if self.public is not None and self.public.netloc == host:
+            return self.public.scheme
+        scheme = scope.get("scheme", "http")
+        return {"ws": "http", "wss": "https"}.get(scheme, scheme)
+
+    def foreign(self, scope: Scope) -> bool:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        site = headers.get("sec-fetch-site")
+        origin = headers.get("origin")
+        host = headers.get("host", "").lower()
+        if site not in (None, "same-origin", "none"):
+            return True
+        if origin is None:
+            return False
+        if origin.strip().lower() == "null":
+            return scope["type"] == "websocket" or "cookie" in headers
+        parts = urlsplit(origin.strip().lower())
+        return parts.netloc != host or parts.scheme != self._scheme(scope, host)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in self.SAFE:
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            site = headers.get("sec-fetch-site")
-            origin = headers.get("origin")
-            host = headers.get("host", "")
-            cross = site not in (None, "same-origin", "none") or (
-                origin is not None and origin != "null" and urlsplit(origin).netloc != host
-            )
-            if cross:
-                response = HTMLResponse("Cross-site request refused / 拒绝跨站请求", status_code=403)
-                await response(scope, receive, send)
-                return
+        if scope["type"] == "http" and scope["method"] not in self.SAFE and self.foreign(scope):
+            response = HTMLResponse("Cross-site request refused / 拒绝跨站请求", status_code=403)
+            await response(scope, receive, send)
+            return
+        if scope["type"] == "websocket" and self.foreign(scope):
+            # Closing before accepting: the server answers the handshake with 403.
+            await send({"type": "websocket.close", "code": 1008, "reason": "cross-site"})
+            return
         await self.app(scope, receive, send)
+
+
+# Every response says: scripts, styles and everything else only from forum itself (no inline
+# script: htmx needs no eval for what forum uses, and forum's own JavaScript is in static/), no
+# framing by any site, no guessing of content types, no full address sent to other sites.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeadersMiddleware:
+    """Adds SECURITY_HEADERS to every HTTP response (pages, fragments, errors, static files) and,
+    when forum is served over HTTPS, marks every cookie Secure and asks browsers to keep to HTTPS.
+
+    Pure ASGI, so streaming and websockets pass through untouched."""
+
+    def __init__(self, app: ASGIApp, secure_cookies: bool = False) -> None:
+        self.app = app
+        self.secure_cookies = secure_cookies
+        self.headers = SECURITY_HEADERS + (
+            [(b"strict-transport-security", b"max-age=31536000")] if secure_cookies else [])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _value in headers}
+                headers += [(name, value) for name, value in self.headers if name not in present]
+                if self.secure_cookies:
+                    headers = [(name, _secure(value) if name.lower() == b"set-cookie" else value)
+                               for name, value in headers]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _secure(cookie: bytes) -> bytes:
+    attributes = {part.strip().lower() for part in cookie.split(b";")[1:]}
+    return cookie if b"secure" in attributes else cookie + b"; Secure"
+

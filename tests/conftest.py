@@ -181,6 +181,15 @@ def browser():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Playwright evaluates wait_for_function's predicate with eval in the page, which forum's
+        # Content-Security-Policy forbids; tests that check the policy itself pass bypass_csp=False.
+        launched_context = browser.new_context
+
+        def new_context(**options):
+            options.setdefault("bypass_csp", True)
+            return launched_context(**options)
+
+        browser.new_context = new_context
         yield browser
         browser.close()
 

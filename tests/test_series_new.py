@@ -36,6 +36,15 @@ def test_facilitator_creates_a_series_with_computed_dates(facilitator, demo_engi
     ("duration_minutes", "5", "时长须为 10 到 480"),
     ("place", "", "请填写开会地点"),
     ("forum_format", "99999", "请选择本社区的议事平台"),
+    # Rules that would never finish expanding, or are no meeting rhythm (#9, #15).
+    ("rrule", "FREQ=HOURLY", "会议最多每天一次"),
+    ("rrule", "FREQ=MINUTELY;INTERVAL=60", "会议最多每天一次"),
+    ("rrule", "FREQ=WEEKLY;INTERVAL=+0", "间隔（INTERVAL）须为 1 到 100"),
+    ("rrule", "FREQ=WEEKLY;INTERVAL=0", "间隔（INTERVAL）须为 1 到 100"),
+    ("rrule", "FREQ=YEARLY;BYMONTH=13", "BYMONTH 只能填写 1 到 12"),
+    ("rrule", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "不会产生任何一次会议"),
+    ("dtstart", "0001-01-01T19:00", "第一次会议须在 2000 年到 2100 年之间"),
+    ("dtstart", "9999-12-31T19:00", "第一次会议须在 2000 年到 2100 年之间"),
 ])
 def test_bad_input_is_refused_beside_its_field(facilitator, demo_engine, field, value, message):
     before = count(demo_engine)
@@ -55,3 +64,28 @@ def test_bad_input_is_refused_beside_its_field(facilitator, demo_engine, field, 
 def test_residents_and_committee_members_cannot_create_series(client, committee_member):
     assert client.post("/c/jiaochangkou/series/new", data=GOOD, follow_redirects=False).status_code == 303
     assert committee_member.post("/c/jiaochangkou/series/new", data=GOOD).status_code == 403
+
+
+def test_a_series_stored_before_the_checks_still_shows(facilitator, demo_engine):
+    """A rule saved before today's checks (INTERVAL=+0 once passed) no longer pins the server:
+    its pages show no coming dates, and no meeting can be made from it."""
+    from datetime import datetime
+
+    from forum.models import Area
+
+    with Session(demo_engine) as s:
+        community = s.exec(select(Area).where(Area.slug == "jiaochangkou")).one()
+        bad = Series(community_id=community.id, title="死循环", cadence="weekly", rrule="FREQ=WEEKLY;INTERVAL=+0",
+                     dtstart=datetime(1, 1, 1, 19, 0), duration_minutes=60, place="议事厅")
+        s.add(bad)
+        s.commit()
+        bad_id = bad.id
+    assert facilitator.get("/c/jiaochangkou/series").status_code == 200
+    page = facilitator.get(f"/series/{bad_id}")
+    assert page.status_code == 200 and "死循环" in page.text
+    made = facilitator.post(f"/series/{bad_id}/meetings", data={"starts_at": "0001-01-08T19:00"})
+    assert made.status_code == 422
+    from forum.models import Meeting
+
+    with Session(demo_engine) as s:
+        assert s.exec(select(func.count()).select_from(Meeting).where(Meeting.series_id == bad_id)).one() == 0

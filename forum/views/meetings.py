@@ -36,7 +36,7 @@ PLANNED_MINUTES_MAX = 240
 def series_list(request: Request, db: Session) -> Response:
     community = community_or_404(db, request.path_params["community"])
     series = db.exec(select(Series).where(Series.community_id == community.id).order_by(Series.id)).all()
-    upcoming = {s.id: recurrence.occurrences(s.rrule, s.dtstart, now(), 1) for s in series}
+    upcoming = {s.id: recurrence.upcoming(s.rrule, s.dtstart, now(), 1) for s in series}
     return render(request, "series_list.html", {"community": community, "series": series, "upcoming": upcoming})
 
 
@@ -73,7 +73,7 @@ def series_new(request: Request, db: Session) -> Response:
             try:
                 recurrence.parse(values["rrule"], dtstart)
             except recurrence.BadRule as bad:
-                errors["rrule"] = _(bad.message)
+                errors[bad.field] = _(bad.message) % bad.params if bad.params else _(bad.message)
         duration = int_param(values["duration_minutes"])
         if duration is None or not 10 <= duration <= 480:
             errors["duration_minutes"] = _("Length must be a whole number of minutes from 10 to 480.")
@@ -95,7 +95,7 @@ def series_new(request: Request, db: Session) -> Response:
 
 
 def _series_context(db: Session, series: Series) -> dict:
-    occurrences = recurrence.occurrences(series.rrule, series.dtstart, now(), 8)
+    occurrences = recurrence.upcoming(series.rrule, series.dtstart, now(), 8)
     meetings = db.exec(select(Meeting).where(Meeting.series_id == series.id).order_by(Meeting.starts_at)).all()
     by_start = {m.starts_at: m for m in meetings}
     invitees = db.exec(select(SeriesInvitee).where(SeriesInvitee.series_id == series.id)).all()
@@ -128,7 +128,11 @@ def series_create_meeting(request: Request, db: Session) -> Response:
         when = datetime.fromisoformat(raw)
     except ValueError:
         when = None
-    if when is None or when.tzinfo is not None or not recurrence.is_occurrence(series.rrule, series.dtstart, when):
+    try:
+        known = when is not None and recurrence.is_occurrence(series.rrule, series.dtstart, when)
+    except recurrence.BadRule:  # a rule stored before today's checks
+        known = False
+    if not known:
         context = _series_context(db, series) | {"errors": {"starts_at": _("That is not a date of this series.")}}
         return render(request, "series.html", context, status_code=422)
     existing = db.exec(select(Meeting).where(Meeting.series_id == series.id, Meeting.starts_at == when)).first()

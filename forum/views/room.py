@@ -376,7 +376,9 @@ def _run(request: Request, db: Session) -> tuple[User, Meeting]:
 
 
 def origin_of(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """Where tablets reach forum: the configured public URL, never a request's Host header;
+    without one (local use), the address this request came to, which the allowed hosts bound."""
+    return request.app.state.settings.public_url or str(request.base_url).rstrip("/")
 
 
 def join_url(request: Request, meeting: Meeting) -> str:
