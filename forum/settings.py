@@ -14,10 +14,13 @@ DOCUMENTED = {
     "FORUM_SECRET_KEY": "key that signs session cookies (default: one generated once and kept in the database)",
     "FORUM_LANGUAGE": "default interface language, zh-Hans or en (default zh-Hans)",
     "FORUM_HEARTBEAT_SECONDS": "how often room pages hear from the server when nothing changes (default 20)",
+    "FORUM_SECRET_BATCH": "the fewest voters whose secret ballots are written to the database together (default 5)",
 }
 
 HEARTBEAT_SECONDS = 20.0
 HEARTBEAT_RANGE = (0.5, 300.0)
+SECRET_BATCH = 5
+SECRET_BATCH_RANGE = (2, 1000)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class Settings:
     # Room pages hear from the server at least this often; one that hears nothing for two beats
     # takes its connection for dead (a wifi link can die without a word) and says so.
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    # K: every commit that adds secret ballots adds those of at least this many voters (forum.secrecy).
+    secret_batch: int = SECRET_BATCH
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -36,7 +41,8 @@ class Settings:
         key = env.get("FORUM_SECRET_KEY") or ""
         language = normalise(env.get("FORUM_LANGUAGE")) or DEFAULT_LANGUAGE
         return cls(database_url=url, secret_key=key, language=language,
-                   heartbeat_seconds=_seconds(env.get("FORUM_HEARTBEAT_SECONDS")))
+                   heartbeat_seconds=_seconds(env.get("FORUM_HEARTBEAT_SECONDS")),
+                   secret_batch=_batch(env.get("FORUM_SECRET_BATCH")))
 
 
 def _seconds(text: str | None) -> float:
@@ -50,4 +56,17 @@ def _seconds(text: str | None) -> float:
     if not low <= value <= high:
         raise ValueError(f"FORUM_HEARTBEAT_SECONDS is {text!r}; it must be a number of seconds "
                          f"from {low:g} to {high:g}.")
+    return value
+
+
+def _batch(text: str | None) -> int:
+    if not text:
+        return SECRET_BATCH
+    low, high = SECRET_BATCH_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not low <= value <= high:
+        raise ValueError(f"FORUM_SECRET_BATCH is {text!r}; it must be a whole number of ballots from {low} to {high}.")
     return value

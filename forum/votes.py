@@ -33,7 +33,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -45,7 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forum import counting
+from forum import counting, secrecy
 from forum.counting import CountingError, Kind, Rule, Voter, Weighting
 from forum.i18n import N_, gettext
 from forum.models import (
@@ -106,7 +106,7 @@ VIAS = {"tablet": N_("tablet"), "kiosk": N_("shared tablet"), "proxy": N_("proxy
 AUDIT_LABELS = {
     "create": N_("Set up"), "open": N_("Opened"), "close": N_("Closed and counted"), "ballot": N_("Ballot counted"),
     "change": N_("Ballot changed"), "hands": N_("Show of hands"), "proxy": N_("Proxy recorded"),
-    "kiosk": N_("Shared tablet"), "elector": N_("Voter added"),
+    "kiosk": N_("Shared tablet"), "elector": N_("Voter added"), "ballots": N_("Secret ballots counted"),
 }
 OWNERS_RULES = (Rule.OWNERS_ORDINARY, Rule.OWNERS_MAJOR)
 OPTIONS_MAX = 20
@@ -415,7 +415,8 @@ def create_vote(db: Session, values: dict[str, str], *, community_id: int, meeti
                 scope=scope, scope_building=building if scope in ("building", "unit") else "",
                 scope_unit=unit if scope == "unit" else "", counting_unit=counting_unit,
                 weighting=Weighting.BOTH if rule in OWNERS_RULES else weighting, rule=rule, secret=secret,
-                results_while_open=v.get("results_while_open") == "on", allow_change=allow_change,
+                # A secret vote shows only its turnout until it closes (forum.secrecy).
+                results_while_open=v.get("results_while_open") == "on" and not secret, allow_change=allow_change,
                 closes_at=closes_at, created_by=actor)
     try:
         _check_counts(vote, compute_electorate(db, vote))
@@ -469,7 +470,19 @@ def ensure_current(db: Session, vote: Vote) -> Vote:
 
 
 def close_vote(db: Session, vote: Vote, *, actor: str, lazy: bool = False) -> bool:
-    """Close, count and freeze the result; False when someone else closed it first. Caller commits."""
+    """Close, count and freeze the result; False when someone else closed it first. Caller commits
+    (a secret vote's closing commits itself, with the ballots that were waiting: forum.secrecy)."""
+    if not vote.secret:
+        return _close(db, vote, actor=actor, lazy=lazy)
+    with secrecy.closing(db, vote) as flush:
+        done = _close(db, vote, actor=actor, lazy=lazy, before_count=flush)
+        if done:
+            db.commit()
+        return done
+
+
+def _close(db: Session, vote: Vote, *, actor: str, lazy: bool, before_count: Callable[[], Any] | None = None
+           ) -> bool:
     done = db.execute(update(Vote).where(Vote.id == vote.id, Vote.status == VoteStatus.open)
                       .values(status=VoteStatus.closed, closed_at=now(), closed_by=actor[:60]))
     if done.rowcount != 1:
@@ -477,6 +490,8 @@ def close_vote(db: Session, vote: Vote, *, actor: str, lazy: bool = False) -> bo
             return False
         raise VoteRefused("not_open", N_("This vote is not open."))
     db.refresh(vote)
+    if before_count is not None:
+        before_count()
     result = tally_result(db, vote, exact=True)
     vote.result = json.dumps(result, ensure_ascii=False)
     db.add(vote)
@@ -502,7 +517,7 @@ def summary(vote: Vote, result: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Cast:
-    outcome: str  # counted, changed, unchanged, already
+    outcome: str  # counted, changed, unchanged, already; received (a secret ballot waiting for others')
     voter_key: str
 
 
@@ -517,6 +532,10 @@ def cast(db: Session, vote: Vote, voter_key: str, selection: Sequence[str], *, v
         raise VoteRefused("ineligible", N_("This voter is not eligible in this vote."), "voter")
     choice = _choice_key(vote, selection)
     serial = (paper_serial or "").strip() or None
+    if serial is not None and len(serial) > SERIAL_MAX:
+        raise VoteRefused("bad_serial", N_("A serial number has at most %(n)d characters."), "serial", n=SERIAL_MAX)
+    if vote.secret:
+        return _cast_secret(db, vote, elector, choice, via=via, serial=serial)
     with _write_lock(db):
         return _cast_locked(db, vote, elector, choice, via=via, cast_by=cast_by, serial=serial)
 
@@ -548,6 +567,21 @@ def _cast_locked(db: Session, vote: Vote, elector: VoteElector, choice: str, *, 
         raise
     log.info("vote %s: ballot counted", vote.id)
     return Cast("counted", voter_key)
+
+
+def _cast_secret(db: Session, vote: Vote, elector: VoteElector, choice: str, *, via: str, serial: str | None
+                 ) -> Cast:
+    """A secret ballot goes into the vote's urn, to be written with others (forum.secrecy)."""
+    slip = secrecy.Slip(elector.voter_key, choice, elector.heads, elector.area_centi or 0, via, serial)
+    outcome = secrecy.deposit(db, vote, [slip])[0]
+    if outcome == "not_open":
+        raise VoteRefused("not_open", N_("This vote is closed; no more ballots are taken."))
+    if outcome == "duplicate_serial":
+        raise VoteRefused("duplicate_serial", N_("Paper ballot %(serial)s has been entered already."), "serial",
+                          serial=serial)
+    if outcome == "already" and serial is not None:
+        raise VoteRefused("already", N_("This voter has voted already; the paper ballot was not entered."), "voter")
+    return Cast(outcome, elector.voter_key)
 
 
 def _ballot_detail(vote: Vote, choice: str, via: str, cast_by: str, serial: str | None = None) -> str:
@@ -652,6 +686,7 @@ class TabletBallot:
     label: str
     proxy: bool
     voted: bool
+    waiting: bool = False  # a secret ballot received, to be written with others'
 
 
 def ballots_for_attendance(db: Session, vote: Vote, attendance: Attendance, *,
@@ -669,8 +704,10 @@ def ballots_for_attendance(db: Session, vote: Vote, attendance: Attendance, *,
     if own is not None:
         who = who | (VoteProxy.principal_key == own.voter_key)
     proxies = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id, who)))
-    return _tablet_ballots(attendance, own, proxies, lambda key: db.get(VoteElector, (vote.id, key)),
-                           lambda key: with_voted and has_voted(db, vote, key))
+    waiting = secrecy.waiting_keys(db, vote.id) if vote.secret and with_voted else set()
+    mine = _tablet_ballots(attendance, own, proxies, lambda key: db.get(VoteElector, (vote.id, key)),
+                           lambda key: with_voted and key not in waiting and has_voted(db, vote, key))
+    return [replace(b, waiting=True) if b.voter_key in waiting else b for b in mine]
 
 
 def _tablet_ballots(attendance: Attendance, own: VoteElector | None, proxies: Iterable[VoteProxy],
@@ -723,6 +760,9 @@ def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> N
             t.refused = _not_open(vote)
         return
     _check_tablets(db, vote, batch)
+    if vote.secret:
+        _deposit_tablets(db, vote, batch)
+        return
     fresh: dict[str, TabletCast] = {}  # each voter's first ballot in the batch
     for t in batch:
         if t.refused is None:
@@ -760,6 +800,25 @@ def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> N
         if t.outcome is not None:
             t.mine = [TabletBallot(x.voter_key, x.label, x.proxy, x.voted or x.voter_key == t.voter_key)
                       for x in t.mine]
+
+
+def _deposit_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> None:
+    """A secret vote's tablets: their ballots go into the vote's urn together (forum.secrecy)."""
+    ready = [t for t in batch if t.refused is None and t._elector is not None and t._ballot is not None]
+    slips = [secrecy.Slip(t.voter_key, t._choice, t._elector.heads, t._elector.area_centi or 0,
+                          "proxy" if t._ballot.proxy else "tablet") for t in ready]
+    outcomes = secrecy.deposit(db, vote, slips) if slips else []
+    for t, outcome in zip(ready, outcomes, strict=True):
+        if outcome == "not_open":
+            t.refused = VoteRefused("not_open", N_("This vote is closed; no more ballots are taken."))
+        else:
+            t.outcome = Cast(outcome, t.voter_key)
+    waiting = secrecy.waiting_keys(db, vote.id)
+    for t in ready:
+        if t.outcome is not None:
+            t.mine = [TabletBallot(x.voter_key, x.label, x.proxy, x.voted or (x.voter_key == t.voter_key
+                                                                              and x.voter_key not in waiting),
+                                   x.voter_key in waiting) for x in t.mine]
 
 
 def _not_open(vote: Vote) -> VoteRefused:
@@ -852,6 +911,9 @@ def _count_fresh(db: Session, vote: Vote, fresh: list[TabletCast]) -> set[str]:
 
 
 def has_voted(db: Session, vote: Vote, voter_key: str) -> bool:
+    """A receipt, or a secret ballot received and waiting to be written with others."""
+    if vote.secret and voter_key in secrecy.waiting_keys(db, vote.id):
+        return True
     return db.get(VoteReceipt, (vote.id, voter_key)) is not None
 
 
@@ -931,7 +993,10 @@ def open_kiosk(db: Session, vote: Vote, voter_key: str, *, actor: str) -> str | 
         return gettext("This voter has voted already.")
     vote.kiosk_voter, vote.kiosk_nonce = voter_key, secrets.token_urlsafe(12)
     db.add(vote)
-    _audit(db, vote, actor, "kiosk", gettext("Shared tablet opened for %(v)s.") % {"v": elector.label})
+    if not vote.secret:
+        _audit(db, vote, actor, "kiosk", gettext("Shared tablet opened for %(v)s.") % {"v": elector.label})
+    # A secret vote's trail names nobody the shared tablet was opened for, and has no entry per
+    # opening: its batches' entries count the ballots that came from the shared tablet.
     return None
 
 
@@ -995,12 +1060,14 @@ def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[st
 def participation(db: Session, vote: Vote) -> tuple[int, int]:
     """(ballots counted, eligible voters): what the room may see even while tallies are hidden."""
     n = db.exec(select(func.count()).select_from(VoteReceipt).where(VoteReceipt.vote_id == vote.id)).one()
+    if vote.secret and vote.status == VoteStatus.open:
+        n += secrecy.waiting_count(db, vote.id)  # received: they count towards the turnout already
     eligible = db.exec(select(func.count()).select_from(VoteElector).where(VoteElector.vote_id == vote.id)).one()
     return n, eligible
 
 
 def shows_tallies(vote: Vote) -> bool:
-    return vote.status == VoteStatus.closed or (vote.status == VoteStatus.open and vote.results_while_open)
+    return secrecy.shows_counts(vote)
 
 
 def audit_trail(db: Session, vote: Vote) -> list[VoteAudit]:
