@@ -920,8 +920,28 @@ def has_voted(db: Session, vote: Vote, voter_key: str) -> bool:
 # ---------------------------------------------------------------- staff entries
 
 
-def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str) -> dict[str, str]:
-    """Record a show-of-hands count; returns errors by field (``hands-<choice>``). Caller commits."""
+def hands_of_present_allowed(vote: Vote) -> bool:
+    """Whether hands of people present who are not checked in may be counted: in a consultation, or
+    a vote of those present by person. A binding vote of households or owners needs eligible voters."""
+    return vote.rule == Rule.CONSULTATION or (vote.scope == "attendance" and vote.counting_unit == "person")
+
+
+def stored_hands(vote: Vote) -> tuple[dict[str, int] | None, bool]:
+    """The show of hands recorded on a vote, and whether they are hands of people present who are
+    not checked in (kept as ``{"present": {choice: n}}``; a plain ``{choice: n}`` otherwise)."""
+    if not vote.hands:
+        return None, False
+    data = json.loads(vote.hands)
+    if set(data) == {"present"} and isinstance(data["present"], dict):
+        return data["present"], True
+    return data, False
+
+
+def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str, present: bool = False) -> dict[str, str]:
+    """Record a show-of-hands count; returns errors by field (``hands-<choice>``). Caller commits.
+
+    ``present``: the hands are of people present who are not checked in, recorded as such (where
+    :func:`hands_of_present_allowed`); otherwise they are eligible voters' without a ballot."""
     errors: dict[str, str] = {}
     if vote.status != VoteStatus.open:
         return {"hands": gettext("Hands are counted while the vote is open.")}
@@ -939,17 +959,26 @@ def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str) -> di
             hands[key] = n
     if errors:
         return errors
+    if present and not hands_of_present_allowed(vote):
+        return {"hands": gettext("Hands of people who are not checked in count only in a consultation or a vote "
+                                 "of those present; this vote needs eligible voters: check them in first.")}
     try:
-        tally_result(db, vote, hands=hands)
+        tally_result(db, vote, hands=hands, present=present)
     except CountingError as e:
+        if e.code == "too_many_hands" and hands_of_present_allowed(vote):
+            return {"hands": gettext("More hands than eligible voters without a ballot. If people who are not "
+                                     "checked in raised their hands, record them as people present.")}
         if e.code == "too_many_hands":
             return {"hands": gettext("More hands than eligible voters without a ballot.")}
         return {"hands": gettext("This count cannot be added to this vote.")}
-    old = json.loads(vote.hands) if vote.hands else {}
-    vote.hands = json.dumps(hands) if any(hands.values()) else ""
+    old = stored_hands(vote)[0] or {}
+    vote.hands = json.dumps({"present": hands} if present else hands) if any(hands.values()) else ""
     db.add(vote)
-    _audit(db, vote, actor, "hands", "，".join(f"{choice_text(vote, k)} {old.get(k, 0)} → {n}"
-                                             for k, n in hands.items()))
+    change = "，".join(f"{choice_text(vote, k)} {old.get(k, 0)} → {n}" for k, n in hands.items())
+    if present:
+        change = gettext("%(n)d hands of people present, not checked in: %(change)s") % {
+            "n": sum(hands.values()), "change": change}
+    _audit(db, vote, actor, "hands", change)
     return {}
 
 
@@ -1016,8 +1045,8 @@ def cast_at_kiosk(db: Session, vote: Vote, nonce: str, selection: Sequence[str],
 # ---------------------------------------------------------------- results
 
 
-def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[str, int] | None = None
-                 ) -> dict[str, Any]:
+def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[str, int] | None = None,
+                 present: bool = False) -> dict[str, Any]:
     """Count the vote with :func:`counting.count` and return ``Result.as_dict()`` plus a few facts.
 
     Live counts read the anonymous tallies (a handful of rows, however many voters); ``exact``
@@ -1028,7 +1057,7 @@ def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[st
     if vote.status == VoteStatus.closed and vote.result and hands is None:
         return json.loads(vote.result)
     if hands is None and vote.hands:
-        hands = json.loads(vote.hands)
+        hands, present = stored_hands(vote)
     with_area = needs_area(vote)
     if exact and not vote.secret:
         electors = db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)).all()
@@ -1049,7 +1078,8 @@ def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[st
         if heads > 0:
             voters.append(Voter("not_voted", heads=heads, area=Fraction(area, 100) if with_area else None))
     result = counting.count(vote.kind, vote.rule, voters, ballots, options=_option_ids(vote),
-                            weighting=vote.weighting, show_of_hands=hands or None, max_choices=vote.max_choices)
+                            weighting=vote.weighting, show_of_hands=hands or None, max_choices=vote.max_choices,
+                            hands_of_present=bool(present and hands))
     out = result.as_dict()
     out["eligible"] = int(result.participation_heads.denominator)
     out["ballots"] = db.exec(select(func.count()).select_from(VoteReceipt)

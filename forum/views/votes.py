@@ -130,6 +130,7 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
         "errors": errors or {}, "values": values or {}, "staff": staff,
         "audit": audit, "AUDIT_LABELS": votes.AUDIT_LABELS, "named_hidden": not named and not vote.secret,
         "vote_scope_label": _(votes.SCOPES[vote.scope]), "vote_unit_label": _(votes.UNITS[vote.counting_unit]),
+        "hands_of_present_allowed": votes.hands_of_present_allowed(vote),
     } | result_context(db, vote)
     if staff and vote.status != VoteStatus.closed:
         electors = list(db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)
@@ -212,8 +213,10 @@ def vote_hands(request: Request, db: Session) -> Response:
     actor, vote = _staff_vote(request, db)
     data = form(request)
     raw = {k: str(data.get(f"hands-{k}", "")) for k, _label in votes.choices_of(vote)}
-    errors = votes.set_hands(db, vote, raw, actor=actor)
-    return _console_done(request, db, vote, errors, {f"hands-{k}": v for k, v in raw.items()})
+    present = bool(data.get("hands_present"))
+    errors = votes.set_hands(db, vote, raw, actor=actor, present=present)
+    values = {f"hands-{k}": v for k, v in raw.items()} | ({"hands_present": "on"} if present else {})
+    return _console_done(request, db, vote, errors, values)
 
 
 @page
