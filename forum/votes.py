@@ -10,10 +10,12 @@ and keeps three promises:
   ballots are counted in batches (``cast_from_tablets``, fed by :mod:`forum.ballot_box`): one
   insert of the batch's receipts reports which voters had none, and only theirs are counted.
 * **Secret means unlinkable.** A secret vote writes the receipt (who voted) and adds to an
-  anonymous ``VoteTally`` row per choice (heads and area sums, updated in place with
-  ``heads = heads + 1``); no row anywhere carries both a voter and a choice, the audit entry of a
-  secret ballot names neither, and nothing is logged about who chose what. That is also why a
-  secret ballot cannot be changed: nothing remembers which tally to take it back from.
+  anonymous ``VoteTally`` row per choice (heads and area sums, updated in place); no row anywhere
+  carries both a voter and a choice, and nothing is logged about who chose what. Its ballots are
+  written only in batches of at least K voters, never one by one, so no commit in the database's
+  log links a voter to a choice either (:mod:`forum.secrecy`); a batch leaves one audit entry
+  with its count. That is also why a secret ballot cannot be changed: nothing remembers which
+  tally to take it back from.
 * **Checkable results.** Closing freezes ``counting.count(...).as_dict()`` on the vote, writes an
   audit entry and a note in the issue's timeline.
 

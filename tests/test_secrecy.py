@@ -468,3 +468,36 @@ def test_may_see_named_ballots_is_the_one_rule(db, room):
     assert not secrecy.may_see_named_ballots(other, users["facilitator"], None)  # not their community
     vote.secret = True
     assert not secrecy.may_see_named_ballots(vote, users["admin"], None)
+
+
+@pytest.mark.postgres
+def test_on_postgres_too_every_write_holds_k_voters_and_the_closing_takes_the_rest(postgres_engine, monkeypatch):
+    from forum import db as database
+    from forum import demo
+    from tests.test_votes import room_of
+
+    database.upgrade(postgres_engine)
+    with Session(postgres_engine, expire_on_commit=False) as s:
+        demo.seed(s)
+        s.commit()
+        meeting, entry, people, guest = room_of(s)
+        voters = people + [guest] + [check_in(s, meeting, None, f"来宾{i}") for i in range(2 * K)]
+    writes: list[int] = []
+    real = secrecy._write
+    monkeypatch.setattr(secrecy, "_write", lambda db_, vote, slips, closing=False: (
+        writes.append(len(slips)), real(db_, vote, slips, closing=closing))[1])
+    vote_id = open_vote_in(postgres_engine, meeting, entry, secret="on")
+    for i, a in enumerate(voters):
+        count_batch(postgres_engine, vote_id, [votes.TabletCast(a, "", [("for", "against")[i % 2]])])
+    with Session(postgres_engine) as s:
+        assert votes.close_vote(s, s.get(Vote, vote_id), actor="test")
+        totals = {t["key"]: t["heads"] for t in votes.tally_result(s, s.get(Vote, vote_id))["totals"]}
+        order = s.execute(text("SELECT voter_key FROM votereceipt WHERE vote_id = :v ORDER BY ctid"),
+                          {"v": vote_id}).scalars().all()
+    assert totals == {"for": (len(voters) + 1) // 2, "against": len(voters) // 2, "abstain": 0}
+    assert writes and all(n >= K for n in writes) and sum(writes) == len(voters)
+    # In the heap, receipts lie batch by batch, each batch in the order of its keys.
+    at = 0
+    for n in writes:
+        assert order[at:at + n] == sorted(order[at:at + n])
+        at += n
