@@ -14,19 +14,22 @@ from sqlalchemy import select
 from forum import counting
 from forum.counting import CountingError, Kind, Rule, Voter, Weighting
 from forum.models import Vote, VoteAudit
-from tests.test_votes import (  # noqa: F401 - fixtures
+from tests import test_votes
+from tests.test_votes import (
     cast,
     close,
     create,
-    db,
     lift_issue,
     open_,
     result,
-    room,
     tablet,
     unit_households,
     zh,
 )
+
+# The vote tests' fixtures: a session on the demo database, and the lift meeting with people checked in.
+db = test_votes.db
+room = test_votes.room
 
 CASES = [(Kind.FOR_AGAINST, rule, None) for rule in (Rule.SIMPLE, Rule.ABSOLUTE, Rule.TWO_THIRDS,
                                                    Rule.THREE_QUARTERS, Rule.CONSULTATION)]

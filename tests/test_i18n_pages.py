@@ -15,16 +15,17 @@ from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
 from forum import i18n
-from tests.test_votes import (  # noqa: F401 - fixtures
-    cast,
-    check_in,
+from tests import test_votes
+from tests.test_votes import (
     close,
     create,
-    db,
     open_,
-    room,
     tablet,
 )
+
+# The vote tests' fixtures: a session on the demo database, and the lift meeting with people checked in.
+db = test_votes.db
+room = test_votes.room
 
 # Latin-letter words a Chinese page may show: the language switch, units, and the names of things.
 ALLOWED = {"English", "QR", "m²", "htmx", "PDF", "A4", "Markdown"}
@@ -59,7 +60,8 @@ def english_on(html: str) -> list[str]:
 
 
 def test_the_detector_sees_english(app):
-    assert "Your ballot is counted. Thank you." in english_on("<p>您的票已计入</p><p>Your ballot is counted. Thank you.</p>")
+    found = english_on("<p>您的票已计入</p><p>Your ballot is counted. Thank you.</p>")
+    assert "Your ballot is counted. Thank you." in found
     assert "Cast ballot" in english_on('<button aria-label="Cast ballot">投票</button>')
     assert english_on("<p>中文</p><p>English</p><p>面积 12 m²</p>") == []
 

@@ -20,22 +20,25 @@ from forum import live, secrecy, votes
 from forum.app import create_app
 from forum.models import Attendance, Meeting, User, Vote, VoteAudit
 from forum.settings import Settings
+from tests import test_votes
 from tests.conftest import sign_in
-from tests.test_votes import (  # noqa: F401 - fixtures
+from tests.test_votes import (
     cast,
     check_in,
     close,
     count_batch,
     create,
-    db,
     open_,
     open_vote_in,
     outcomes,
     result,
-    room,
     tablet,
     zh,
 )
+
+# The vote tests' fixtures: a session on the demo database, and the lift meeting with people checked in.
+db = test_votes.db
+room = test_votes.room
 
 K = secrecy.DEFAULT_BATCH
 
@@ -501,3 +504,21 @@ def test_on_postgres_too_every_write_holds_k_voters_and_the_closing_takes_the_re
     for n in writes:
         assert order[at:at + n] == sorted(order[at:at + n])
         at += n
+
+
+@pytest.mark.parametrize(("text_", "batch"), [(None, 5), ("", 5), ("2", 2), ("12", 12), ("1000", 1000)])
+def test_the_batch_size_is_a_setting(text_, batch):
+    env = {} if text_ is None else {"FORUM_SECRET_BATCH": text_}
+    assert Settings.from_env(env).secret_batch == batch
+
+
+@pytest.mark.parametrize("text_", ["1", "0", "-5", "five", "1001", "2.5"])
+def test_a_batch_too_small_to_hide_anyone_is_refused_at_start(text_):
+    with pytest.raises(ValueError, match="FORUM_SECRET_BATCH"):
+        Settings.from_env({"FORUM_SECRET_BATCH": text_})
+
+
+def test_the_app_sets_k_for_its_database(demo_engine):
+    create_app(Settings(database_url="sqlite://", secret_key="k", language="zh-Hans", secret_batch=7),
+               engine=demo_engine)
+    assert secrecy.urn_of(demo_engine).batch == 7
