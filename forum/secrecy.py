@@ -148,6 +148,12 @@ def waiting_keys(db: Session, vote_id: int) -> set[str]:
         return urn.keys(vote_id)
 
 
+def waiting_heads(db: Session, vote_id: int) -> int:
+    urn = urn_of(db)
+    with urn.lock:
+        return sum(s.heads for s in urn._waiting.get(vote_id, {}).values())
+
+
 def waiting_count(db: Session, vote_id: int) -> int:
     urn = urn_of(db)
     with urn.lock:

@@ -29,6 +29,7 @@ the vote was closed and its result frozen.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -465,7 +466,13 @@ def open_vote(db: Session, vote: Vote, *, actor: str) -> None:
 def ensure_current(db: Session, vote: Vote) -> Vote:
     """Close a vote whose closing time has passed (lazily: on the first read or cast after it)."""
     if vote.status == VoteStatus.open and vote.closes_at is not None and vote.closes_at <= now():
-        close_vote(db, vote, actor=gettext("Closing time"), lazy=True)
+        try:
+            close_vote(db, vote, actor=gettext("Closing time"), lazy=True)
+        except VoteRefused:
+            # It cannot be counted as it stands (a show of hands to correct): it stays open, and
+            # the facilitator's console says why when they close it.
+            db.rollback()
+            return vote
         db.commit()
         db.refresh(vote)
     return vote
@@ -494,7 +501,15 @@ def _close(db: Session, vote: Vote, *, actor: str, lazy: bool, before_count: Cal
     db.refresh(vote)
     if before_count is not None:
         before_count()
-    result = tally_result(db, vote, exact=True)
+    try:
+        result = tally_result(db, vote, exact=True)
+    except CountingError as e:
+        if e.code != "too_many_hands":
+            raise
+        # Ballots came after the show of hands was recorded, from voters it had counted as hands.
+        raise VoteRefused("too_many_hands", N_("The show of hands and the ballots together are more than the "
+                                               "eligible voters; correct the show of hands, then close."),
+                          "close") from None
     vote.result = json.dumps(result, ensure_ascii=False)
     db.add(vote)
     _audit(db, vote, actor, "close", summary(vote, result))
@@ -965,6 +980,9 @@ def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str, prese
         return {"hands": gettext("Hands of people who are not checked in count only in a consultation or a vote "
                                  "of those present; this vote needs eligible voters: check them in first.")}
     try:
+        if not present and vote.secret and sum(hands.values()) > _heads_without_ballot(db, vote):
+            # Ballots received and waiting to be written are ballots: their voters raise no hand.
+            raise CountingError("too_many_hands", "more hands than voters without a ballot or one waiting")
         tally_result(db, vote, hands=hands, present=present)
     except CountingError as e:
         if e.code == "too_many_hands" and hands_of_present_allowed(vote):
@@ -982,6 +1000,13 @@ def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str, prese
             "n": sum(hands.values()), "change": change}
     _audit(db, vote, actor, "hands", change)
     return {}
+
+
+def _heads_without_ballot(db: Session, vote: Vote) -> int:
+    eligible = db.exec(select(func.coalesce(func.sum(VoteElector.heads), 0))
+                       .where(VoteElector.vote_id == vote.id)).one()
+    counted = db.exec(select(func.coalesce(func.sum(VoteTally.heads), 0)).where(VoteTally.vote_id == vote.id)).one()
+    return eligible - counted - secrecy.waiting_heads(db, vote.id)
 
 
 def record_proxy(db: Session, vote: Vote, principal_key: str, holder: Attendance | None, *, actor: str,
@@ -1058,6 +1083,7 @@ def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[st
     """
     if vote.status == VoteStatus.closed and vote.result and hands is None:
         return json.loads(vote.result)
+    stored = hands is None
     if hands is None and vote.hands:
         hands, present = stored_hands(vote)
     with_area = needs_area(vote)
@@ -1079,9 +1105,16 @@ def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[st
             area -= t.area_centi
         if heads > 0:
             voters.append(Voter("not_voted", heads=heads, area=Fraction(area, 100) if with_area else None))
-    result = counting.count(vote.kind, vote.rule, voters, ballots, options=_option_ids(vote),
-                            weighting=vote.weighting, show_of_hands=hands or None, max_choices=vote.max_choices,
-                            hands_of_present=bool(present and hands))
+    count = functools.partial(counting.count, vote.kind, vote.rule, voters, ballots, options=_option_ids(vote),
+                              weighting=vote.weighting, max_choices=vote.max_choices)
+    try:
+        result = count(show_of_hands=hands or None, hands_of_present=bool(present and hands))
+    except CountingError as e:
+        if exact or not stored or e.code != "too_many_hands":
+            raise
+        # Ballots cast since the show of hands outnumber it: the running count leaves the hands out
+        # until the facilitator corrects them (closing refuses until then).
+        result = count()
     out = result.as_dict()
     out["eligible"] = int(result.participation_heads.denominator)
     out["ballots"] = db.exec(select(func.count()).select_from(VoteReceipt)

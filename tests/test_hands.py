@@ -199,3 +199,63 @@ def test_a_consultation_of_households_takes_hands_of_people_present(facilitator,
     r = result(facilitator, vote_id)["result"]
     assert r["hands_of_present"] and {t["key"]: t["heads"] for t in r["totals"]} == {
         "satisfied": 20, "basically_satisfied": 0, "dissatisfied": 3}
+
+
+def test_ballots_after_a_show_of_hands_that_leave_too_many_refuse_the_closing_until_corrected(
+        app, facilitator, db, room):
+    meeting, entry, people, guest = room
+    vote_id = create(facilitator, meeting, entry)  # five checked in
+    open_(facilitator, vote_id)
+    assert hands(facilitator, vote_id, **{"for": 4}).status_code == 303
+    for a in people[:2]:  # two whom the hands had counted vote on their tablets after all
+        cast(tablet(app, a), vote_id, f"p{a.person_id}", "against")
+    refused = facilitator.post(f"/votes/{vote_id}/close")
+    assert refused.status_code == 422
+    assert BeautifulSoup(refused.text, "html.parser").select_one("#close-error").get_text(strip=True) == zh(
+        "The show of hands and the ballots together are more than the eligible voters; correct the show of "
+        "hands, then close.")
+    db.expire_all()
+    assert db.get(Vote, vote_id).status == "open" and db.get(Vote, vote_id).result == ""
+    assert hands(facilitator, vote_id, **{"for": 3}).status_code == 303
+    close(facilitator, vote_id)
+    totals = {t["key"]: t["heads"] for t in result(facilitator, vote_id)["result"]["totals"]}
+    assert totals == {"for": 3, "against": 2, "abstain": 0}
+
+
+def test_secret_ballots_waiting_to_be_written_leave_no_room_for_their_voters_hands(app, facilitator, db, room):
+    meeting, entry, people, guest = room
+    vote_id = create(facilitator, meeting, entry, secret="on")  # five checked in
+    open_(facilitator, vote_id)
+    for a in people[:2]:
+        cast(tablet(app, a), vote_id, f"p{a.person_id}", "against")  # received, not yet written
+    assert hands(facilitator, vote_id, **{"for": 4}).status_code == 422
+    db.expire_all()
+    assert db.get(Vote, vote_id).hands == ""
+    assert hands(facilitator, vote_id, **{"for": 3}).status_code == 303
+    close(facilitator, vote_id)
+    totals = {t["key"]: t["heads"] for t in result(facilitator, vote_id)["result"]["totals"]}
+    assert totals == {"for": 3, "against": 2, "abstain": 0}
+
+
+def test_a_vote_past_its_closing_time_that_cannot_be_counted_stays_open_without_an_error(app, facilitator, db,
+                                                                                           room):
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from forum.models import now
+
+    meeting, entry, people, guest = room
+    at = (now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    vote_id = create(facilitator, meeting, entry, closing="time", closes_at=at)
+    open_(facilitator, vote_id)
+    assert hands(facilitator, vote_id, **{"for": 5}).status_code == 303
+    cast(tablet(app, people[0]), vote_id, f"p{people[0].person_id}", "against")
+    db.execute(text("UPDATE vote SET closes_at = :t WHERE id = :v"), {"t": now() - timedelta(minutes=1), "v": vote_id})
+    db.commit()
+    page = facilitator.get(f"/votes/{vote_id}")
+    assert page.status_code == 200
+    body = facilitator.get(f"/votes/{vote_id}/result.json").json()
+    assert body["status"] == "open" and body["result"]["totals"][1]["heads"] == 1  # the hands left out meanwhile
+    assert hands(facilitator, vote_id, **{"for": 4}).status_code == 303
+    assert facilitator.get(f"/votes/{vote_id}/result.json").json()["status"] == "closed"
