@@ -14,7 +14,11 @@ is written only together with others:
   so the last batch holds at least ``K`` voters too (or every voter, when fewer than ``K`` voted:
   then the result itself says as much);
 * within a batch receipts are inserted in the order of their keys and sums per choice in the
-  order of the choices, so neither the rows' order nor their place in a page says who came first;
+  order of the choices, so neither the rows' order nor their place in a page says who came first.
+  (``VoteReceipt`` is an ordinary table: SQLite gives its rows rowids in insertion order and keeps
+  a separate index on the key; a WITHOUT ROWID table would hide nothing more, since a page also
+  places its cells in the order they were inserted. Either way what is kept is the batch order,
+  which the write-ahead log shows anyway; within a batch, only the keys' order.)
 * a batch leaves one audit entry with how many ballots it held; no ballot has a timestamp.
 
 A ballot waiting here is *received*, not counted: the tablet says so, and says "counted" once a

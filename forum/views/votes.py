@@ -158,7 +158,8 @@ def _receipts(db: Session, vote: Vote) -> list[str]:
 def result_context(db: Session, vote: Vote) -> dict:
     """What the result block shows: participation always, tallies and verdict when allowed."""
     ballots, eligible = votes.participation(db, vote)
-    context = {"vote": vote, "ballots": ballots, "eligible": eligible, "result": None,
+    waiting = secrecy.waiting_count(db, vote.id) if vote.secret and vote.status == VoteStatus.open else 0
+    context = {"vote": vote, "ballots": ballots, "eligible": eligible, "result": None, "waiting": waiting,
                "choices": votes.choices_of(vote), "rule_label": votes.RULES[vote.rule],
                "VOTE_STATUSES": _statuses(), "VIAS": votes.VIAS}
     if vote.status != VoteStatus.draft and votes.shows_tallies(vote):
