@@ -322,8 +322,11 @@ def test_a_tablet_says_received_then_counted_once_its_batch_is_written(app, faci
     assert asked.text.lstrip().startswith(f'<div id="ballot-{vote_id}"')
     assert part.select_one(".ballot-poll") and not part.select("button[name=choice]")  # still waiting
     assert zh("Received. It will be counted together with other voters' ballots.") in part.text
-    # A double tap while it waits is the same ballot, not a second one.
-    assert cast(first, vote_id, key_of(voters[0]), "against").status_code == 200
+    # A double tap while it waits is the same ballot, not a second one, and says so.
+    again = BeautifulSoup(cast(first, vote_id, key_of(voters[0]), "against").text, "html.parser")
+    assert again.select_one("[role=status]").get_text(strip=True) == reply.select_one("[role=status]").get_text(
+        strip=True)
+    assert again.select_one(".ballot-poll")
     for a in voters[1:2 * K]:
         cast(tablet(app, a), vote_id, key_of(a), "against")
     # 2K waited: the oldest K were written together, this tablet's among them.

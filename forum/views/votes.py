@@ -390,10 +390,13 @@ def _cast_reply(request: Request, db: Session, counted: ballot_box.Counted) -> R
         status = 409 if refused.code in ("not_open", "no_change") else 422
         return render(request, _ballot_template(request), ballot_context(db, vote, attendance, error=refused.text()),
                       status_code=status)
+    outcome = tablet.outcome.outcome
+    if outcome == "already" and any(b.waiting for b in tablet.mine if b.voter_key == tablet.voter_key):
+        outcome = "received"  # a second tap while the first waits to be counted with others
     # The tablet's ballots as the count left them: no second round of queries for the reply.
     context = {"vote": vote, "attendance": attendance, "my_ballots": tablet.mine, "choices": votes.choices_of(vote),
                "community": None if is_htmx(request) else db.get(Area, vote.community_id), "error": None,
-               "message": _(MESSAGES[tablet.outcome.outcome])}
+               "message": _(MESSAGES[outcome])}
     return render(request, _ballot_template(request), context)
 
 
