@@ -198,7 +198,7 @@ def test_the_urn_writes_every_batch_with_at_least_k_voters(demo_engine, db, room
         assert writes[-1][1] and writes[-1][0] >= min(n, K)  # the closing always writes the last K
 
 
-def test_a_vote_that_closed_takes_no_more_and_loses_none(demo_engine, db, room):
+def test_a_vote_that_closed_takes_no_more_and_loses_none(demo_engine, db, room, monkeypatch):
     meeting, entry, people, guest = room
     vote_id = open_vote_in(demo_engine, meeting, entry, secret="on")
     first = [votes.TabletCast(a, "", ["against"]) for a in people[:3]]
@@ -210,6 +210,22 @@ def test_a_vote_that_closed_takes_no_more_and_loses_none(demo_engine, db, room):
     late = [votes.TabletCast(people[3], "", ["for"])]
     count_batch(demo_engine, vote_id, late)
     assert outcomes(late) == ["not_open"]
+    # Closed between a batch's checks and its deposit: the urn reads the status again, under its lock.
+    second = open_vote_in(demo_engine, meeting, entry, secret="on", question="第二题")
+    checks = votes._check_tablets
+
+    def then_close(db_, vote, batch):
+        checks(db_, vote, batch)
+        with Session(demo_engine) as other:
+            assert votes.close_vote(other, other.get(Vote, second), actor="test")
+
+    monkeypatch.setattr(votes, "_check_tablets", then_close)
+    racing = [votes.TabletCast(a, "", ["for"]) for a in people]
+    count_batch(demo_engine, second, racing)
+    assert outcomes(racing) == ["not_open"] * 4
+    with Session(demo_engine) as s:
+        assert secrecy.waiting_count(s, second) == 0  # nothing left behind in the urn, told to no tablet
+        assert votes.participation(s, s.get(Vote, second))[0] == 0
     with Session(demo_engine) as s:
         vote = s.get(Vote, vote_id)
         totals = {t["key"]: t["heads"] for t in votes.tally_result(s, vote)["totals"]}
