@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from forum import db as database
-from forum import live
+from forum import live, secrecy
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
@@ -151,4 +151,5 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
     app.state.settings = settings
     app.state.hub = live.Hub(app)
     app.state.ballot_box = BallotBox(engine, settings.language)
+    secrecy.configure(engine, settings.secret_batch)
     return app

@@ -10,6 +10,8 @@ so the box keeps up where one-at-a-time falls behind (``forum bench vote``).
 
 The box only batches; what is counted and refused is the votes module's. A batch that fails for
 an unexpected reason is retried ballot by ballot, so one bad ballot cannot sink the others.
+A secret vote's ballots are not written here at all: they go into the vote's urn and wait to be
+written with at least K voters' (``forum.secrecy``); their tablets are answered "received".
 """
 
 from __future__ import annotations

@@ -22,9 +22,12 @@ Public API
     ``HEAD``, ``AREA``, ``BOTH`` -- which weights a rule compares. The owners' rules always use
     ``BOTH``, whatever the caller passes.
 ``count(kind, rule, voters, ballots, options=None, weighting=Weighting.HEAD, show_of_hands=None,
-max_choices=None) -> Result``
+max_choices=None, hands_of_present=False) -> Result``
     ``ballots`` maps a voter id to a choice (``str``) or, for ``SEVERAL_OF``, a list of option ids.
-    ``show_of_hands`` maps a choice to the number of hands a facilitator counted.
+    ``show_of_hands`` maps a choice to the number of hands a facilitator counted. By default the
+    hands are eligible voters' without a ballot; with ``hands_of_present=True`` they are people
+    present who are not among ``voters`` (not checked in), each counted as one more voter present
+    who took part.
 ``Result``
     ``totals`` (one :class:`ChoiceTotal` per choice, by head and by area), ``participation_heads``
     and ``participation_area`` (:class:`Share`), ``comparisons`` (:class:`Comparison`), ``verdict``
@@ -51,6 +54,11 @@ Decisions
 * A show of hands is counted by head only, so it is accepted only when the weighting is ``HEAD``
   (never under the owners' rules), and it is kept apart in ``ChoiceTotal.hands`` and
   ``Result.show_of_hands`` as well as added to the head totals.
+* Hands of people present who are not among the voters (``hands_of_present``) count exactly as
+  that many more voters, each with a ballot for the choice they raised a hand for: they add to
+  the eligible heads as well as to those taking part, so no share passes 100%. Whether a vote may
+  take them (a consultation, a vote of those present) is the caller's to decide; a rule that
+  weighs area or counts owners refuses them, as it refuses every show of hands.
 """
 
 from __future__ import annotations
@@ -259,6 +267,7 @@ class Result:
     comparisons: tuple[Comparison, ...]
     verdict: Verdict
     show_of_hands: dict[str, int] | None = None
+    hands_of_present: bool = False  # the hands are people present, not checked in (not among the voters)
 
     @property
     def rule_label(self) -> str:
@@ -306,6 +315,7 @@ class Result:
             "comparisons": [c.as_dict() for c in self.comparisons],
             "includes_show_of_hands": self.show_of_hands is not None,
             "show_of_hands": None if self.show_of_hands is None else dict(self.show_of_hands),
+            "hands_of_present": self.show_of_hands is not None and self.hands_of_present,
         }
 
 
@@ -318,6 +328,7 @@ def count(
     weighting: Weighting | str = Weighting.HEAD,
     show_of_hands: Mapping[str, int] | None = None,
     max_choices: int | None = None,
+    hands_of_present: bool = False,
 ) -> Result:
     """Count a vote; raise :class:`CountingError` before counting anything if the input is unsound."""
     kind = _enum(Kind, kind, "bad_kind")
@@ -345,7 +356,9 @@ def count(
 
     electorate = _electorate(voters, rule, needs_area)
     picked = _read_ballots(kind, ballots, electorate, set(keys), max_choices)
-    hands = _read_hands(kind, weighting, show_of_hands, electorate, picked, keys)
+    if not isinstance(hands_of_present, bool):
+        raise CountingError("bad_hands_of_present", f"hands_of_present is True or False, not {hands_of_present!r}.")
+    hands = _read_hands(kind, weighting, show_of_hands, electorate, picked, keys, hands_of_present)
 
     heads_by_key = dict.fromkeys(keys, 0)
     area_by_key: dict[str, Fraction] = dict.fromkeys(keys, Fraction(0))
@@ -372,6 +385,9 @@ def count(
     # Hands come from eligible voters without a ballot (checked in _read_hands), so they add to
     # participation by head while the eligible total stays the same.
     eligible_heads = Fraction(sum(v.heads for v in electorate.values()))
+    if hands_of_present:
+        # People present who are not among the voters: each hand is one more person present.
+        eligible_heads += sum((hands or {}).values())
     cast_heads = Fraction(sum(electorate[i].heads for i in picked) + sum((hands or {}).values()))
     participation_heads = Share(cast_heads, eligible_heads)
     participation_area = None
@@ -396,6 +412,7 @@ def count(
         comparisons=comparisons,
         verdict=verdict,
         show_of_hands=hands,
+        hands_of_present=bool(hands_of_present and hands is not None),
     )
 
 
@@ -525,6 +542,7 @@ def _read_hands(
     electorate: Mapping[VoterId, Voter],
     picked: Mapping[VoterId, tuple[str, ...]],
     keys: list[str],
+    of_present: bool = False,
 ) -> dict[str, int] | None:
     if show_of_hands is None:
         return None
@@ -546,6 +564,8 @@ def _read_hands(
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise CountingError("bad_hands", f"The show of hands for {key!r} is {n!r}; use a whole number >= 0.")
         hands[key] = n
+    if of_present:
+        return hands  # people not among the voters: they add to the eligible as well (see count)
     # The hands belong to eligible voters without a ballot; more hands than such voters means
     # someone was counted twice or is not eligible, and would push participation past 100%.
     room = sum(v.heads for i, v in electorate.items() if i not in picked)

@@ -21,6 +21,7 @@ DOCUMENTED = {
                            "URL's host, localhost and 127.0.0.1; * for any)",
     "FORUM_SECURE_COOKIES": "1 to mark cookies Secure (sent over HTTPS only), 0 not to (default: 1 when the public "
                             "URL is https)",
+    "FORUM_SECRET_BATCH": "the fewest voters whose secret ballots are written to the database together (default 5)",
 }
 
 # Always answered: the machine itself (forum demo, a console on the server) and the test client.
@@ -29,6 +30,8 @@ TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 HEARTBEAT_SECONDS = 20.0
 HEARTBEAT_RANGE = (0.5, 300.0)
+SECRET_BATCH = 5
+SECRET_BATCH_RANGE = (2, 1000)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class Settings:
             return self.secure_cookies
         return self.public_url.startswith("https://")
 
+    # K: every commit that adds secret ballots adds those of at least this many voters (forum.secrecy).
+    secret_batch: int = SECRET_BATCH
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -70,7 +76,8 @@ class Settings:
                    heartbeat_seconds=_seconds(env.get("FORUM_HEARTBEAT_SECONDS")),
                    public_url=public_url(env.get("FORUM_PUBLIC_URL")),
                    allowed_hosts=_hosts(env.get("FORUM_ALLOWED_HOSTS")),
-                   secure_cookies=_flag("FORUM_SECURE_COOKIES", env.get("FORUM_SECURE_COOKIES")))
+                   secure_cookies=_flag("FORUM_SECURE_COOKIES", env.get("FORUM_SECURE_COOKIES")),
+                   secret_batch=_batch(env.get("FORUM_SECRET_BATCH")))
 
 
 def public_url(text: str | None) -> str:
@@ -121,4 +128,17 @@ def _seconds(text: str | None) -> float:
     if not low <= value <= high:
         raise ValueError(f"FORUM_HEARTBEAT_SECONDS is {text!r}; it must be a number of seconds "
                          f"from {low:g} to {high:g}.")
+    return value
+
+
+def _batch(text: str | None) -> int:
+    if not text:
+        return SECRET_BATCH
+    low, high = SECRET_BATCH_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not low <= value <= high:
+        raise ValueError(f"FORUM_SECRET_BATCH is {text!r}; it must be a whole number of ballots from {low} to {high}.")
     return value

@@ -10,10 +10,12 @@ and keeps three promises:
   ballots are counted in batches (``cast_from_tablets``, fed by :mod:`forum.ballot_box`): one
   insert of the batch's receipts reports which voters had none, and only theirs are counted.
 * **Secret means unlinkable.** A secret vote writes the receipt (who voted) and adds to an
-  anonymous ``VoteTally`` row per choice (heads and area sums, updated in place with
-  ``heads = heads + 1``); no row anywhere carries both a voter and a choice, the audit entry of a
-  secret ballot names neither, and nothing is logged about who chose what. That is also why a
-  secret ballot cannot be changed: nothing remembers which tally to take it back from.
+  anonymous ``VoteTally`` row per choice (heads and area sums, updated in place); no row anywhere
+  carries both a voter and a choice, and nothing is logged about who chose what. Its ballots are
+  written only in batches of at least K voters, never one by one, so no commit in the database's
+  log links a voter to a choice either (:mod:`forum.secrecy`); a batch leaves one audit entry
+  with its count. That is also why a secret ballot cannot be changed: nothing remembers which
+  tally to take it back from.
 * **Checkable results.** Closing freezes ``counting.count(...).as_dict()`` on the vote, writes an
   audit entry and a note in the issue's timeline.
 
@@ -27,13 +29,14 @@ the vote was closed and its result frozen.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -45,7 +48,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forum import counting, display, electorate, forms
+from forum import counting, display, electorate, forms, secrecy
 from forum.counting import CountingError, Kind, Rule, Voter, Weighting
 
 # The electorate is built in forum.electorate (owners as the law counts them); its names stay
@@ -119,7 +122,7 @@ VIAS = {"tablet": N_("tablet"), "kiosk": N_("shared tablet"), "proxy": N_("proxy
 AUDIT_LABELS = {
     "create": N_("Set up"), "open": N_("Opened"), "close": N_("Closed and counted"), "ballot": N_("Ballot counted"),
     "change": N_("Ballot changed"), "hands": N_("Show of hands"), "proxy": N_("Proxy recorded"),
-    "kiosk": N_("Shared tablet"), "elector": N_("Voter added"),
+    "kiosk": N_("Shared tablet"), "elector": N_("Voter added"), "ballots": N_("Secret ballots counted"),
 }
 OWNERS_RULES = (Rule.OWNERS_ORDINARY, Rule.OWNERS_MAJOR)
 OPTIONS_MAX = 20
@@ -357,7 +360,8 @@ def create_vote(db: Session, values: dict[str, str], *, community_id: int, meeti
                 scope=scope, scope_building=building if scope in ("building", "unit") else "",
                 scope_unit=unit if scope == "unit" else "", counting_unit=counting_unit,
                 weighting=Weighting.BOTH if rule in OWNERS_RULES else weighting, rule=rule, secret=secret,
-                results_while_open=v.get("results_while_open") == "on", allow_change=allow_change,
+                # A secret vote shows only its turnout until it closes (forum.secrecy).
+                results_while_open=v.get("results_while_open") == "on" and not secret, allow_change=allow_change,
                 closes_at=closes_at, created_by=actor)
     try:
         _check_counts(vote, compute_electorate(db, vote))
@@ -402,14 +406,32 @@ def open_vote(db: Session, vote: Vote, *, actor: str) -> None:
 def ensure_current(db: Session, vote: Vote) -> Vote:
     """Close a vote whose closing time has passed (lazily: on the first read or cast after it)."""
     if vote.status == VoteStatus.open and vote.closes_at is not None and vote.closes_at <= now():
-        close_vote(db, vote, actor=gettext("Closing time"), lazy=True)
+        try:
+            close_vote(db, vote, actor=gettext("Closing time"), lazy=True)
+        except VoteRefused:
+            # It cannot be counted as it stands (a show of hands to correct): it stays open, and
+            # the facilitator's console says why when they close it.
+            db.rollback()
+            return vote
         db.commit()
         db.refresh(vote)
     return vote
 
 
 def close_vote(db: Session, vote: Vote, *, actor: str, lazy: bool = False) -> bool:
-    """Close, count and freeze the result; False when someone else closed it first. Caller commits."""
+    """Close, count and freeze the result; False when someone else closed it first. Caller commits
+    (a secret vote's closing commits itself, with the ballots that were waiting: forum.secrecy)."""
+    if not vote.secret:
+        return _close(db, vote, actor=actor, lazy=lazy)
+    with secrecy.closing(db, vote) as flush:
+        done = _close(db, vote, actor=actor, lazy=lazy, before_count=flush)
+        if done:
+            db.commit()
+        return done
+
+
+def _close(db: Session, vote: Vote, *, actor: str, lazy: bool, before_count: Callable[[], Any] | None = None
+           ) -> bool:
     done = db.execute(update(Vote).where(Vote.id == vote.id, Vote.status == VoteStatus.open)
                       .values(status=VoteStatus.closed, closed_at=now(), closed_by=actor[:60]))
     if done.rowcount != 1:
@@ -417,7 +439,17 @@ def close_vote(db: Session, vote: Vote, *, actor: str, lazy: bool = False) -> bo
             return False
         raise VoteRefused("not_open", N_("This vote is not open."))
     db.refresh(vote)
-    result = tally_result(db, vote, exact=True)
+    if before_count is not None:
+        before_count()
+    try:
+        result = tally_result(db, vote, exact=True)
+    except CountingError as e:
+        if e.code != "too_many_hands":
+            raise
+        # Ballots came after the show of hands was recorded, from voters it had counted as hands.
+        raise VoteRefused("too_many_hands", N_("The show of hands and the ballots together are more than the "
+                                               "eligible voters; correct the show of hands, then close."),
+                          "close") from None
     vote.result = json.dumps(result, ensure_ascii=False)
     db.add(vote)
     _audit(db, vote, actor, "close", summary(vote, result))
@@ -442,7 +474,7 @@ def summary(vote: Vote, result: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Cast:
-    outcome: str  # counted, changed, unchanged, already
+    outcome: str  # counted, changed, unchanged, already; received (a secret ballot waiting for others')
     voter_key: str
 
 
@@ -457,6 +489,10 @@ def cast(db: Session, vote: Vote, voter_key: str, selection: Sequence[str], *, v
         raise VoteRefused("ineligible", N_("This voter is not eligible in this vote."), "voter")
     choice = _choice_key(vote, selection)
     serial = (paper_serial or "").strip() or None
+    if serial is not None and len(serial) > SERIAL_MAX:
+        raise VoteRefused("bad_serial", N_("A serial number has at most %(n)d characters."), "serial", n=SERIAL_MAX)
+    if vote.secret:
+        return _cast_secret(db, vote, elector, choice, via=via, serial=serial)
     with _write_lock(db):
         return _cast_locked(db, vote, elector, choice, via=via, cast_by=cast_by, serial=serial)
 
@@ -488,6 +524,21 @@ def _cast_locked(db: Session, vote: Vote, elector: VoteElector, choice: str, *, 
         raise
     log.info("vote %s: ballot counted", vote.id)
     return Cast("counted", voter_key)
+
+
+def _cast_secret(db: Session, vote: Vote, elector: VoteElector, choice: str, *, via: str, serial: str | None
+                 ) -> Cast:
+    """A secret ballot goes into the vote's urn, to be written with others (forum.secrecy)."""
+    slip = secrecy.Slip(elector.voter_key, choice, elector.heads, elector.area_centi or 0, via, serial)
+    outcome = secrecy.deposit(db, vote, [slip])[0]
+    if outcome == "not_open":
+        raise VoteRefused("not_open", N_("This vote is closed; no more ballots are taken."))
+    if outcome == "duplicate_serial":
+        raise VoteRefused("duplicate_serial", N_("Paper ballot %(serial)s has been entered already."), "serial",
+                          serial=serial)
+    if outcome == "already" and serial is not None:
+        raise VoteRefused("already", N_("This voter has voted already; the paper ballot was not entered."), "voter")
+    return Cast(outcome, elector.voter_key)
 
 
 def _ballot_detail(vote: Vote, choice: str, via: str, cast_by: str, serial: str | None = None) -> str:
@@ -592,6 +643,7 @@ class TabletBallot:
     label: str
     proxy: bool
     voted: bool
+    waiting: bool = False  # a secret ballot received, to be written with others'
 
 
 def ballots_for_attendance(db: Session, vote: Vote, attendance: Attendance, *,
@@ -609,8 +661,10 @@ def ballots_for_attendance(db: Session, vote: Vote, attendance: Attendance, *,
     if own is not None:
         who = who | (VoteProxy.principal_key == own.voter_key)
     proxies = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id, who)))
-    return _tablet_ballots(attendance, own, proxies, lambda key: db.get(VoteElector, (vote.id, key)),
-                           lambda key: with_voted and has_voted(db, vote, key))
+    waiting = secrecy.waiting_keys(db, vote.id) if vote.secret and with_voted else set()
+    mine = _tablet_ballots(attendance, own, proxies, lambda key: db.get(VoteElector, (vote.id, key)),
+                           lambda key: with_voted and key not in waiting and has_voted(db, vote, key))
+    return [replace(b, waiting=True) if b.voter_key in waiting else b for b in mine]
 
 
 def _tablet_ballots(attendance: Attendance, own: VoteElector | None, proxies: Iterable[VoteProxy],
@@ -663,6 +717,9 @@ def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> N
             t.refused = _not_open(vote)
         return
     _check_tablets(db, vote, batch)
+    if vote.secret:
+        _deposit_tablets(db, vote, batch)
+        return
     fresh: dict[str, TabletCast] = {}  # each voter's first ballot in the batch
     for t in batch:
         if t.refused is None:
@@ -700,6 +757,25 @@ def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> N
         if t.outcome is not None:
             t.mine = [TabletBallot(x.voter_key, x.label, x.proxy, x.voted or x.voter_key == t.voter_key)
                       for x in t.mine]
+
+
+def _deposit_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> None:
+    """A secret vote's tablets: their ballots go into the vote's urn together (forum.secrecy)."""
+    ready = [t for t in batch if t.refused is None and t._elector is not None and t._ballot is not None]
+    slips = [secrecy.Slip(t.voter_key, t._choice, t._elector.heads, t._elector.area_centi or 0,
+                          "proxy" if t._ballot.proxy else "tablet") for t in ready]
+    outcomes = secrecy.deposit(db, vote, slips) if slips else []
+    for t, outcome in zip(ready, outcomes, strict=True):
+        if outcome == "not_open":
+            t.refused = VoteRefused("not_open", N_("This vote is closed; no more ballots are taken."))
+        else:
+            t.outcome = Cast(outcome, t.voter_key)
+    waiting = secrecy.waiting_keys(db, vote.id)
+    for t in ready:
+        if t.outcome is not None:
+            t.mine = [TabletBallot(x.voter_key, x.label, x.proxy, x.voted or (x.voter_key == t.voter_key
+                                                                              and x.voter_key not in waiting),
+                                   x.voter_key in waiting) for x in t.mine]
 
 
 def _not_open(vote: Vote) -> VoteRefused:
@@ -792,14 +868,37 @@ def _count_fresh(db: Session, vote: Vote, fresh: list[TabletCast]) -> set[str]:
 
 
 def has_voted(db: Session, vote: Vote, voter_key: str) -> bool:
+    """A receipt, or a secret ballot received and waiting to be written with others."""
+    if vote.secret and voter_key in secrecy.waiting_keys(db, vote.id):
+        return True
     return db.get(VoteReceipt, (vote.id, voter_key)) is not None
 
 
 # ---------------------------------------------------------------- staff entries
 
 
-def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str) -> dict[str, str]:
-    """Record a show-of-hands count; returns errors by field (``hands-<choice>``). Caller commits."""
+def hands_of_present_allowed(vote: Vote) -> bool:
+    """Whether hands of people present who are not checked in may be counted: in a consultation, or
+    a vote of those present by person. A binding vote of households or owners needs eligible voters."""
+    return vote.rule == Rule.CONSULTATION or (vote.scope == "attendance" and vote.counting_unit == "person")
+
+
+def stored_hands(vote: Vote) -> tuple[dict[str, int] | None, bool]:
+    """The show of hands recorded on a vote, and whether they are hands of people present who are
+    not checked in (kept as ``{"present": {choice: n}}``; a plain ``{choice: n}`` otherwise)."""
+    if not vote.hands:
+        return None, False
+    data = json.loads(vote.hands)
+    if set(data) == {"present"} and isinstance(data["present"], dict):
+        return data["present"], True
+    return data, False
+
+
+def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str, present: bool = False) -> dict[str, str]:
+    """Record a show-of-hands count; returns errors by field (``hands-<choice>``). Caller commits.
+
+    ``present``: the hands are of people present who are not checked in, recorded as such (where
+    :func:`hands_of_present_allowed`); otherwise they are eligible voters' without a ballot."""
     errors: dict[str, str] = {}
     if vote.status != VoteStatus.open:
         return {"hands": gettext("Hands are counted while the vote is open.")}
@@ -817,18 +916,37 @@ def set_hands(db: Session, vote: Vote, raw: dict[str, str], *, actor: str) -> di
             hands[key] = n
     if errors:
         return errors
+    if present and not hands_of_present_allowed(vote):
+        return {"hands": gettext("Hands of people who are not checked in count only in a consultation or a vote "
+                                 "of those present; this vote needs eligible voters: check them in first.")}
     try:
-        tally_result(db, vote, hands=hands)
+        if not present and vote.secret and sum(hands.values()) > _heads_without_ballot(db, vote):
+            # Ballots received and waiting to be written are ballots: their voters raise no hand.
+            raise CountingError("too_many_hands", "more hands than voters without a ballot or one waiting")
+        tally_result(db, vote, hands=hands, present=present)
     except CountingError as e:
+        if e.code == "too_many_hands" and hands_of_present_allowed(vote):
+            return {"hands": gettext("More hands than eligible voters without a ballot. If people who are not "
+                                     "checked in raised their hands, record them as people present.")}
         if e.code == "too_many_hands":
             return {"hands": gettext("More hands than eligible voters without a ballot.")}
         return {"hands": gettext("This count cannot be added to this vote.")}
-    old = json.loads(vote.hands) if vote.hands else {}
-    vote.hands = json.dumps(hands) if any(hands.values()) else ""
+    old = stored_hands(vote)[0] or {}
+    vote.hands = json.dumps({"present": hands} if present else hands) if any(hands.values()) else ""
     db.add(vote)
-    _audit(db, vote, actor, "hands", "，".join(f"{choice_text(vote, k)} {old.get(k, 0)} → {n}"
-                                             for k, n in hands.items()))
+    change = "，".join(f"{choice_text(vote, k)} {old.get(k, 0)} → {n}" for k, n in hands.items())
+    if present:
+        change = gettext("%(n)d hands of people present, not checked in: %(change)s") % {
+            "n": sum(hands.values()), "change": change}
+    _audit(db, vote, actor, "hands", change)
     return {}
+
+
+def _heads_without_ballot(db: Session, vote: Vote) -> int:
+    eligible = db.exec(select(func.coalesce(func.sum(VoteElector.heads), 0))
+                       .where(VoteElector.vote_id == vote.id)).one()
+    counted = db.exec(select(func.coalesce(func.sum(VoteTally.heads), 0)).where(VoteTally.vote_id == vote.id)).one()
+    return eligible - counted - secrecy.waiting_heads(db, vote.id)
 
 
 def record_proxy(db: Session, vote: Vote, principal_key: str, holder: Attendance | None, *, actor: str,
@@ -871,7 +989,10 @@ def open_kiosk(db: Session, vote: Vote, voter_key: str, *, actor: str) -> str | 
         return gettext("This voter has voted already.")
     vote.kiosk_voter, vote.kiosk_nonce = voter_key, secrets.token_urlsafe(12)
     db.add(vote)
-    _audit(db, vote, actor, "kiosk", gettext("Shared tablet opened for %(v)s.") % {"v": elector.label})
+    if not vote.secret:
+        _audit(db, vote, actor, "kiosk", gettext("Shared tablet opened for %(v)s.") % {"v": elector.label})
+    # A secret vote's trail names nobody the shared tablet was opened for, and has no entry per
+    # opening: its batches' entries count the ballots that came from the shared tablet.
     return None
 
 
@@ -891,8 +1012,8 @@ def cast_at_kiosk(db: Session, vote: Vote, nonce: str, selection: Sequence[str],
 # ---------------------------------------------------------------- results
 
 
-def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[str, int] | None = None
-                 ) -> dict[str, Any]:
+def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[str, int] | None = None,
+                 present: bool = False) -> dict[str, Any]:
     """Count the vote with :func:`counting.count` and return ``Result.as_dict()`` plus a few facts.
 
     Live counts read the anonymous tallies (a handful of rows, however many voters); ``exact``
@@ -902,8 +1023,9 @@ def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[st
     """
     if vote.status == VoteStatus.closed and vote.result and hands is None:
         return json.loads(vote.result)
+    stored = hands is None
     if hands is None and vote.hands:
-        hands = json.loads(vote.hands)
+        hands, present = stored_hands(vote)
     with_area = needs_area(vote)
     if exact and not vote.secret:
         electors = db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)).all()
@@ -923,8 +1045,16 @@ def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[st
             area -= t.area_centi
         if heads > 0:
             voters.append(Voter("not_voted", heads=heads, area=Fraction(area, 100) if with_area else None))
-    result = counting.count(vote.kind, vote.rule, voters, ballots, options=_option_ids(vote),
-                            weighting=vote.weighting, show_of_hands=hands or None, max_choices=vote.max_choices)
+    count = functools.partial(counting.count, vote.kind, vote.rule, voters, ballots, options=_option_ids(vote),
+                              weighting=vote.weighting, max_choices=vote.max_choices)
+    try:
+        result = count(show_of_hands=hands or None, hands_of_present=bool(present and hands))
+    except CountingError as e:
+        if exact or not stored or e.code != "too_many_hands":
+            raise
+        # Ballots cast since the show of hands outnumber it: the running count leaves the hands out
+        # until the facilitator corrects them (closing refuses until then).
+        result = count()
     out = result.as_dict()
     out["eligible"] = int(result.participation_heads.denominator)
     out["ballots"] = db.exec(select(func.count()).select_from(VoteReceipt)
@@ -935,12 +1065,14 @@ def tally_result(db: Session, vote: Vote, *, exact: bool = False, hands: dict[st
 def participation(db: Session, vote: Vote) -> tuple[int, int]:
     """(ballots counted, eligible voters): what the room may see even while tallies are hidden."""
     n = db.exec(select(func.count()).select_from(VoteReceipt).where(VoteReceipt.vote_id == vote.id)).one()
+    if vote.secret and vote.status == VoteStatus.open:
+        n += secrecy.waiting_count(db, vote.id)  # received: they count towards the turnout already
     eligible = db.exec(select(func.count()).select_from(VoteElector).where(VoteElector.vote_id == vote.id)).one()
     return n, eligible
 
 
 def shows_tallies(vote: Vote) -> bool:
-    return vote.status == VoteStatus.closed or (vote.status == VoteStatus.open and vote.results_while_open)
+    return secrecy.shows_counts(vote)
 
 
 def audit_trail(db: Session, vote: Vote) -> list[VoteAudit]:

@@ -178,7 +178,10 @@ def test_two_tablets_and_a_kiosk_vote_and_the_screen_shows_the_result(live_serve
     first.screenshot(path=str(SHOTS / "vote-tablet-ballot.png"), full_page=True)
     for tablet in (first, second):
         tablet.get_by_role("group", name=question).get_by_role("button", name="赞成", exact=True).tap()
-        expect(tablet.get_by_role("status").filter(has_text=t("Your ballot is counted. Thank you."))).to_be_visible()
+        # A secret ballot is received, to be written together with others' (forum.secrecy).
+        expect(tablet.get_by_role("status").filter(has_text=t(
+            "Your ballot is received. It will be counted together with other voters' ballots, so that nobody can "
+            "tell which one was yours."))).to_be_visible()
         expect(tablet.locator("#room-vote").get_by_role("button", name="赞成", exact=True)).to_have_count(0)
         assert_not_reloaded(tablet)
     expect(screen.locator("#room-votecount .participation")).to_contain_text("2 / 3", timeout=PUSH_MS)
@@ -210,7 +213,8 @@ def test_two_tablets_and_a_kiosk_vote_and_the_screen_shows_the_result(live_serve
     assert axe_serious(kiosk) == []
     kiosk.get_by_role("button", name="反对", exact=True).tap()
     expect(kiosk.locator("#room-kiosk [role=status]")).to_have_text(
-        t("Your ballot is counted. Thank you. Please hand the tablet back."))
+        t("Your ballot is received and will be counted together with other voters' ballots. Thank you. "
+          "Please hand the tablet back."))
     assert_not_reloaded(kiosk)
     # The thank-you neither repeats the choice nor offers the ballot again.
     expect(kiosk.locator("main")).not_to_contain_text("反对")

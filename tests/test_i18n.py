@@ -6,6 +6,8 @@ then `pybabel update -i messages.pot -d forum/locale -l zh_Hans`, then fill in t
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,63 @@ def test_translation_is_used(message):
         assert i18n.gettext(message) == message
     finally:
         i18n.reset_language(token)
+
+
+# ---------------------------------------------------------------- nothing shown outside the catalog
+
+# Modules whose English is not shown to people using forum: counting's errors are for programmers
+# (votes turns each into a message of the catalog), the command line and the benchmarks speak to
+# whoever runs them in a terminal, the demo is data, settings' errors stop the server at start.
+NOT_SHOWN = {"counting.py", "bench.py", "bench_vote.py", "cli.py", "demo.py", "server.py", "settings.py", "i18n.py"}
+_WORD = re.compile(r"^[A-Za-z’',.;:!?()-]+$")
+
+
+def _looks_english(text: str) -> bool:
+    """A sentence someone would read: three words or more, the first capitalised, nearly all
+    words of Latin letters, and nothing of code about it (no braces, tags, paths or names_like_this)."""
+    words = text.split()
+    if len(words) < 3 or re.search(r"[{}<>=/_\\]", text) or not re.match(r"^[A-Z][a-z’']*$", words[0]):
+        return False
+    return sum(bool(_WORD.match(w)) for w in words) >= 0.8 * len(words)
+
+
+def untranslated_literals(root: Path) -> list[str]:
+    """English sentences in forum's code that reach no gettext: not inside ``_``/``gettext``/
+    ``ngettext``/``N_``, a docstring, a log call or a raised exception."""
+    found = []
+    for path in sorted((root / "forum").rglob("*.py")):
+        if path.name in NOT_SHOWN:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = getattr(func, "id", None) or getattr(func, "attr", None)
+                owner = getattr(func, "value", None)
+                if name in KEYWORDS or (isinstance(owner, ast.Name) and owner.id in ("log", "logging")):
+                    skip |= {id(n) for n in ast.walk(node)}
+            elif isinstance(node, ast.Raise) and node.exc is not None:
+                skip |= {id(n) for n in ast.walk(node.exc)}
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body \
+                    and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+                skip.add(id(node.body[0].value))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip \
+                    and _looks_english(node.value.strip()):
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_every_sentence_in_the_code_goes_through_gettext():
+    assert untranslated_literals(ROOT) == []
+
+
+def test_an_unmarked_sentence_is_found(tmp_path):
+    # The check itself: the tablet's thank-you as it once was, a plain string in a dict.
+    (tmp_path / "forum" / "views").mkdir(parents=True)
+    (tmp_path / "forum" / "views" / "votes.py").write_text(
+        'MESSAGES = {"counted": "Your ballot is counted. Thank you.", "x": N_("A ballot was counted already.")}\n'
+        'log.info("vote %s: %d ballots counted", 1, 2)\n', encoding="utf-8")
+    assert untranslated_literals(tmp_path) == [
+        "forum/views/votes.py:1: 'Your ballot is counted. Thank you.'"]

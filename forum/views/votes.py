@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import auth, ballot_box, electorate, live, minutes, votes
+from forum import auth, ballot_box, electorate, live, minutes, secrecy, votes
+from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
     VOTE_STATUSES,
@@ -119,12 +120,18 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
     meeting = db.get(Meeting, vote.meeting_id) if vote.meeting_id else None
     issue = db.get(Issue, vote.issue_id) if vote.issue_id else None
     staff = auth.can_run_meetings(request.state.user)
+    audit = votes.audit_trail(db, vote)
+    named = secrecy.may_see_named_ballots(vote, request.state.user, _attendance(db, request, vote))
+    if not named:
+        # Who chose what, in an open vote: for the community's staff (forum.secrecy), not visitors.
+        audit = [a for a in audit if a.action not in NAMED_ACTIONS]
     context = {
         "vote": vote, "meeting": meeting, "issue": issue, "community": db.get(Area, vote.community_id),
         "errors": errors or {}, "values": values or {}, "staff": staff,
-        "audit": votes.audit_trail(db, vote), "AUDIT_LABELS": votes.AUDIT_LABELS,
+        "audit": audit, "AUDIT_LABELS": votes.AUDIT_LABELS, "named_hidden": not named and not vote.secret,
         "vote_scope_label": _(votes.SCOPES[vote.scope]), "vote_unit_label": _(votes.UNITS[vote.counting_unit]),
         "scope_summary": electorate.scope_summary(db, vote), "MERGE_REASONS": electorate.REASONS,
+        "hands_of_present_allowed": votes.hands_of_present_allowed(vote),
     } | result_context(db, vote)
     if staff and vote.status != VoteStatus.closed:
         electors = list(db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)
@@ -139,14 +146,21 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
     return context
 
 
+# The audit entries of an open vote that say who chose what.
+NAMED_ACTIONS = ("ballot", "change")
+
+
 def _receipts(db: Session, vote: Vote) -> list[str]:
-    return list(db.exec(select(VoteReceipt.voter_key).where(VoteReceipt.vote_id == vote.id)))
+    """Who has voted, including secret ballots received and waiting to be written with others'."""
+    voted = list(db.exec(select(VoteReceipt.voter_key).where(VoteReceipt.vote_id == vote.id)))
+    return voted + sorted(secrecy.waiting_keys(db, vote.id)) if vote.secret else voted
 
 
 def result_context(db: Session, vote: Vote) -> dict:
     """What the result block shows: participation always, tallies and verdict when allowed."""
     ballots, eligible = votes.participation(db, vote)
-    context = {"vote": vote, "ballots": ballots, "eligible": eligible, "result": None,
+    waiting = secrecy.waiting_count(db, vote.id) if vote.secret and vote.status == VoteStatus.open else 0
+    context = {"vote": vote, "ballots": ballots, "eligible": eligible, "result": None, "waiting": waiting,
                "choices": votes.choices_of(vote), "rule_label": votes.RULES[vote.rule],
                "VOTE_STATUSES": _statuses(), "VIAS": votes.VIAS}
     if vote.status != VoteStatus.draft and votes.shows_tallies(vote):
@@ -201,8 +215,10 @@ def vote_hands(request: Request, db: Session) -> Response:
     actor, vote = _staff_vote(request, db)
     data = form(request)
     raw = {k: str(data.get(f"hands-{k}", "")) for k, _label in votes.choices_of(vote)}
-    errors = votes.set_hands(db, vote, raw, actor=actor)
-    return _console_done(request, db, vote, errors, {f"hands-{k}": v for k, v in raw.items()})
+    present = bool(data.get("hands_present"))
+    errors = votes.set_hands(db, vote, raw, actor=actor, present=present)
+    values = {f"hands-{k}": v for k, v in raw.items()} | ({"hands_present": "on"} if present else {})
+    return _console_done(request, db, vote, errors, values)
 
 
 @page
@@ -275,8 +291,8 @@ def vote_kiosk_cast(request: Request, db: Session) -> Response:
         actor, vote = _staff_vote(request, db)
     data = form(request)
     try:
-        votes.cast_at_kiosk(db, vote, str(data.get("nonce", "")), [str(c) for c in data.getlist("choice")],
-                            staff=actor)
+        cast = votes.cast_at_kiosk(db, vote, str(data.get("nonce", "")), [str(c) for c in data.getlist("choice")],
+                                   staff=actor)
     except votes.VoteRefused as refused:
         db.rollback()
         db.refresh(vote)
@@ -284,7 +300,7 @@ def vote_kiosk_cast(request: Request, db: Session) -> Response:
                             status_code=409 if refused.code == "not_open" else 422)
     notify(request, vote, ballot=True)
     # The thank-you never repeats the choice: the facilitator hands the tablet on next.
-    return _kiosk_reply(request, db, vote, done=True)
+    return _kiosk_reply(request, db, vote, done=True, received=cast.outcome == "received")
 
 
 def _kiosk_reply(request: Request, db: Session, vote: Vote, *, status_code: int = 200, **extra) -> Response:
@@ -321,17 +337,32 @@ def ballot_context(db: Session, vote: Vote, attendance: Attendance | None, **ext
 
 @page
 def vote_ballot(request: Request, db: Session) -> Response:
+    """The tablet's ballot page. A tablet whose secret ballot waits to be counted with others asks
+    again every few seconds (``waiting``: the voters it handed ballots in for) until it is counted;
+    one that was lost (the server stopped before writing it) is offered again, saying so."""
     vote = _vote(db, request)
     attendance = _attendance(db, request, vote)
-    return render(request, "vote_ballot.html", ballot_context(db, vote, attendance))
+    context = ballot_context(db, vote, attendance)
+    handed_in = set(str(request.query_params.get("waiting", "")).split(",")[:20]) - {""}
+    mine = {b.voter_key: b for b in context["my_ballots"] if b.voter_key in handed_in}
+    if vote.status == VoteStatus.open and mine:
+        if any(not (b.voted or b.waiting) for b in mine.values()):
+            context["error"] = _(LOST)
+        elif all(b.voted for b in mine.values()):
+            context["message"] = _(MESSAGES["counted"])
+    return render(request, _ballot_template(request), context)
 
 
 MESSAGES = {
-    "counted": "Your ballot is counted. Thank you.",
-    "changed": "Your ballot is changed; only the new choice counts.",
-    "unchanged": "Your ballot was counted already; it is counted once.",
-    "already": "A ballot was counted already for this voter; it is counted once.",
+    "counted": N_("Your ballot is counted. Thank you."),
+    "changed": N_("Your ballot is changed; only the new choice counts."),
+    "unchanged": N_("Your ballot was counted already; it is counted once."),
+    "already": N_("A ballot was counted already for this voter; it is counted once."),
+    "received": N_("Your ballot is received. It will be counted together with other voters' ballots, so that "
+                   "nobody can tell which one was yours."),
 }
+LOST = N_("Your ballot was not counted: the server stopped before it was saved together with others. "
+          "Please vote again.")
 
 
 async def vote_cast(request: Request) -> Response:
@@ -348,7 +379,7 @@ async def vote_cast(request: Request) -> Response:
     if counted.tablet is None:
         raise HTTPException(403)
     tablet = counted.tablet
-    if tablet.outcome is not None and tablet.outcome.outcome in ("counted", "changed"):
+    if tablet.outcome is not None and tablet.outcome.outcome in ("counted", "changed", "received"):
         notify(request, counted.vote, ballot=True)
     return await run_view(functools.partial(_cast_reply, counted=counted), request)
 
@@ -360,10 +391,13 @@ def _cast_reply(request: Request, db: Session, counted: ballot_box.Counted) -> R
         status = 409 if refused.code in ("not_open", "no_change") else 422
         return render(request, _ballot_template(request), ballot_context(db, vote, attendance, error=refused.text()),
                       status_code=status)
+    outcome = tablet.outcome.outcome
+    if outcome == "already" and any(b.waiting for b in tablet.mine if b.voter_key == tablet.voter_key):
+        outcome = "received"  # a second tap while the first waits to be counted with others
     # The tablet's ballots as the count left them: no second round of queries for the reply.
     context = {"vote": vote, "attendance": attendance, "my_ballots": tablet.mine, "choices": votes.choices_of(vote),
                "community": None if is_htmx(request) else db.get(Area, vote.community_id), "error": None,
-               "message": _(MESSAGES[tablet.outcome.outcome])}
+               "message": _(MESSAGES[outcome])}
     return render(request, _ballot_template(request), context)
 
 
@@ -376,7 +410,11 @@ def vote_result_json(request: Request, db: Session) -> Response:
     """The result as data, when it may be shown (also what the benchmark checks)."""
     vote = _vote(db, request)
     ballots, eligible = votes.participation(db, vote)
+    # "ballots" is the turnout: for an open secret vote it includes ballots received and waiting
+    # to be counted with others ("waiting"); the counts ("result") only once it has closed.
     body = {"id": vote.id, "status": vote.status, "ballots": ballots, "eligible": eligible, "result": None}
+    if vote.secret and vote.status == VoteStatus.open:
+        body["waiting"] = secrecy.waiting_count(db, vote.id)
     if vote.status != VoteStatus.draft and votes.shows_tallies(vote):
         body["result"] = votes.tally_result(db, vote)
     return JSONResponse(body)

@@ -1,0 +1,317 @@
+"""Secret ballots that stay secret in the database files, the write-ahead log and on the screen.
+
+A secret vote writes two things: a receipt (who has voted) and anonymous sums per choice. If each
+ballot were its own commit, anyone holding the database files could replay SQLite's write-ahead
+log (or a backup, or PostgreSQL's WAL) commit by commit and read, at each commit, one new receipt
+next to one tally that grew by one: the voter and their choice. So secret ballots are never
+written one at a time. A ballot handed in waits here, in memory, in the *urn* of its vote, and
+is written only together with others:
+
+* a batch is written when at least ``2 × K`` ballots wait, and it takes all but the ``K`` most
+  recent, so every commit adds the receipts of at least ``K`` voters and, in the same commit, the
+  sum of their choices (``K`` is ``FORUM_SECRET_BATCH``, 5 by default);
+* the ballots left waiting are written with the vote's closing, in the closing's own transaction,
+  so the last batch holds at least ``K`` voters too (or every voter, when fewer than ``K`` voted:
+  then the result itself says as much);
+* within a batch receipts are inserted in the order of their keys and sums per choice in the
+  order of the choices, so neither the rows' order nor their place in a page says who came first.
+  (``VoteReceipt`` is an ordinary table: SQLite gives its rows rowids in insertion order and keeps
+  a separate index on the key; a WITHOUT ROWID table would hide nothing more, since a page also
+  places its cells in the order they were inserted. Either way what is kept is the batch order,
+  which the write-ahead log shows anyway; within a batch, only the keys' order.)
+* a batch leaves one audit entry with how many ballots it held; no ballot has a timestamp.
+
+A ballot waiting here is *received*, not counted: the tablet says so, and says "counted" once a
+receipt exists. Waiting ballots live only in this process's memory: a crash or restart loses
+them, never half of them, and a tablet that sees no receipt for the ballot it handed in asks for
+it again. (forum serves a meeting from one process, as the live room does.)
+
+While a secret vote is open only its turnout (ballots received, eligible voters) is shown, on
+every page and in ``result.json``; its counts appear when it closes.
+
+Who may see the named ballots of an open (non-secret) vote is decided by
+:func:`may_see_named_ballots`, the one place to change when residents can be verified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from forum import auth
+from forum.i18n import N_, gettext
+from forum.models import Attendance, PaperSerial, User, Vote, VoteAudit, VoteReceipt, VoteStatus, VoteTally, now
+
+log = logging.getLogger("forum.secrecy")
+
+DEFAULT_BATCH = 5  # K: the fewest voters whose ballots any commit of a secret vote adds (FORUM_SECRET_BATCH)
+BATCH_RANGE = (2, 1000)
+
+# How a batch's audit entry names the ways its ballots came in (counts only, never who or what).
+WAYS = {"tablet": N_("tablet"), "proxy": N_("proxy"), "kiosk": N_("shared tablet"), "paper": N_("paper ballot")}
+
+
+@dataclass(frozen=True)
+class Slip:
+    """One secret ballot waiting to be written: who (for the receipt), what, and its weight."""
+
+    voter_key: str
+    choice: str
+    heads: int
+    area_centi: int
+    via: str  # tablet, proxy, kiosk, paper
+    serial: str | None = None
+
+
+class Urn:
+    """The secret ballots of one database that wait to be written, by vote, in arrival order."""
+
+    def __init__(self, batch: int = DEFAULT_BATCH) -> None:
+        self.batch = batch
+        # Held while ballots are checked, added, written, and while a secret vote closes: what
+        # was received before a closing is in its transaction, and nothing is received after it.
+        self.lock = threading.RLock()
+        self._waiting: dict[int, dict[str, Slip]] = {}
+
+    def keys(self, vote_id: int) -> set[str]:
+        return set(self._waiting.get(vote_id, {}))
+
+    def count(self, vote_id: int) -> int:
+        return len(self._waiting.get(vote_id, {}))
+
+    def serials(self, vote_id: int) -> set[str]:
+        return {s.serial for s in self._waiting.get(vote_id, {}).values() if s.serial}
+
+    def _add(self, vote_id: int, slip: Slip) -> None:
+        self._waiting.setdefault(vote_id, {})[slip.voter_key] = slip
+
+    def _due(self, vote_id: int) -> list[Slip]:
+        """The oldest ballots to write now: all but the K newest, once 2K wait (else none)."""
+        waiting = self._waiting.get(vote_id, {})
+        if len(waiting) < 2 * self.batch:
+            return []
+        return list(waiting.values())[: len(waiting) - self.batch]
+
+    def _take(self, vote_id: int, slips: Sequence[Slip]) -> None:
+        waiting = self._waiting.get(vote_id, {})
+        for s in slips:
+            waiting.pop(s.voter_key, None)
+        if not waiting:
+            self._waiting.pop(vote_id, None)
+
+    def _put_back(self, vote_id: int, slips: Sequence[Slip]) -> None:
+        waiting = self._waiting.setdefault(vote_id, {})
+        back = {s.voter_key: s for s in slips if s.voter_key not in waiting}
+        self._waiting[vote_id] = back | waiting  # back in front: they came first
+
+
+_URNS: weakref.WeakKeyDictionary[Engine, Urn] = weakref.WeakKeyDictionary()
+_URNS_LOCK = threading.Lock()
+
+
+def _engine(db: Session | Engine) -> Engine:
+    if isinstance(db, Engine):
+        return db
+    bind = db.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def configure(engine: Engine, batch: int = DEFAULT_BATCH) -> Urn:
+    """Set K for a database (``create_app`` does, from ``FORUM_SECRET_BATCH``)."""
+    low, high = BATCH_RANGE
+    if not low <= batch <= high:
+        raise ValueError(f"a secret batch holds from {low} to {high} ballots, not {batch}")
+    urn = urn_of(engine)
+    urn.batch = batch
+    return urn
+
+
+def urn_of(db: Session | Engine) -> Urn:
+    engine = _engine(db)
+    with _URNS_LOCK:
+        urn = _URNS.get(engine)
+        if urn is None:
+            urn = _URNS[engine] = Urn()
+        return urn
+
+
+def waiting_keys(db: Session, vote_id: int) -> set[str]:
+    urn = urn_of(db)
+    with urn.lock:
+        return urn.keys(vote_id)
+
+
+def waiting_heads(db: Session, vote_id: int) -> int:
+    urn = urn_of(db)
+    with urn.lock:
+        return sum(s.heads for s in urn._waiting.get(vote_id, {}).values())
+
+
+def waiting_count(db: Session, vote_id: int) -> int:
+    urn = urn_of(db)
+    with urn.lock:
+        return urn.count(vote_id)
+
+
+# ---------------------------------------------------------------- handing in and writing
+
+
+def deposit(db: Session, vote: Vote, slips: Sequence[Slip]) -> list[str]:
+    """Hand secret ballots in. Returns each slip's outcome: ``received`` (waiting), ``counted``
+    (written in a batch this call made), ``already`` (the voter has a receipt or a ballot waiting;
+    a secret ballot is never changed), ``not_open`` or ``duplicate_serial``. Commits any batch it
+    writes; slips that wait are not in the database at all."""
+    urn = urn_of(db)
+    with urn.lock:
+        # Read afresh under the lock: a closing holds it until its commit, so a vote seen open
+        # here is still open, and whatever is added now is written with its closing at the latest.
+        status = db.exec(select(Vote.status).where(Vote.id == vote.id)).one()
+        if status != VoteStatus.open:
+            return ["not_open"] * len(slips)
+        keys = sorted({s.voter_key for s in slips})
+        voted = set(db.exec(select(VoteReceipt.voter_key).where(
+            VoteReceipt.vote_id == vote.id, col(VoteReceipt.voter_key).in_(keys)))) if keys else set()
+        serials = sorted({s.serial for s in slips if s.serial})
+        used = set(db.exec(select(PaperSerial.serial).where(
+            PaperSerial.vote_id == vote.id, col(PaperSerial.serial).in_(serials)))) if serials else set()
+        out = []
+        for s in slips:
+            if s.voter_key in voted or s.voter_key in urn.keys(vote.id):
+                out.append("already")
+            elif s.serial and (s.serial in used or s.serial in urn.serials(vote.id)):
+                out.append("duplicate_serial")
+            else:
+                urn._add(vote.id, s)
+                out.append("received")
+        due = urn._due(vote.id)
+        if due:
+            urn._take(vote.id, due)
+            try:
+                written = _write(db, vote, due)
+                db.commit()
+            except Exception:
+                db.rollback()
+                # Nothing was written: they wait for the next batch or the closing, as before.
+                urn._put_back(vote.id, due)
+                log.exception("vote %s: a batch of %d secret ballots could not be written; they wait", vote.id,
+                              len(due))
+            else:
+                if written is None:  # closed meanwhile by another process: nothing was written
+                    return ["not_open"] * len(slips)
+                log.info("vote %s: %d secret ballots counted together", vote.id, len(written))
+                mine = {s.voter_key for s in due}
+                out = ["counted" if o == "received" and s.voter_key in mine else o
+                       for s, o in zip(slips, out, strict=True)]
+        return out
+
+
+@contextlib.contextmanager
+def closing(db: Session, vote: Vote) -> Iterator[Callable[[], int]]:
+    """Hold the urn while a secret vote closes; yields ``flush()``, which writes every waiting
+    ballot of the vote into the closing's transaction. The caller commits inside the block;
+    if it does not get that far, the ballots wait again."""
+    urn = urn_of(db)
+    with urn.lock:
+        taken: list[Slip] = []
+
+        def flush() -> int:
+            slips = list(urn._waiting.get(vote.id, {}).values())
+            urn._take(vote.id, slips)
+            taken.extend(slips)
+            if slips:
+                _write(db, vote, slips, closing=True)
+            return len(slips)
+
+        try:
+            yield flush
+        except BaseException:
+            urn._put_back(vote.id, taken)
+            raise
+
+
+def _insert(db: Session):
+    return sqlite_insert if db.get_bind().dialect.name == "sqlite" else postgresql_insert
+
+
+def _write(db: Session, vote: Vote, slips: Sequence[Slip], *, closing: bool = False) -> list[Slip] | None:
+    """Write one batch in the current transaction (the caller commits): the receipts in key
+    order, one sum per choice, paper serials, one audit entry. Returns the slips written (a voter
+    who got a receipt meanwhile, from another process, is left out), or None when the vote is no
+    longer open."""
+    insert = _insert(db)
+    ordered = sorted(slips, key=lambda s: s.voter_key)
+    receipts = VoteReceipt.__table__
+    # The first statement is a write: on SQLite the writer lock is taken before anything is read.
+    new = set(db.execute(insert(receipts).values([{"vote_id": vote.id, "voter_key": s.voter_key} for s in ordered])
+                         .on_conflict_do_nothing().returning(receipts.c.voter_key)).scalars())
+    if not closing:
+        status = db.exec(select(Vote.status).where(Vote.id == vote.id).with_for_update(read=True)).one()
+        if status != VoteStatus.open:
+            db.rollback()
+            return None
+    written = [s for s in ordered if s.voter_key in new]
+    sums: dict[str, list[int]] = {}
+    for s in written:
+        weight = sums.setdefault(s.choice, [0, 0])
+        weight[0] += s.heads
+        weight[1] += s.area_centi
+    tallies = VoteTally.__table__
+    for choice, (heads, area) in sorted(sums.items()):
+        # A several-of combination nobody ticked before has no row yet.
+        db.execute(insert(tallies).values(vote_id=vote.id, choice=choice, heads=0, area_centi=0)
+                   .on_conflict_do_nothing())
+        db.execute(update(VoteTally).where(VoteTally.vote_id == vote.id, VoteTally.choice == choice)
+                   .values(heads=VoteTally.heads + heads, area_centi=VoteTally.area_centi + area)
+                   .execution_options(synchronize_session=False))
+    serials = sorted(s.serial for s in written if s.serial)
+    if serials:
+        db.execute(insert(PaperSerial.__table__).values([{"vote_id": vote.id, "serial": x} for x in serials])
+                   .on_conflict_do_nothing())
+    if written:
+        ways = Counter(s.via for s in written)
+        detail = gettext("%(n)d secret ballots counted together (%(ways)s).") % {
+            "n": len(written), "ways": "，".join(f"{gettext(WAYS[w])} {n}" for w, n in sorted(ways.items()))}
+        db.execute(VoteAudit.__table__.insert().values(vote_id=vote.id, at=now(), actor="—", action="ballots",
+                                                      detail=detail))
+    return written
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+def shows_counts(vote: Vote) -> bool:
+    """Counts (tallies, verdict) may be shown: once closed; while open, only for a vote that is not
+    secret and was set up to show them. A secret vote shows its turnout alone until it closes."""
+    if vote.status == VoteStatus.closed:
+        return True
+    return vote.status == VoteStatus.open and vote.results_while_open and not vote.secret
+
+
+def may_see_named_ballots(vote: Vote, user: User | None, attendance: Attendance | None) -> bool:
+    """Whether a viewer may read who chose what in an open (named) vote: the staff of the vote's
+    community (facilitators, committee members, admins). ``attendance`` is the viewer's tablet
+    check-in at the vote's meeting, if any: when residents can be verified, a verified resident of
+    the community is let in here, and nowhere else needs to change. Anonymous visitors, never.
+    A secret vote has no named ballots to see."""
+    if vote.secret:
+        return False
+    if auth.can_triage(user) and auth.acts_for(user, vote.community_id):
+        return True
+    return _verified_resident(attendance)
+
+
+def _verified_resident(attendance: Attendance | None) -> bool:
+    # Residents cannot be verified yet (issue #8, "resident verification"): until they can, a
+    # tablet's check-in says only what its holder typed, and that shows nobody's ballot.
+    return attendance is not None and bool(getattr(attendance, "verified_at", None))
