@@ -45,7 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forum import counting
+from forum import counting, verification
 from forum.counting import CountingError, Kind, Rule, Voter, Weighting
 from forum.i18n import N_, gettext
 from forum.models import (
@@ -210,6 +210,8 @@ def compute_electorate(db: Session, vote: Vote) -> list[VoteElector]:
         rows = db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id)
                        .order_by(Attendance.id)).all()
         for a in rows:
+            if not verification.counts_present(vote, a):
+                continue  # a self-checked-in guest, until the facilitator admits them
             elector = elector_for_attendance(db, vote, a)
             if elector is not None:
                 out.setdefault(elector.voter_key, elector)
@@ -238,7 +240,8 @@ def voter_key_for(db: Session, vote: Vote, a: Attendance) -> str | None:
     if vote.counting_unit == "household":
         household_id = _household_id(db, a)
         return f"h{household_id}" if household_id else None
-    return f"p{a.person_id}" if a.person_id else f"a{a.id}"
+    # A person typed on a tablet is not taken at its word: it votes as itself, not as them.
+    return f"p{a.person_id}" if a.person_id and verification.vouched(a) else f"a{a.id}"
 
 
 def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElector | None:
@@ -295,7 +298,7 @@ def _option_ids(vote: Vote) -> list[str] | None:
 
 FIELDS = ("question", "kind", "options", "max_choices", "scope", "scope_building", "scope_unit", "counting_unit",
           "weighting", "rule", "closing", "closes_at", "agenda_entry")
-FLAGS = ("secret", "results_while_open", "allow_change")
+FLAGS = ("secret", "results_while_open", "allow_change", "guests_count")
 
 
 # "5栋2单元", "5号楼2单元", "5幢2单元", "Building 5 Unit 2": where an issue's place names a stairwell.
@@ -416,6 +419,7 @@ def create_vote(db: Session, values: dict[str, str], *, community_id: int, meeti
                 scope_unit=unit if scope == "unit" else "", counting_unit=counting_unit,
                 weighting=Weighting.BOTH if rule in OWNERS_RULES else weighting, rule=rule, secret=secret,
                 results_while_open=v.get("results_while_open") == "on", allow_change=allow_change,
+                guests_count=scope == "attendance" and v.get("guests_count") == "on",
                 closes_at=closes_at, created_by=actor)
     try:
         _check_counts(vote, compute_electorate(db, vote))
@@ -507,8 +511,9 @@ class Cast:
 
 
 def cast(db: Session, vote: Vote, voter_key: str, selection: Sequence[str], *, via: str, cast_by: str = "",
-         paper_serial: str | None = None) -> Cast:
-    """Count one ballot for ``voter_key``, exactly once; raise VoteRefused with the reason otherwise."""
+         paper_serial: str | None = None, attendance: Attendance | None = None) -> Cast:
+    """Count one ballot for ``voter_key``, exactly once; raise VoteRefused with the reason otherwise.
+    ``attendance`` is the tablet casting it (via tablet or proxy)."""
     ensure_current(db, vote)
     if vote.status != VoteStatus.open:
         raise _not_open(vote)
@@ -517,6 +522,7 @@ def cast(db: Session, vote: Vote, voter_key: str, selection: Sequence[str], *, v
         raise VoteRefused("ineligible", N_("This voter is not eligible in this vote."), "voter")
     choice = _choice_key(vote, selection)
     serial = (paper_serial or "").strip() or None
+    verification.check_ballot(db, vote, voter_key, via=via, attendance=attendance, serial=serial)
     with _write_lock(db):
         return _cast_locked(db, vote, elector, choice, via=via, cast_by=cast_by, serial=serial)
 
@@ -632,6 +638,8 @@ def add_late_attendee(db: Session, vote: Vote, attendance: Attendance) -> VoteEl
     """Someone who checked in after an attendance-scope vote opened joins its electorate."""
     key = voter_key_for(db, vote, attendance)
     if key is None or vote.scope != "attendance" or vote.status != VoteStatus.open:
+        return None
+    if not verification.counts_present(vote, attendance):
         return None
     known = db.get(VoteElector, (vote.id, key))
     if known is not None:
@@ -752,7 +760,7 @@ def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> N
         assert t._ballot is not None
         try:
             t.outcome = cast(db, vote, t.voter_key, t.selection, via="proxy" if t._ballot.proxy else "tablet",
-                             cast_by=t.attendance.name if t._ballot.proxy else "")
+                             cast_by=t.attendance.name if t._ballot.proxy else "", attendance=t.attendance)
         except VoteRefused as refused:
             db.rollback()
             t.refused = refused
@@ -801,6 +809,7 @@ def _check_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> None
         except VoteRefused as refused:
             t.refused = refused
         t._elector = electors.get(t.voter_key)
+    verification.check_tablets(vote, batch)
 
 
 def _electors(db: Session, vote: Vote, keys: set[str]) -> dict[str, VoteElector]:
@@ -929,6 +938,10 @@ def open_kiosk(db: Session, vote: Vote, voter_key: str, *, actor: str) -> str | 
         return gettext("Choose an eligible voter.")
     if has_voted(db, vote, voter_key):
         return gettext("This voter has voted already.")
+    try:
+        verification.check_ballot(db, vote, voter_key, via="kiosk")
+    except VoteRefused as refused:
+        return refused.text()
     vote.kiosk_voter, vote.kiosk_nonce = voter_key, secrets.token_urlsafe(12)
     db.add(vote)
     _audit(db, vote, actor, "kiosk", gettext("Shared tablet opened for %(v)s.") % {"v": elector.label})

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import auth, ballot_box, live, minutes, votes
+from forum import auth, ballot_box, live, minutes, verification, votes
 from forum.i18n import gettext as _
 from forum.models import (
     VOTE_STATUSES,
@@ -131,6 +131,8 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
             else votes.compute_electorate(db, vote)
         voted = {k for k in _receipts(db, vote)}
         context["pending"] = [e for e in electors if e.voter_key not in voted]
+        # The shared tablet opens a binding vote's ballot for verified residents present only.
+        context["kiosk_voters"] = verification.kiosk_voters(db, vote, context["pending"])
         context["attendees"] = list(db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id)
                                             .order_by(Attendance.name))) if vote.meeting_id else []
         context["proxies"] = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id)))
