@@ -149,7 +149,7 @@ def _opened_votes_since(db: Session, meeting: Meeting) -> datetime | None:
     # Who checked in after an open vote of those present began is marked on the console.
     from forum.models import Vote, VoteStatus
 
-    opened = db.exec(select(func.min(Vote.opened_at)).where(Vote.meeting_id == meeting.id,
+    opened = db.exec(select(func.min(Vote.opened_at)).where(Vote.meeting_id == meeting.id, Vote.scope == "attendance",
                                                            Vote.status == VoteStatus.open)).one()
     return opened
 
