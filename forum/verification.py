@@ -50,6 +50,7 @@ SLIP_LENGTH = 10
 SLIP_DAYS = 90
 SLIP_LIMIT = throttle.Limit(attempts=10, seconds=15 * 60)  # wrong slip codes per address
 _SEPARATORS = re.compile(r"[\s\-.·]+")
+SLIP_SESSION = "slip_code"  # a code scanned from a slip's QR, kept on the device until it is used
 
 OWNERS_RULES = (Rule.OWNERS_ORDINARY, Rule.OWNERS_MAJOR)
 METHODS = {"slip": N_("household slip"), "register": N_("ID checked by staff")}

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from forum import verification
 from forum.models import Area, Household, Person
-from tests.conftest import axe_serious
+from tests.conftest import TABLET, axe_serious
 from tests.room_pages import LAPTOP, SHOTS, join_code, join_tablet, sign_in
 from tests.test_browser_votes import assert_button_ballot, t
 from tests.test_votes import lift_meeting
@@ -60,6 +60,14 @@ def test_an_unverified_tablet_is_refused_in_the_lift_vote_then_verified_by_slip_
     expect(slip).to_contain_text(owner.name)
     slip_code = slip.locator(".code").inner_text()
     assert re.fullmatch(r"[2-9A-Z]{5} [2-9A-Z]{5}", slip_code)
+
+    # A device without the code is asked for it, next to the slip form, and shown nobody's name.
+    stranger = open_page(TABLET, has_touch=True)
+    stranger.goto(f"{base}/meetings/{meeting.id}/tablet")
+    expect(stranger.locator("#f-code")).to_be_visible()
+    expect(stranger.locator("main")).not_to_contain_text(owner.name)
+    assert axe_serious(stranger) == []
+    stranger.screenshot(path=str(SHOTS / "verify-tablet-no-code.png"), full_page=True)
 
     # On her tablet the resident types her name and flat: she takes part, but is not verified.
     tablet = join_tablet(open_page, base, code, owner.name, ("5", "2", "101"))

@@ -583,7 +583,8 @@ def _tablet_context(request: Request, db: Session, meeting: Meeting, me: Attenda
     # Nobody else's name is offered here: joining as someone checked in takes their slip or the facilitator.
     return base_context(request, db, meeting, "tablet") | {
         "me": me, "my_request": mine, "place": place, "errors": errors or {},
-        "values": values or {"name": "", "building": "", "unit": "", "room": "", "code": "", "slip": ""},
+        "values": values or {"name": "", "building": "", "unit": "", "room": "", "code": "",
+                             "slip": str(request.session.get(verification.SLIP_SESSION, ""))[:40]},
         "has_pass": joining.has_pass(request.session, meeting), "open_for_joining": joining.open_for_joining(meeting),
         "my_verification": verification.verifications_of(db, meeting).get(me.id) if me is not None else None,
     }

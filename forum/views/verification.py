@@ -22,7 +22,7 @@ from forum.views import room
 from forum.views.common import community_or_404
 from forum.web import form, get_or_404, int_param, page, render, require_in
 
-SLIP_SESSION = "slip_code"  # a code scanned from a slip's QR, kept until the device is in a meeting
+SLIP_SESSION = verification.SLIP_SESSION
 
 
 # ---------------------------------------------------------------- printing slips
