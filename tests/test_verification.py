@@ -441,3 +441,21 @@ def test_the_ballot_box_refuses_a_device_of_another_meeting(app, demo_engine, li
                                                                         data={"choice": "for"})
     assert over_http.status_code == 403
     assert state(demo_engine, vote_id)[:2] == (0, 0)
+
+
+def test_the_desk_verifies_owners_only(facilitator, demo_engine, lift):
+    """Binding votes are the owners': a tenant's ID makes them no owner's voter."""
+    meeting, _entry, flats, _owners = lift
+    with Session(demo_engine) as db:
+        tenant = Person(name="租户小王", household_id=flats[3].id, is_owner=False)
+        db.add(tenant)
+        db.commit()
+        db.refresh(tenant)
+    results = html(facilitator.get(f"/meetings/{meeting.id}/run/households?q=租户小王"))
+    assert results.select_one('form[action$="/run/checkin"]') is not None
+    assert results.select_one(f'form[action$="/run/verify"] input[name=person][value="{tenant.id}"]') is None
+    r = facilitator.post(f"/meetings/{meeting.id}/run/verify", data={"household": flats[3].id, "person": tenant.id})
+    assert r.status_code == 409
+    with Session(demo_engine) as db:
+        assert db.exec(select(Verification)).first() is None
+        assert db.exec(select(Attendance).where(Attendance.name == "租户小王")).first() is None

@@ -141,7 +141,9 @@ def queue_context(db: Session, meeting: Meeting) -> dict[str, Any]:
 def attendance_context(db: Session, meeting: Meeting) -> dict[str, Any]:
     people = list(db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)
                           .order_by(col(Attendance.checked_in_at).desc(), col(Attendance.id).desc())))
-    return {"people": people, "verifications": verification.verifications_of(db, meeting),
+    owners = set(db.exec(select(Person.id).where(col(Person.id).in_({a.person_id for a in people if a.person_id}),
+                                                 Person.is_owner)))
+    return {"people": people, "verifications": verification.verifications_of(db, meeting), "owners": owners,
             "late_since": _opened_votes_since(db, meeting)}
 
 

@@ -165,6 +165,8 @@ def console_action(request: Request, db: Session, staff: User, meeting: Meeting,
         if household is None or household.community_id != meeting.community_id or person is None \
                 or person.household_id != household.id:
             raise HTTPException(404)
+        if not person.is_owner:
+            raise HTTPException(409)  # binding votes are the owners'; the button is offered for owners only
         attendance = room.check_in(db, meeting, name=person.name, household=household, by=actor)
         verification.verify(db, attendance, household, person, method="register", by=actor)
         verification.late_arrival(db, meeting, attendance)
@@ -176,8 +178,8 @@ def console_action(request: Request, db: Session, staff: User, meeting: Meeting,
         # Someone who checked in with their flat shows their ID: the register's household and person.
         household = db.get(Household, attendance.household_id) if attendance.household_id else None
         person = db.get(Person, attendance.person_id) if attendance.person_id else None
-        if household is None or (person is not None and person.household_id != household.id):
-            raise HTTPException(409)
+        if household is None or person is None or person.household_id != household.id or not person.is_owner:
+            raise HTTPException(409)  # only a registered owner's check-in is verified from here
         verification.verify(db, attendance, household, person, method="register", by=actor)
         verification.late_arrival(db, meeting, attendance)
     elif action == "revoke":
