@@ -254,10 +254,11 @@ def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElecto
         h = db.get(Household, household_id)
         return VoteElector(vote_id=vote.id, voter_key=key, label=room_label(h), heads=1,
                            area_centi=_centi(h.floor_area), owner=True, household_id=h.id)
-    person = db.get(Person, a.person_id) if a.person_id else None
+    person = db.get(Person, a.person_id) if key.startswith("p") else None  # only a vouched-for person
     where = f"（{a.building}-{a.unit}-{a.room}）" if a.room else ""
     return VoteElector(vote_id=vote.id, voter_key=key, label=f"{a.name}{where}", heads=1,
-                       owner=bool(person and person.is_owner), person_id=a.person_id, household_id=household_id)
+                       owner=bool(person and person.is_owner), person_id=person.id if person else None,
+                       household_id=household_id)
 
 
 def _check_counts(vote: Vote, electors: Sequence[VoteElector]) -> None:

@@ -37,6 +37,8 @@ from forum.models import (
     Person,
     SpeakingRequest,
     User,
+    Vote,
+    VoteStatus,
     now,
 )
 from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require, require_in
@@ -149,11 +151,8 @@ def attendance_context(db: Session, meeting: Meeting) -> dict[str, Any]:
 
 def _opened_votes_since(db: Session, meeting: Meeting) -> datetime | None:
     # Who checked in after an open vote of those present began is marked on the console.
-    from forum.models import Vote, VoteStatus
-
-    opened = db.exec(select(func.min(Vote.opened_at)).where(Vote.meeting_id == meeting.id, Vote.scope == "attendance",
-                                                           Vote.status == VoteStatus.open)).one()
-    return opened
+    return db.exec(select(func.min(Vote.opened_at)).where(Vote.meeting_id == meeting.id, Vote.scope == "attendance",
+                                                          Vote.status == VoteStatus.open)).one()
 
 
 def comments_context(db: Session, meeting: Meeting) -> dict[str, Any]:

@@ -124,6 +124,7 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
         "errors": errors or {}, "values": values or {}, "staff": staff,
         "audit": votes.audit_trail(db, vote), "AUDIT_LABELS": votes.AUDIT_LABELS,
         "vote_scope_label": _(votes.SCOPES[vote.scope]), "vote_unit_label": _(votes.UNITS[vote.counting_unit]),
+        "binding": verification.is_binding(vote),
     } | result_context(db, vote)
     if staff and vote.status != VoteStatus.closed:
         electors = list(db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)
