@@ -96,3 +96,7 @@ def test_an_unverified_tablet_is_refused_in_the_lift_vote_then_verified_by_slip_
     row = console.locator("#room-attendance li", has_text=owner.name)
     expect(row.locator(".verified-badge")).to_be_visible()
     console.screenshot(path=str(SHOTS / "verify-console-after.png"), full_page=True)
+    console.goto(f"{base}/votes/{vote_id}")
+    # The shared tablet is offered for nobody: she has voted, and nobody else is verified here.
+    expect(console.locator("#f-kiosk-voter option")).to_have_count(1)  # only "Choose…"
+    console.screenshot(path=str(SHOTS / "verify-vote-page.png"), full_page=True)
