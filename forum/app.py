@@ -25,6 +25,7 @@ from forum.i18n import gettext as _
 from forum.paths import STATIC
 from forum.settings import Settings
 from forum.views import account, community, directory, households, issues, meetings, room
+from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (
     LanguageMiddleware,
@@ -77,11 +78,14 @@ routes = [
     Route("/meetings/{id:int}/screen", room.screen, name="room_screen"),
     Route("/meetings/{id:int}/shared-tablet", room.shared_tablet, methods=BOTH, name="room_kiosk"),
     Route("/meetings/{id:int}/tablet", room.tablet, name="room_tablet"),
+    Route("/meetings/{id:int}/tablet/slip", verification_views.tablet_slip, methods=POST, name="room_tablet_slip"),
     Route("/meetings/{id:int}/tablet/{action}", room.tablet_action, methods=POST, name="room_tablet_action"),
     Route("/meetings/{id:int}/minutes", room.minutes_page, name="minutes"),
     Route("/meetings/{id:int}/minutes.md", room.minutes_markdown, name="minutes_md"),
     WebSocketRoute("/meetings/{id:int}/ws", live.room_socket, name="room_ws"),
     Route("/join", room.join, methods=BOTH, name="join"),
+    Route("/slip", verification_views.slip_link, name="slip"),
+    Route("/c/{community}/slips", verification_views.slips, methods=BOTH, name="slips"),
     Route("/committees/{id:int}", directory.committee_detail, name="committee"),
     Route("/organisations/{id:int}", directory.organisation_detail, name="organisation"),
     Route("/admin/households", households.household_import, methods=BOTH, name="household_import"),

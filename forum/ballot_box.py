@@ -125,9 +125,7 @@ def _count_batch(db: Session, vote_id: int, slips: list[_Slip]) -> list[Counted]
     vote = db.get(Vote, vote_id)
     if vote is None:
         return [Counted(None, None, None) for _ in slips]
-    tokens = {s.device_token for s in slips if s.device_token} if vote.meeting_id is not None else set()
-    devices = {a.device_token: a for a in db.exec(select(Attendance).where(
-        Attendance.meeting_id == vote.meeting_id, col(Attendance.device_token).in_(sorted(tokens))))} if tokens else {}
+    devices = devices_of_meeting(db, vote, {s.device_token for s in slips if s.device_token})
     answers = []
     tablets = []
     for slip in slips:
@@ -144,3 +142,16 @@ def _count_batch(db: Session, vote_id: int, slips: list[_Slip]) -> list[Counted]
         if inspect(obj).expired_attributes:
             db.refresh(obj)
     return answers
+
+
+def devices_of_meeting(db: Session, vote: Vote, tokens: set[str]) -> dict[str, Attendance]:
+    """The check-ins these device tokens hold at the vote's own meeting, by token.
+
+    The guard that a ballot comes from a device of this vote's meeting: a device checked in at
+    another meeting (or any device, for a vote that runs without a meeting) is not found here,
+    so its ballot is refused whole (the view answers 403) before anything is counted."""
+    if vote.meeting_id is None or not tokens:
+        return {}
+    rows = db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id,
+                                            col(Attendance.device_token).in_(sorted(tokens))))
+    return {a.device_token: a for a in rows if a.meeting_id == vote.meeting_id and a.device_token in tokens}

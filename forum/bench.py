@@ -232,6 +232,20 @@ def seed(url: str) -> int:
     raise RuntimeError("the demo data has no planned meeting with an agenda")
 
 
+def join_code_of(url: str, meeting_id: int) -> str:
+    """The code the hall shows, as a resident reads it off the wall."""
+    from sqlmodel import Session
+
+    from forum import db as database
+    from forum.models import Meeting
+
+    engine = database.make_engine(url)
+    with Session(engine) as db:
+        code = db.get(Meeting, meeting_id).join_code or ""
+    engine.dispose()
+    return code
+
+
 @dataclass
 class Result:
     latencies: list[float]
@@ -266,7 +280,8 @@ async def bench(tablets: int, actions: int, pause: float) -> tuple[Result, Resul
             if login.status_code != 303:
                 raise RuntimeError(f"sign-in failed: {login.status_code}")
             await staff.post(f"/meetings/{meeting_id}/run/start")
-            await resident.post(f"/meetings/{meeting_id}/tablet/join", data={"name": "测试居民"})
+            code = join_code_of(url, meeting_id)
+            await resident.post(f"/meetings/{meeting_id}/tablet/join", data={"name": "测试居民", "code": code})
             ws_url = f"ws://{HOST}:{port}/meetings/{meeting_id}/ws?audience=tablet"
             # Warm up (imports, template compilation, caches) before the baseline.
             warm = Tablets()

@@ -73,8 +73,8 @@ def check_in(url: str, meeting_id: int, n: int) -> list[tuple[int, str]]:
 
     engine = database.make_engine(url)
     with Session(engine) as db:
-        rows = [Attendance(meeting_id=meeting_id, name=f"居民{i:05d}", device_token=secrets.token_hex(16))
-                for i in range(n)]
+        rows = [Attendance(meeting_id=meeting_id, name=f"居民{i:05d}", device_token=secrets.token_hex(16),
+                           admitted=True) for i in range(n)]
         db.add_all(rows)
         db.commit()
         out = [(a.id, a.device_token) for a in rows]

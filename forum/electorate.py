@@ -50,6 +50,7 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from forum import verification
 from forum.i18n import N_, gettext
 from forum.models import (
     Attendance,
@@ -214,6 +215,8 @@ def build(db: Session, vote: Vote) -> tuple[list[VoteElector], list[VoteElectorU
         rows = db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id)
                        .order_by(Attendance.id)).all()
         for a in rows:
+            if not verification.counts_present(vote, a):
+                continue  # a self-checked-in guest, until the facilitator admits them
             elector = elector_for_attendance(db, vote, a)
             if elector is not None:
                 out.setdefault(elector.voter_key, elector)
@@ -312,13 +315,16 @@ def voter_key_for(db: Session, vote: Vote, a: Attendance) -> str | None:
     """The key an attendance casts under in this vote (its person, its guest check-in, or the owner
     of its household), or None when it has no ballot of its own. On the path of every ballot, so
     it builds no elector once the vote is open."""
+    # A person typed on a tablet is not taken at its word: only a check-in that staff or a
+    # verification vouched for votes as the registered person; any other votes as itself.
+    person_id = a.person_id if verification.vouched(a) else None
     if vote.counting_unit == "household":
-        if vote.scope != "attendance" and a.person_id:
-            key = key_for_person(db, vote, a.person_id)
+        if vote.scope != "attendance" and person_id:
+            key = key_for_person(db, vote, person_id)
             if key is not None:
                 return key
         return key_for_household(db, vote, _household_id(db, a))
-    return f"p{a.person_id}" if a.person_id else f"a{a.id}"
+    return f"p{person_id}" if person_id else f"a{a.id}"
 
 
 def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElector | None:
@@ -332,8 +338,9 @@ def elector_for_attendance(db: Session, vote: Vote, a: Attendance) -> VoteElecto
         return VoteElector(vote_id=vote.id, voter_key=key, label=room_label(h), heads=1,
                            area_centi=_centi(h.floor_area), owner=True, household_id=h.id)
     where = f"（{a.building}-{a.unit}-{a.room}）" if a.room else ""
+    person_id = int(key[1:]) if key.startswith("p") else None  # only a vouched-for person
     return VoteElector(vote_id=vote.id, voter_key=key, label=f"{a.name}{where}", heads=1,
-                       owner=owns_any(db, a.person_id), person_id=a.person_id, household_id=household_id)
+                       owner=owns_any(db, person_id), person_id=person_id, household_id=household_id)
 
 
 # ---------------------------------------------------------------- what the result page says

@@ -352,6 +352,10 @@ class Attendance(SQLModel, table=True):
     checked_in_by: str = Field(default="self", max_length=60)
     # A random token kept in the tablet's cookie; "next person" on a shared tablet forgets it.
     device_token: str | None = Field(default=None, max_length=64, index=True)
+    # Counts in votes of those present: staff checked them in or the facilitator admitted them.
+    admitted: bool = False
+    # A Verification stands for this attendance's household and person (see forum.verification).
+    verified: bool = False
 
 
 class SpeakingRequest(SQLModel, table=True):
@@ -376,6 +380,36 @@ class Comment(SQLModel, table=True):
     attendance_id: int | None = Field(default=None, foreign_key="attendance.id")
     text: str = Field(sa_column=Column(Text, nullable=False))
     at: NaiveDatetime = Field(default_factory=now)
+
+
+class HouseholdSlip(SQLModel, table=True):
+    """A printed one-time code that verifies a resident of a household (only its hash is kept)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: NaiveDatetime = Field(default_factory=now)
+    created_by: str = Field(max_length=60)
+    expires_at: NaiveDatetime
+    used_at: NaiveDatetime | None = None
+    revoked_at: NaiveDatetime | None = None
+    revoked_by: str = Field(default="", max_length=60)
+
+
+class Verification(SQLModel, table=True):
+    """That an attendance is a given household's resident: by slip, or by staff from the register."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    attendance_id: int = Field(foreign_key="attendance.id", index=True)
+    household_id: int = Field(foreign_key="household.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    method: str = Field(max_length=20)  # slip, register
+    slip_id: int | None = Field(default=None, foreign_key="householdslip.id")
+    verified_at: NaiveDatetime = Field(default_factory=now)
+    verified_by: str = Field(max_length=60)
+    revoked_at: NaiveDatetime | None = None
+    revoked_by: str = Field(default="", max_length=60)
 
 
 # ---- votes
@@ -418,6 +452,8 @@ class Vote(SQLModel, table=True):
     secret: bool = False
     results_while_open: bool = True
     allow_change: bool = False
+    # Self-checked-in guests and unverified residents count in this vote of those present.
+    guests_count: bool = False
     closes_at: NaiveDatetime | None = None
     status: str = Field(default=VoteStatus.draft, max_length=20, index=True)
     created_by: str = Field(max_length=60)

@@ -22,6 +22,7 @@ DOCUMENTED = {
     "FORUM_SECURE_COOKIES": "1 to mark cookies Secure (sent over HTTPS only), 0 not to (default: 1 when the public "
                             "URL is https)",
     "FORUM_SECRET_BATCH": "the fewest voters whose secret ballots are written to the database together (default 5)",
+    "FORUM_SLIP_DAYS": "how many days a printed household slip's code stays valid (default 90)",
 }
 
 # Always answered: the machine itself (forum demo, a console on the server) and the test client.
@@ -32,6 +33,8 @@ HEARTBEAT_SECONDS = 20.0
 HEARTBEAT_RANGE = (0.5, 300.0)
 SECRET_BATCH = 5
 SECRET_BATCH_RANGE = (2, 1000)
+SLIP_DAYS = 90
+SLIP_DAYS_RANGE = (1, 3650)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Settings:
 
     # K: every commit that adds secret ballots adds those of at least this many voters (forum.secrecy).
     secret_batch: int = SECRET_BATCH
+    # How long a printed household slip's code stays valid (forum.verification).
+    slip_days: int = SLIP_DAYS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -77,7 +82,8 @@ class Settings:
                    public_url=public_url(env.get("FORUM_PUBLIC_URL")),
                    allowed_hosts=_hosts(env.get("FORUM_ALLOWED_HOSTS")),
                    secure_cookies=_flag("FORUM_SECURE_COOKIES", env.get("FORUM_SECURE_COOKIES")),
-                   secret_batch=_batch(env.get("FORUM_SECRET_BATCH")))
+                   secret_batch=_batch(env.get("FORUM_SECRET_BATCH")),
+                   slip_days=_slip_days(env.get("FORUM_SLIP_DAYS")))
 
 
 def public_url(text: str | None) -> str:
@@ -142,3 +148,12 @@ def _batch(text: str | None) -> int:
     if not low <= value <= high:
         raise ValueError(f"FORUM_SECRET_BATCH is {text!r}; it must be a whole number of ballots from {low} to {high}.")
     return value
+
+
+def _slip_days(text: str | None) -> int:
+    if not text:
+        return SLIP_DAYS
+    low, high = SLIP_DAYS_RANGE
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"FORUM_SLIP_DAYS is {text!r}; it must be a whole number of days from {low} to {high}.")
+    return int(text)

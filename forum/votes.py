@@ -48,7 +48,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forum import counting, display, electorate, forms, secrecy
+from forum import counting, display, electorate, forms, secrecy, verification
 from forum.counting import CountingError, Kind, Rule, Voter, Weighting
 
 # The electorate is built in forum.electorate (owners as the law counts them); its names stay
@@ -240,7 +240,7 @@ def _option_ids(vote: Vote) -> list[str] | None:
 
 FIELDS = ("question", "kind", "options", "max_choices", "scope", "scope_building", "scope_unit", "counting_unit",
           "weighting", "rule", "closing", "closes_at", "agenda_entry")
-FLAGS = ("secret", "results_while_open", "allow_change")
+FLAGS = ("secret", "results_while_open", "allow_change", "guests_count")
 
 
 # "5栋2单元", "5号楼2单元", "5幢2单元", "Building 5 Unit 2": where an issue's place names a stairwell.
@@ -362,6 +362,7 @@ def create_vote(db: Session, values: dict[str, str], *, community_id: int, meeti
                 weighting=Weighting.BOTH if rule in OWNERS_RULES else weighting, rule=rule, secret=secret,
                 # A secret vote shows only its turnout until it closes (forum.secrecy).
                 results_while_open=v.get("results_while_open") == "on" and not secret, allow_change=allow_change,
+                guests_count=scope == "attendance" and v.get("guests_count") == "on",
                 closes_at=closes_at, created_by=actor)
     try:
         _check_counts(vote, compute_electorate(db, vote))
@@ -479,8 +480,9 @@ class Cast:
 
 
 def cast(db: Session, vote: Vote, voter_key: str, selection: Sequence[str], *, via: str, cast_by: str = "",
-         paper_serial: str | None = None) -> Cast:
-    """Count one ballot for ``voter_key``, exactly once; raise VoteRefused with the reason otherwise."""
+         paper_serial: str | None = None, attendance: Attendance | None = None) -> Cast:
+    """Count one ballot for ``voter_key``, exactly once; raise VoteRefused with the reason otherwise.
+    ``attendance`` is the tablet casting it (via tablet or proxy)."""
     ensure_current(db, vote)
     if vote.status != VoteStatus.open:
         raise _not_open(vote)
@@ -489,6 +491,7 @@ def cast(db: Session, vote: Vote, voter_key: str, selection: Sequence[str], *, v
         raise VoteRefused("ineligible", N_("This voter is not eligible in this vote."), "voter")
     choice = _choice_key(vote, selection)
     serial = (paper_serial or "").strip() or None
+    verification.check_ballot(db, vote, voter_key, via=via, attendance=attendance, serial=serial)
     if serial is not None and len(serial) > SERIAL_MAX:
         raise VoteRefused("bad_serial", N_("A serial number has at most %(n)d characters."), "serial", n=SERIAL_MAX)
     if vote.secret:
@@ -624,6 +627,8 @@ def add_late_attendee(db: Session, vote: Vote, attendance: Attendance) -> VoteEl
     key = voter_key_for(db, vote, attendance)
     if key is None or vote.scope != "attendance" or vote.status != VoteStatus.open:
         return None
+    if not verification.counts_present(vote, attendance):
+        return None
     known = db.get(VoteElector, (vote.id, key))
     if known is not None:
         return known
@@ -749,7 +754,7 @@ def cast_from_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> N
         assert t._ballot is not None
         try:
             t.outcome = cast(db, vote, t.voter_key, t.selection, via="proxy" if t._ballot.proxy else "tablet",
-                             cast_by=t.attendance.name if t._ballot.proxy else "")
+                             cast_by=t.attendance.name if t._ballot.proxy else "", attendance=t.attendance)
         except VoteRefused as refused:
             db.rollback()
             t.refused = refused
@@ -817,6 +822,7 @@ def _check_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> None
         except VoteRefused as refused:
             t.refused = refused
         t._elector = electors.get(t.voter_key)
+    verification.check_tablets(db, vote, batch)
 
 
 def _electors(db: Session, vote: Vote, keys: set[str]) -> dict[str, VoteElector]:
@@ -987,6 +993,10 @@ def open_kiosk(db: Session, vote: Vote, voter_key: str, *, actor: str) -> str | 
         return gettext("Choose an eligible voter.")
     if has_voted(db, vote, voter_key):
         return gettext("This voter has voted already.")
+    try:
+        verification.check_ballot(db, vote, voter_key, via="kiosk")
+    except VoteRefused as refused:
+        return refused.text()
     vote.kiosk_voter, vote.kiosk_nonce = voter_key, secrets.token_urlsafe(12)
     db.add(vote)
     if not vote.secret:

@@ -57,10 +57,10 @@ def wait_listening(page) -> None:
 
 
 def join_code(console) -> str:
-    """The code as the hall reads it off the console (three digits, a thin space, three digits)."""
-    code = re.sub(r"\s+", "", console.locator("#room-status .room-code").inner_text())
-    assert re.fullmatch(r"\d{6}", code), code
-    return code
+    """The code as the hall reads it off the console (ten digits in groups of 3, 3 and 4)."""
+    shown = console.locator("#room-status .room-code").inner_text()
+    assert re.fullmatch(r"\d{3} \d{3} \d{4}", shown.strip()), shown
+    return re.sub(r"\s+", "", shown)
 
 
 def join_on(tablet, base: str, code: str, name: str, home: tuple[str, str, str] = ("", "", "")) -> None:

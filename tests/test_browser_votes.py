@@ -163,6 +163,8 @@ def test_two_tablets_and_a_kiosk_vote_and_the_screen_shows_the_result(live_serve
     expect(console.get_by_label(t("Kind of vote"))).to_have_value("for_against")
     console.get_by_label(t("Secret ballot (nobody can see who chose what)")).check()
     console.get_by_label(t("Show the count while the vote is open")).uncheck()
+    # The two tablets checked themselves in (unverified): this vote lets them count.
+    console.locator("input[name=guests_count]").check()
     console.get_by_role("button", name=t("Set up the vote")).click()
     console.wait_for_url(re.compile(r"/votes/\d+$"))
     vote_id = int(console.url.rsplit("/", 1)[1])
@@ -284,7 +286,7 @@ def test_ballot_is_announced_by_choice_and_easy_to_tap(live_server, open_page, m
         entry_id = db.get(Meeting, meeting_id).current_entry_id
     form = {"agenda_entry": str(entry_id), "question": question, "kind": "for_against", "options": "",
             "scope": "attendance", "counting_unit": "person", "weighting": "head", "rule": "simple",
-            "closing": "facilitator", "closes_at": ""} | over
+            "closing": "facilitator", "closes_at": "", "guests_count": "on"} | over
     created = console.request.post(f"{base}/meetings/{meeting_id}/votes", form=form, max_redirects=0)
     assert created.status == 303, created.text()
     vote_id = int(created.headers["location"].rsplit("/", 1)[1])

@@ -70,7 +70,10 @@ def live_meeting(facilitator, meeting_id) -> int:
 def join_tablet(app, meeting_id: int, name: str = "李秀英", **home: str) -> TestClient:
     client = TestClient(app)
     client.__enter__()
-    response = client.post(f"/meetings/{meeting_id}/tablet/join", data={"name": name, **home}, follow_redirects=False)
+    with Session(client.app.state.engine) as db:
+        code = db.get(Meeting, meeting_id).join_code
+    response = client.post(f"/meetings/{meeting_id}/tablet/join", data={"name": name, "code": code, **home},
+                           follow_redirects=False)
     assert response.status_code == 303, response.text
     return client
 

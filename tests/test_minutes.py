@@ -11,6 +11,11 @@ from forum import minutes
 from forum.models import AgendaEntry, Issue, Meeting, SpeakingRequest
 from tests.test_live import upcoming_meeting
 
+
+def join_code(engine, meeting_id: int) -> str:
+    with Session(engine) as db:
+        return db.get(Meeting, meeting_id).join_code
+
 DECISION = "由物业公司在两周内提交加装电梯方案，下次协调会审议"
 COMMENT = "希望先公示费用分摊办法 *重要*"
 
@@ -21,6 +26,7 @@ def held_meeting(app, facilitator, demo_engine) -> int:
     meeting_id = upcoming_meeting(demo_engine)
     facilitator.post(f"/meetings/{meeting_id}/run/start")
     with TestClient(app) as tablet:
+        tablet.get(f"/join?code={join_code(demo_engine, meeting_id)}")
         tablet.post(f"/meetings/{meeting_id}/tablet/join", data={"name": "李秀英", "building": "5", "unit": "2",
                                                                   "room": "301"})
         tablet.post(f"/meetings/{meeting_id}/tablet/hand", data={"up": "1"})

@@ -39,6 +39,10 @@ def live_meeting(facilitator, meeting_id) -> int:
     return meeting_id
 
 
+def code_of(engine, meeting_id: int) -> str:
+    return meeting(engine, meeting_id).join_code
+
+
 def meeting(engine, meeting_id: int) -> Meeting:
     with Session(engine) as db:
         return db.get(Meeting, meeting_id)
@@ -63,7 +67,7 @@ def test_starting_assigns_a_join_code_and_goes_live(facilitator, meeting_id, dem
     response = facilitator.post(f"/meetings/{meeting_id}/run/start", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/meetings/{meeting_id}/run"
     m = meeting(demo_engine, meeting_id)
-    assert m.status == MeetingStatus.live and re.fullmatch(r"\d{6}", m.join_code)
+    assert m.status == MeetingStatus.live and re.fullmatch(r"\d{10}", m.join_code)
     assert m.current_entry_id is not None and m.started_at is not None
     page = facilitator.get(f"/meetings/{meeting_id}/run")
     assert page.status_code == 200
@@ -104,7 +108,7 @@ def test_the_speaking_queue(app, facilitator, live_meeting, demo_engine):
     tablets = []
     for name in ("甲", "乙", "丙"):
         t = TestClient(app)
-        t.post(f"/meetings/{live_meeting}/tablet/join", data={"name": name})
+        t.post(f"/meetings/{live_meeting}/tablet/join", data={"name": name, "code": code_of(demo_engine, live_meeting)})
         t.post(f"/meetings/{live_meeting}/tablet/hand", data={"up": "1"})
         tablets.append(t)
     with Session(demo_engine) as db:
@@ -180,7 +184,7 @@ def test_the_join_form(client):
     assert response.status_code == 200 and html(response).select_one("input[name=code]")
 
 
-@pytest.mark.parametrize("typed, status", [("12345", 422), ("abc123", 422), ("000000", 404)])
+@pytest.mark.parametrize("typed, status", [("12345", 422), ("abc123", 422), ("482913", 422), ("0000000000", 404)])
 def test_a_wrong_code_says_so_and_keeps_what_was_typed(client, typed, status):
     response = client.post("/join", data={"code": typed})
     assert response.status_code == status
@@ -213,7 +217,8 @@ def test_a_resident_joins_and_is_matched_to_their_household(client, live_meeting
                       .where(Ownership.household_id == Person.household_id)).first()
         home = db.get(Household, owner.household_id)
     response = client.post(f"/meetings/{live_meeting}/tablet/join", follow_redirects=False,
-                           data={"name": owner.name, "building": home.building, "unit": home.unit, "room": home.room})
+                           data={"name": owner.name, "building": home.building, "unit": home.unit, "room": home.room,
+                                 "code": code_of(demo_engine, live_meeting)})
     assert response.status_code == 303
     token = client.cookies.get(live.DEVICE_COOKIE)
     with Session(demo_engine) as db:
@@ -226,13 +231,15 @@ def test_a_resident_joins_and_is_matched_to_their_household(client, live_meeting
     assert doc.select_one('[data-hand="up"]') is not None
 
 
-def test_a_tablet_join_needs_a_name(client, live_meeting):
-    response = client.post(f"/meetings/{live_meeting}/tablet/join", data={"name": "", "room": "301"})
+def test_a_tablet_join_needs_a_name(client, live_meeting, demo_engine):
+    response = client.post(f"/meetings/{live_meeting}/tablet/join",
+                           data={"name": "", "room": "301", "code": code_of(demo_engine, live_meeting)})
     assert response.status_code == 422
     assert html(response).select_one("#f-room")["value"] == "301"
 
 
 def test_next_person_forgets_the_identity_but_not_the_attendance(client, live_meeting, demo_engine):
+    client.get(f"/join?code={code_of(demo_engine, live_meeting)}")  # the hall's code gives the tablet its pass
     client.post(f"/meetings/{live_meeting}/tablet/join", data={"name": "第一位"})
     client.post(f"/meetings/{live_meeting}/tablet/next-person")
     page = client.get(f"/meetings/{live_meeting}/tablet")
@@ -245,16 +252,18 @@ def test_next_person_forgets_the_identity_but_not_the_attendance(client, live_me
     assert [a.device_token is None for a in sorted(people, key=lambda a: a.name == "第二位")] == [True, False]
 
 
-def test_a_tablet_can_pick_a_name_the_facilitator_checked_in(client, facilitator, live_meeting, demo_engine):
+def test_the_tablet_offers_nobody_elses_name(client, facilitator, live_meeting, demo_engine):
+    """The list of residents the facilitator checked in is not shown to an anonymous device, and
+    the old "this is me" pick no longer binds a device to someone's check-in."""
     facilitator.post(f"/meetings/{live_meeting}/run/checkin", data={"name": "刘奶奶"})
+    client.get(f"/join?code={code_of(demo_engine, live_meeting)}")
     page = client.get(f"/meetings/{live_meeting}/tablet")
-    option = html(page).find("option", string=re.compile("刘奶奶"))
-    client.post(f"/meetings/{live_meeting}/tablet/pick", data={"attendance": option["value"]})
-    assert client.cookies.get(live.DEVICE_COOKIE)
-    assert html(client.get(f"/meetings/{live_meeting}/tablet")).select_one('meta[name="room-attendance"]')
-    # Nobody else can take the same name now.
-    other = TestClient(client.app)
-    assert other.post(f"/meetings/{live_meeting}/tablet/pick", data={"attendance": option["value"]}).status_code == 422
+    assert "刘奶奶" not in page.text and html(page).select_one("select[name=attendance]") is None
+    with Session(demo_engine) as db:
+        granny = db.exec(select(Attendance).where(Attendance.name == "刘奶奶")).one()
+    client.post(f"/meetings/{live_meeting}/tablet/pick", data={"attendance": granny.id})
+    with Session(demo_engine) as db:
+        assert db.get(Attendance, granny.id).device_token is None
 
 
 @pytest.mark.parametrize("action, data", [("hand", {"up": "1"}), ("comment", {"text": "hi"}), ("fly", {}),

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 from starlette.testclient import TestClient
 
-from forum import i18n, votes
+from forum import i18n, verification, votes
 from forum.models import (
     AgendaEntry,
     Attendance,
@@ -27,6 +27,7 @@ from forum.models import (
     Issue,
     IssueEvent,
     Meeting,
+    Ownership,
     Person,
     Vote,
     VoteAudit,
@@ -64,11 +65,17 @@ def check_in(db: Session, meeting: Meeting, person: Person | None = None, name: 
                    household_id=household.id if household else None, name=person.name if person else name,
                    building=household.building if household else "", unit=household.unit if household else "",
                    room=household.room if household else "", is_guest=person is None,
-                   device_token=secrets.token_hex(16))
+                   device_token=secrets.token_hex(16), checked_in_by="前台", admitted=True)
     db.add(a)
     db.commit()
     db.refresh(a)
     return a
+
+
+def registered_owner(db: Session, household_id: int) -> Person | None:
+    """The first owner the register records for a household (None for a developer's unsold unit)."""
+    return db.exec(select(Person).join(Ownership, Ownership.person_id == Person.id)
+                   .where(Ownership.household_id == household_id).order_by(Person.id)).first()
 
 
 def owners_of_unit(db: Session) -> list[Person]:
@@ -423,6 +430,9 @@ def test_household_vote_counts_one_ballot_per_household(app, facilitator, db):
     db.add(spouse)
     db.commit()
     second = check_in(db, meeting, spouse)
+    for attendance, person in ((first, owner), (second, spouse)):  # a household ballot binds: both showed ID
+        verification.verify(db, attendance, household, person, method="register", by="前台")
+    db.commit()
     vote_id = create(facilitator, meeting, entry, counting_unit="household")
     open_(facilitator, vote_id)
     key = f"h{household.id}"

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from forum import auth, electorate, lifecycle, live, minutes, registry
+from forum import auth, electorate, joining, lifecycle, live, minutes, registry, verification
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts
 from forum.models import (
@@ -38,13 +38,14 @@ from forum.models import (
     Person,
     SpeakingRequest,
     User,
+    Vote,
+    VoteStatus,
     now,
 )
 from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require, require_in
 
 SPEAKER_MINUTES = 3
 NAME_MAX, PLACE_MAX, COMMENT_MAX, DECISION_MAX = 60, 20, 1000, 4000
-CODE_RE = re.compile(r"^\d{6}$")
 ACTIVE = ("waiting", "speaking")
 
 
@@ -143,7 +144,16 @@ def queue_context(db: Session, meeting: Meeting) -> dict[str, Any]:
 def attendance_context(db: Session, meeting: Meeting) -> dict[str, Any]:
     people = list(db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)
                           .order_by(col(Attendance.checked_in_at).desc(), col(Attendance.id).desc())))
-    return {"people": people}
+    owners = set(db.exec(select(Ownership.person_id).where(
+        col(Ownership.person_id).in_({a.person_id for a in people if a.person_id}))))
+    return {"people": people, "verifications": verification.verifications_of(db, meeting), "owners": owners,
+            "late_since": _opened_votes_since(db, meeting)}
+
+
+def _opened_votes_since(db: Session, meeting: Meeting) -> datetime | None:
+    # Who checked in after an open vote of those present began is marked on the console.
+    return db.exec(select(func.min(Vote.opened_at)).where(Vote.meeting_id == meeting.id, Vote.scope == "attendance",
+                                                          Vote.status == VoteStatus.open)).one()
 
 
 def comments_context(db: Session, meeting: Meeting) -> dict[str, Any]:
@@ -162,15 +172,6 @@ live.register_part("comments", "_partials/room_comments.html", comments_context,
 
 
 # ---------------------------------------------------------------- changing the room
-
-
-def new_join_code(db: Session) -> str:
-    """Six digits no other meeting holds (the column is unique, so ended meetings count too)."""
-    for _attempt in range(50):
-        code = f"{secrets.randbelow(900000) + 100000}"
-        if db.exec(select(Meeting.id).where(Meeting.join_code == code)).first() is None:
-            return code
-    raise RuntimeError("no free join code")  # pragma: no cover - a million codes
 
 
 def _move_issue(db: Session, issue: Issue | None, action: Action, *, actor: str, meeting: Meeting,
@@ -211,7 +212,7 @@ def go_to(db: Session, meeting: Meeting, entry: AgendaEntry | None, *, actor: st
 def start(db: Session, meeting: Meeting, *, actor: str) -> None:
     if meeting.status == MeetingStatus.live:
         return
-    meeting.join_code = meeting.join_code or new_join_code(db)
+    meeting.join_code = meeting.join_code or joining.new_join_code(db)
     meeting.status = MeetingStatus.live
     meeting.started_at = meeting.started_at or now()
     meeting.ended_at = None
@@ -316,10 +317,12 @@ def check_in(db: Session, meeting: Meeting, *, name: str, building: str = "", un
     existing = db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id, Attendance.name == name,
                                                 Attendance.building == building, Attendance.unit == unit,
                                                 Attendance.room == room)).first()
+    if existing is not None and not verification.may_reuse(existing, by, device_token):
+        existing = None  # typing someone's name and flat does not make a device theirs
     attendance = existing or Attendance(meeting_id=meeting.id, name=name, building=building, unit=unit, room=room,
                                         household_id=household.id if household else None,
                                         person_id=person.id if person else None, is_guest=household is None,
-                                        checked_in_by=by)
+                                        checked_in_by=by, admitted=by != "self")
     if device_token:
         attendance.device_token = device_token
     db.add(attendance)
@@ -491,11 +494,15 @@ def console_action(request: Request, db: Session) -> Response:
         name = _field(data, "name", NAME_MAX)
         if not name:
             return _console_problem(request, db, meeting, staff, {"name": _("Give the person's name.")}, data)
-        check_in(db, meeting, name=name, household=household, by=actor, building=_field(data, "building", PLACE_MAX),
-                 unit=_field(data, "unit", PLACE_MAX), room=_field(data, "room", PLACE_MAX))
+        attendance = check_in(db, meeting, name=name, household=household, by=actor,
+                              building=_field(data, "building", PLACE_MAX), unit=_field(data, "unit", PLACE_MAX),
+                              room=_field(data, "room", PLACE_MAX))
+        verification.late_arrival(db, meeting, attendance)  # offered the shared tablet in an open vote
         parts = ("attendance", "status")
     else:
-        raise HTTPException(404)
+        from forum.views import verification as verification_views  # it builds on this module
+
+        parts = verification_views.console_action(request, db, staff, meeting, action, data)
     db.commit()
     return _done(request, db, meeting, "console", back, *parts)
 
@@ -543,28 +550,29 @@ def shared_tablet(request: Request, db: Session) -> Response:
 # ---------------------------------------------------------------- joining and the tablet
 
 
-def _find_by_code(db: Session, code: str) -> Meeting | None:
-    if not CODE_RE.match(code):
-        return None
-    return db.exec(select(Meeting).where(Meeting.join_code == code, Meeting.status != MeetingStatus.ended)).first()
-
-
 @page
 def join(request: Request, db: Session) -> Response:
-    """The code on the wall (or in the QR code) takes a tablet to its meeting."""
+    """The code on the wall (or in the QR code) takes a tablet to its meeting, with a pass to check in."""
     source = form(request) if request.method == "POST" else request.query_params
-    raw = str(source.get("code", ""))[:20]
-    code = re.sub(r"\s+", "", raw)
+    raw = str(source.get("code", ""))[:40]
+    code = joining.normalise(raw)
     if request.method == "GET" and "code" not in request.query_params:
         return render(request, "join.html", {"values": {"code": ""}, "errors": {}})
-    meeting = _find_by_code(db, code)
+    wait = joining.wait_seconds(db, request, None)
+    if wait:
+        return render(request, "join.html", {"values": {"code": raw}, "errors": {"code": joining.wait_message(wait)}},
+                      status_code=429, headers={"Retry-After": str(wait)})
+    meeting = joining.find_by_code(db, code)
     if meeting is not None:
+        joining.give_pass(request.session, meeting)
         return RedirectResponse(f"/meetings/{meeting.id}/tablet", status_code=303)
-    if not CODE_RE.match(code):
-        message, status = _("A meeting code is six digits, like 482913. Check the code shown in the hall."), 422
+    joining.record_failure(db, request, None)
+    db.commit()
+    if not joining.CODE_RE.match(code):
+        message, status = _("A meeting code is ten digits, like 482 913 0275. Check the code shown in the hall."), 422
     else:
-        message, status = _("No meeting in session has the code %(code)s. Check the code shown in the hall.") % {
-            "code": code}, 404
+        message, status = _("No meeting open for joining has the code %(code)s. Check the code shown in the hall.") % {
+            "code": joining.grouped(code)}, 404
     return render(request, "join.html", {"values": {"code": raw}, "errors": {"code": message}}, status_code=status)
 
 
@@ -589,14 +597,13 @@ def _tablet_context(request: Request, db: Session, meeting: Meeting, me: Attenda
         for i, (req, att) in enumerate(queue_of(db, meeting)):
             if att.id == me.id:
                 mine, place = req, i
-    unpaired = []
-    if me is None:
-        unpaired = list(db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id,
-                                                         col(Attendance.device_token).is_(None))
-                                .order_by(Attendance.name).limit(200)))
+    # Nobody else's name is offered here: joining as someone checked in takes their slip or the facilitator.
     return base_context(request, db, meeting, "tablet") | {
-        "me": me, "my_request": mine, "place": place, "unpaired": unpaired, "errors": errors or {},
-        "values": values or {"name": "", "building": "", "unit": "", "room": ""},
+        "me": me, "my_request": mine, "place": place, "errors": errors or {},
+        "values": values or {"name": "", "building": "", "unit": "", "room": "", "code": "",
+                             "slip": str(request.session.get(verification.SLIP_SESSION, ""))[:40]},
+        "has_pass": joining.has_pass(request.session, meeting), "open_for_joining": joining.open_for_joining(meeting),
+        "my_verification": verification.verifications_of(db, meeting).get(me.id) if me is not None else None,
     }
 
 
@@ -620,28 +627,27 @@ def tablet_action(request: Request, db: Session) -> Response:
     data = form(request)
     back = f"/meetings/{meeting.id}/tablet"
     me = my_attendance(db, request, meeting)
-    if action in ("join", "pick"):
+    if action == "join":
         if meeting.status == MeetingStatus.ended:
             return RedirectResponse(back, status_code=303)
         token = device_token(request) or secrets.token_urlsafe(24)
-        if action == "join":
-            values = {k: _field(data, k, NAME_MAX if k == "name" else PLACE_MAX)
-                      for k in ("name", "building", "unit", "room")}
-            if not values["name"]:
-                context = _tablet_context(request, db, meeting, None, {"name": _("Please give your name.")}, values)
-                return render(request, "room_tablet.html", context, status_code=422)
-            if me is not None:  # this tablet was someone else's: they stay checked in, the device is not theirs
-                me.device_token = None
-                db.add(me)
-            check_in(db, meeting, device_token=token, **values)
-        else:
-            chosen = db.get(Attendance, int_param(data.get("attendance")) or 0)
-            if chosen is None or chosen.meeting_id != meeting.id or chosen.device_token is not None:
-                context = _tablet_context(request, db, meeting, None,
-                                          {"attendance": _("Choose your name from the list.")})
-                return render(request, "room_tablet.html", context, status_code=422)
-            chosen.device_token = token
-            db.add(chosen)
+        values = {k: _field(data, k, NAME_MAX if k == "name" else PLACE_MAX)
+                  for k in ("name", "building", "unit", "room")}
+        # The meeting's current code (typed here, or the pass /join gave), before anything else.
+        problem = joining.check_entry(db, request, meeting, str(data.get("code", "")))
+        if problem is not None:
+            db.commit()  # the failed guess is counted; nothing else is stored
+            status, message = problem
+            context = _tablet_context(request, db, meeting, None, {"code": message}, values | {"code": "", "slip": ""})
+            return render(request, "room_tablet.html", context, status_code=status)
+        if not values["name"]:
+            context = _tablet_context(request, db, meeting, None, {"name": _("Please give your name.")},
+                                      values | {"code": "", "slip": ""})
+            return render(request, "room_tablet.html", context, status_code=422)
+        if me is not None:  # this tablet was someone else's: they stay checked in, the device is not theirs
+            me.device_token = None
+            db.add(me)
+        check_in(db, meeting, device_token=token, **values)
         db.commit()
         _changed(request, meeting, "attendance", "status")
         return _with_token(RedirectResponse(back, status_code=303), token)

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import auth, ballot_box, electorate, live, minutes, secrecy, votes
+from forum import auth, ballot_box, electorate, live, minutes, secrecy, verification, votes
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
@@ -132,6 +132,7 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
         "vote_scope_label": _(votes.SCOPES[vote.scope]), "vote_unit_label": _(votes.UNITS[vote.counting_unit]),
         "scope_summary": electorate.scope_summary(db, vote), "MERGE_REASONS": electorate.REASONS,
         "hands_of_present_allowed": votes.hands_of_present_allowed(vote),
+        "binding": verification.is_binding(vote),
     } | result_context(db, vote)
     if staff and vote.status != VoteStatus.closed:
         electors = list(db.exec(select(VoteElector).where(VoteElector.vote_id == vote.id)
@@ -139,6 +140,8 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
             else votes.compute_electorate(db, vote)
         voted = {k for k in _receipts(db, vote)}
         context["pending"] = [e for e in electors if e.voter_key not in voted]
+        # The shared tablet opens a binding vote's ballot for verified residents present only.
+        context["kiosk_voters"] = verification.kiosk_voters(db, vote, context["pending"])
         context["attendees"] = list(db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id)
                                             .order_by(Attendance.name))) if vote.meeting_id else []
         context["proxies"] = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id)))
