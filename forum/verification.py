@@ -264,9 +264,14 @@ class PrintedSlip:
 def issue_slips(db: Session, community_id: int, building: str, unit: str = "", *, by: str,
                 days: int = SLIP_DAYS, at: datetime | None = None) -> list[PrintedSlip]:
     """A new slip for every household of a building (or one unit of it). A household's earlier
-    unused slips are revoked, so only the sheet printed last works. The caller commits."""
+    unused slips are revoked, so only the sheet printed last works. The caller commits.
+
+    The developer's unsold or undelivered units get none: together they are one owner (the
+    developer, forum.electorate), whose ballot comes by paper or proxy, and a slip would only
+    verify whoever lives there for a ballot they do not hold."""
     at = at or now()
-    q = select(Household).where(Household.community_id == community_id, Household.building == building)
+    q = select(Household).where(Household.community_id == community_id, Household.building == building,
+                                col(Household.developer_held).is_(False))
     if unit:
         q = q.where(Household.unit == unit)
     households = list(db.exec(q.order_by(Household.unit, Household.room)))

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from forum import verification
-from forum.models import Area, Household, Person
+from forum.models import Area, Household
 from tests.conftest import TABLET, axe_serious
 from tests.room_pages import LAPTOP, SHOTS, join_code, join_tablet, sign_in
 from tests.test_votes import registered_owner

@@ -39,7 +39,7 @@ def lift(facilitator, demo_engine):
     """The lift meeting, live; its unit's households and owners."""
     with Session(demo_engine) as db:
         meeting, entry = lift_meeting(db)
-        flats = unit_households(db)
+        flats = owned_flats(db)
         owners = {h.id: p for h in flats if (p := registered_owner(db, h.id)) is not None}
     facilitator.post(f"/meetings/{meeting.id}/run/start")
     with Session(demo_engine) as db:
@@ -82,21 +82,26 @@ BINDING = {
 def binding_vote(facilitator, engine, meeting: Meeting, entry, kind: str) -> int:
     over = dict(BINDING[kind])
     if kind == "present_households_simple":  # someone the desk checked in, so the vote can open
-        facilitator.post(f"/meetings/{meeting.id}/run/verify", data={"household": str(unit_flat(engine, 11).id),
-                                                                    "person": str(owner_of(engine, 11).id)})
+        facilitator.post(f"/meetings/{meeting.id}/run/verify", data={"household": str(unit_flat(engine, 9).id),
+                                                                    "person": str(owner_of(engine, 9).id)})
     vote_id = create(facilitator, meeting, entry, **over)
     open_(facilitator, vote_id)
     return vote_id
 
 
+def owned_flats(db: Session) -> list[Household]:
+    """The lift stairwell's units that buyers own (the developer's unsold 101 and 102 left out)."""
+    return [h for h in unit_households(db) if not h.developer_held]
+
+
 def unit_flat(engine, i: int) -> Household:
     with Session(engine) as db:
-        return unit_households(db)[i]
+        return owned_flats(db)[i]
 
 
 def owner_of(engine, i: int) -> Person:
     with Session(engine) as db:
-        flat = unit_households(db)[i]
+        flat = owned_flats(db)[i]
         return registered_owner(db, flat.id)
 
 
@@ -106,7 +111,7 @@ def owner_of(engine, i: int) -> Person:
 @pytest.mark.parametrize("kind", list(BINDING))
 def test_a_typed_flat_cannot_cast_a_binding_ballot(app, facilitator, demo_engine, lift, kind):
     meeting, entry, flats, owners = lift
-    flat = flats[0]  # 5-2-101, as the elderly resident typed it in the demo
+    flat = flats[0]  # 5-2-201: a typed flat, as the elderly resident typed 5-2-101 in the demo
     vote_id = binding_vote(facilitator, demo_engine, meeting, entry, kind)
     assert verification.is_binding(Session(demo_engine).get(Vote, vote_id))
     stranger = tablet_of(app, meeting, owners[flat.id].name, flat)
@@ -154,7 +159,7 @@ def test_a_resident_verified_by_slip_is_counted(app, facilitator, demo_engine, l
     r = enter_slip(resident, meeting, f"{typed[:5]}-{typed[5:]}")  # as people type it: any case, a dash
     assert r.status_code == 303, r.text
     page = resident.get(f"/meetings/{meeting.id}/tablet")
-    assert "已核验为 5-2-101" in page.text
+    assert "已核验为 5-2-201" in page.text
     assert resident.post(f"/votes/{vote_id}/cast", data={"choice": "for"}).status_code == 200
     assert state(demo_engine, vote_id)[:2] == (1, 1)
     with Session(demo_engine) as db:
@@ -377,9 +382,11 @@ def test_staff_print_an_a4_sheet_of_slips(facilitator, committee_member, client,
     sheet = facilitator.post(f"/c/{slug}/slips", data={"building": "5", "unit": "2"})
     doc = html(sheet)
     slips = doc.select(".slip")
-    assert len(slips) == 12 and all(s.select_one(".qr svg") for s in slips)
+    # Twelve units, two of them the developer's unsold ones, which get no slip.
+    assert len(slips) == 10 and all(s.select_one(".qr svg") for s in slips)
+    assert not any(s["aria-label"] in ("5-2-101", "5-2-102") for s in slips)
     first = slips[0].get_text(" ")
-    assert owners[flats[0].id].name in first and "5-2-101" in first
+    assert owners[flats[0].id].name in first and "5-2-201" in first
     code = slips[0].select_one(".code").get_text(strip=True)
     assert re.fullmatch(r"[2-9A-Z]{5} [2-9A-Z]{5}", code)
     with Session(demo_engine) as db:
@@ -406,7 +413,7 @@ def test_typing_a_verified_residents_name_and_flat_gives_a_new_unverified_check_
                                                                                    lift):
     meeting, entry, flats, owners = lift
     vote_id = binding_vote(facilitator, demo_engine, meeting, entry, "owners_major")
-    flat = flats[10]
+    flat = flats[9]
     facilitator.post(f"/meetings/{meeting.id}/run/verify", data={"household": flat.id, "person": owners[flat.id].id})
     impostor = tablet_of(app, meeting, owners[flat.id].name, flat)
     with Session(demo_engine) as db:
