@@ -302,7 +302,8 @@ def test_a_forged_host_on_the_anonymous_screen_socket_changes_nothing(demo_engin
             except WebSocketDisconnect:
                 pass  # refused outright where the host is not allowed
             # A change makes the hub push the status part to every console and screen.
-            console.post(f"/meetings/{meeting_id}/tablet/join", data={"name": "王芳"}, headers={"host": "testserver"})
+            console.post(f"/meetings/{meeting_id}/tablet/join", data={"name": "王芳", "code": code},
+                         headers={"host": "testserver"})
             pushed = _status_of(console_ws)
         assert f"{expected}/join" in pushed and "evil.example" not in pushed
         with console.websocket_connect(f"/meetings/{meeting_id}/ws?audience=screen") as screen_ws:
