@@ -7,7 +7,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import auth, households
+from forum import audit, auth, households
 from forum.i18n import gettext as _
 from forum.models import Area, AreaKind, Household
 from forum.web import form, int_param, page, render, require
@@ -54,6 +54,8 @@ def household_import(request: Request, db: Session) -> Response:
                       _context(db, row_errors=row_errors, values=values,
                                errors={"file": _("Nothing was imported: fix the rows below and upload again.")}),
                       status_code=422)
+    audit.record(db, request, "household_import", "community", community.id,
+                 f"{result.created} new, {result.updated} updated", community_id=community.id)
     db.commit()
     return render(request, "households_import.html", _context(db, result=result, values=values,
                                                                imported_into=community))

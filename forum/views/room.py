@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from forum import auth, lifecycle, live, minutes, registry
+from forum import audit, auth, lifecycle, live, minutes, registry, sessions
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts
 from forum.models import (
@@ -431,6 +431,8 @@ def console_action(request: Request, db: Session) -> Response:
     back = f"/meetings/{meeting.id}/run"
     actor = staff.display_name
     parts: tuple[str, ...]
+    # What was acted on, by number: the staff audit log keeps no resident's name.
+    detail = ""
     if action == "start":
         start(db, meeting, actor=actor)
         parts = tuple(live.PARTS)
@@ -445,11 +447,12 @@ def console_action(request: Request, db: Session) -> Response:
         if entry is None or entry.meeting_id != meeting.id:
             raise HTTPException(404)
         go_to(db, meeting, entry, actor=actor)
-        parts = ("agenda", "entry", "queue")
+        parts, detail = ("agenda", "entry", "queue"), f"agenda entry {entry.id}"
     elif action in ("floor", "remove"):
         speaking = db.get(SpeakingRequest, int_param(data.get("request")) or 0)
         if speaking is None or speaking.meeting_id != meeting.id:
             raise HTTPException(404)
+        detail = f"speaking request {speaking.id}"
         if action == "floor":
             give_floor(db, meeting, speaking)
         else:
@@ -466,7 +469,8 @@ def console_action(request: Request, db: Session) -> Response:
         entry = current_entry(db, meeting)
         if entry is None:
             raise HTTPException(409)
-        record_decision(db, meeting, entry, _field(data, "decision", DECISION_MAX), actor=actor)
+        detail = _field(data, "decision", DECISION_MAX)
+        record_decision(db, meeting, entry, detail, actor=actor)
         parts = ("entry", "agenda")
     elif action == "checkin":
         household = db.get(Household, int_param(data.get("household")) or 0)
@@ -475,11 +479,14 @@ def console_action(request: Request, db: Session) -> Response:
         name = _field(data, "name", NAME_MAX)
         if not name:
             return _console_problem(request, db, meeting, staff, {"name": _("Give the person's name.")}, data)
-        check_in(db, meeting, name=name, household=household, by=actor, building=_field(data, "building", PLACE_MAX),
-                 unit=_field(data, "unit", PLACE_MAX), room=_field(data, "room", PLACE_MAX))
-        parts = ("attendance", "status")
+        checked = check_in(db, meeting, name=name, household=household, by=actor,
+                           building=_field(data, "building", PLACE_MAX), unit=_field(data, "unit", PLACE_MAX),
+                           room=_field(data, "room", PLACE_MAX))
+        parts, detail = ("attendance", "status"), f"attendance {checked.id}"
     else:
         raise HTTPException(404)
+    audit.record(db, request, f"room_{action.replace('-', '_')}", "meeting", meeting.id, detail,
+                 community_id=meeting.community_id)
     db.commit()
     return _done(request, db, meeting, "console", back, *parts)
 
@@ -511,7 +518,10 @@ def shared_tablet(request: Request, db: Session) -> Response:
     meeting = _meeting(request, db)
     if request.method == "POST":
         staff = require_in(request, auth.can_run_meetings, meeting.community_id)
-        request.session.clear()
+        # The staff session ends in the database, so a copy of its cookie opens nothing either.
+        audit.record(db, request, "shared_tablet", "meeting", meeting.id, community_id=meeting.community_id)
+        sessions.end(db, request, "tablet")
+        db.commit()
         request.session[live.KIOSK_SESSION] = {"meeting": meeting.id, "by": staff.display_name}
         response = redirect(request, request.url_for("room_kiosk", id=meeting.id).path)
         # Nor anyone's check-in (whoever uses it could cast their ballot), nor staff pages one

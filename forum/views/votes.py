@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import auth, ballot_box, live, minutes, votes
+from forum import audit, auth, ballot_box, live, minutes, votes
 from forum.i18n import gettext as _
 from forum.models import (
     VOTE_STATUSES,
@@ -85,6 +85,7 @@ def _vote_form(request: Request, db: Session, meeting: Meeting | None, issue: Is
         vote, errors = votes.create_vote(db, values, community_id=(meeting or issue).community_id,
                                          meeting=meeting, issue=issue, actor=staff.display_name)
         if vote is not None:
+            audit.record(db, request, "vote_create", "vote", vote.id, vote.question, community_id=vote.community_id)
             db.commit()
             return redirect(request, request.url_for("vote", id=vote.id).path)
         db.rollback()
@@ -160,11 +161,15 @@ def vote_detail(request: Request, db: Session) -> Response:
     return render(request, "vote.html", _page_context(db, request, vote))
 
 
-def _console_done(request: Request, db: Session, vote: Vote, errors: dict, values: dict | None = None) -> Response:
+def _console_done(request: Request, db: Session, vote: Vote, errors: dict, values: dict | None = None,
+                  action: str = "", detail: str = "") -> Response:
+    """After a facilitator's change: refused, roll back; else record it in the staff log, commit."""
     if errors:
         db.rollback()
         db.refresh(vote)
         return render(request, "vote.html", _page_context(db, request, vote, errors, values), status_code=422)
+    if action:
+        audit.record(db, request, action, "vote", vote.id, detail, community_id=vote.community_id)
     db.commit()
     notify(request, vote)
     return redirect(request, request.url_for("vote", id=vote.id).path)
@@ -182,7 +187,7 @@ def _step(request: Request, db: Session, step, field: str) -> Response:
         step(db, vote, actor=actor)
     except votes.VoteRefused as refused:
         return _console_done(request, db, vote, {field: refused.text()})
-    return _console_done(request, db, vote, {})
+    return _console_done(request, db, vote, {}, action=f"vote_{field}")
 
 
 @page
@@ -201,7 +206,8 @@ def vote_hands(request: Request, db: Session) -> Response:
     data = form(request)
     raw = {k: str(data.get(f"hands-{k}", "")) for k, _label in votes.choices_of(vote)}
     errors = votes.set_hands(db, vote, raw, actor=actor)
-    return _console_done(request, db, vote, errors, {f"hands-{k}": v for k, v in raw.items()})
+    return _console_done(request, db, vote, errors, {f"hands-{k}": v for k, v in raw.items()}, action="vote_hands",
+                         detail=", ".join(f"{k} {v}" for k, v in raw.items()))
 
 
 @page
@@ -223,7 +229,8 @@ def vote_paper(request: Request, db: Session) -> Response:
                    paper_serial=values["serial"])
     except votes.VoteRefused as refused:
         return _console_done(request, db, vote, {refused.field or "paper": refused.text()}, values)
-    return _console_done(request, db, vote, {})
+    # The serial only: never the choice (a secret vote's ballot must not be linked to anything).
+    return _console_done(request, db, vote, {}, action="vote_paper", detail=f"serial {values['serial'][:40]}")
 
 
 @page
@@ -233,7 +240,8 @@ def vote_proxy(request: Request, db: Session) -> Response:
     values = {k: str(data.get(k, "")).strip() for k in ("principal", "holder", "note")}
     holder = db.get(Attendance, int_param(values["holder"]) or 0)
     errors = votes.record_proxy(db, vote, values["principal"], holder, actor=actor, note=values["note"])
-    return _console_done(request, db, vote, errors, values)
+    return _console_done(request, db, vote, errors, values, action="vote_proxy",
+                         detail=f"{values['principal'][:40]} → attendance {holder.id if holder else '—'}")
 
 
 @page
@@ -246,7 +254,8 @@ def vote_kiosk(request: Request, db: Session) -> Response:
     if request.method == "POST":
         key = str(form(request).get("voter", ""))
         problem = votes.open_kiosk(db, vote, key, actor=actor)
-        return _console_done(request, db, vote, {"kiosk": problem} if problem else {}, {"voter": key})
+        return _console_done(request, db, vote, {"kiosk": problem} if problem else {}, {"voter": key},
+                             action="vote_kiosk", detail=key[:40])
     return redirect(request, request.url_for("room_kiosk", id=vote.meeting_id).path)
 
 
