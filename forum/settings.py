@@ -16,7 +16,7 @@ DOCUMENTED = {
     "FORUM_LANGUAGE": "default interface language, zh-Hans or en (default zh-Hans)",
     "FORUM_HEARTBEAT_SECONDS": "how often room pages hear from the server when nothing changes (default 20)",
     "FORUM_SIGNIN_LIMIT": "failed sign-ins per account within the window before it is refused (default 10)",
-    "FORUM_SIGNIN_ADDRESS_LIMIT": "failed sign-ins per client address within the window before it is refused (default 30)",
+    "FORUM_SIGNIN_ADDRESS_LIMIT": "failed sign-ins per client address within the window before refusal (default 30)",
     "FORUM_SIGNIN_WINDOW_MINUTES": "the sign-in throttle's window, in minutes (default 15)",
     "FORUM_SESSION_IDLE_MINUTES": "a staff session unused this long has ended (default 480: 8 hours)",
     "FORUM_SESSION_MAX_DAYS": "a staff session ends this long after sign-in, however busy (default 14)",

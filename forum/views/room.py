@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from forum import audit, auth, lifecycle, live, minutes, registry, sessions
+from forum import audit, auth, lifecycle, live, minutes, people, registry, sessions
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts
 from forum.models import (
@@ -673,14 +673,14 @@ def tablet_action(request: Request, db: Session) -> Response:
 @page
 def minutes_page(request: Request, db: Session) -> Response:
     meeting = _meeting(request, db)
-    rec = minutes.record(db, meeting)
+    rec = minutes.record(db, meeting, full=people.may_see(request.state.user, meeting.community_id))
     return render(request, "minutes.html", {"rec": rec, "community": rec.community})
 
 
 @page
 def minutes_markdown(request: Request, db: Session) -> Response:
     meeting = _meeting(request, db)
-    text = minutes.markdown(minutes.record(db, meeting))
+    text = minutes.markdown(minutes.record(db, meeting, full=people.may_see(request.state.user, meeting.community_id)))
     filename = f"minutes-{meeting.id}-{meeting.starts_at:%Y-%m-%d}.md"
     return Response(text.encode("utf-8"), media_type="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -9,6 +9,7 @@ voter comes from the browser.
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 
 from sqlmodel import Session, select
 from starlette.exceptions import HTTPException
@@ -119,11 +120,13 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
                   values: dict | None = None) -> dict:
     meeting = db.get(Meeting, vote.meeting_id) if vote.meeting_id else None
     issue = db.get(Issue, vote.issue_id) if vote.issue_id else None
-    staff = auth.can_run_meetings(request.state.user)
+    # The facilitator's sections name pending voters with their flats: staff of this community only.
+    staff = auth.can_run_meetings(request.state.user) and auth.acts_for(request.state.user, vote.community_id)
     context = {
         "vote": vote, "meeting": meeting, "issue": issue, "community": db.get(Area, vote.community_id),
         "errors": errors or {}, "values": values or {}, "staff": staff,
-        "audit": votes.audit_trail(db, vote), "AUDIT_LABELS": votes.AUDIT_LABELS,
+        "audit": votes.audit_trail(db, vote) if staff else _public_trail(votes.audit_trail(db, vote)),
+        "AUDIT_LABELS": votes.AUDIT_LABELS,
         "vote_scope_label": _(votes.SCOPES[vote.scope]), "vote_unit_label": _(votes.UNITS[vote.counting_unit]),
     } | result_context(db, vote)
     if staff and vote.status != VoteStatus.closed:
@@ -137,6 +140,16 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
         context["proxies"] = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id)))
         context["kiosk_label"] = next((e.label for e in electors if e.voter_key == vote.kiosk_voter), None)
     return context
+
+
+# Trail entries whose actor or detail names a voter (with their flat) or a proxy holder.
+_NAMING = ("ballot", "change", "elector", "kiosk", "proxy")
+
+
+def _public_trail(trail: list) -> list[SimpleNamespace]:
+    """The vote's trail for everyone but the community's staff: what happened and when, no voter's name."""
+    return [SimpleNamespace(at=a.at, action=a.action, actor=_("A voter") if a.action in _NAMING[:3] else a.actor,
+                            detail="" if a.action in _NAMING else a.detail) for a in trail]
 
 
 def _receipts(db: Session, vote: Vote) -> list[str]:
