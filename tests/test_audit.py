@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from forum import audit, recurrence
+from forum import audit
 from forum.app import routes
 from forum.models import (
     AgendaEntry,
@@ -28,7 +28,7 @@ from forum.models import (
 )
 from tests.conftest import sign_in
 from tests.test_live import upcoming_meeting
-from tests.test_votes import create, lift_meeting, owners_of_unit, check_in, open_
+from tests.test_votes import check_in, create, lift_meeting, open_, owners_of_unit
 
 
 class Log:

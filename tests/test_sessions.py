@@ -189,9 +189,10 @@ def test_a_forged_or_foreign_cookie_signs_nobody_in(app, demo_engine, meeting_id
     with TestClient(app) as client:
         sign_in(client, "facilitator")
     # A cookie signed with another key (or tampered with) is ignored, as is an old-style one.
-    from itsdangerous import TimestampSigner
     import base64
     import json
+
+    from itsdangerous import TimestampSigner
 
     for payload in ({"user_id": 1}, {"sid": "x" * 43}, {"sid": 12345}):
         data = base64.b64encode(json.dumps(payload).encode())
