@@ -5,7 +5,7 @@ Names with flats and phones are for the staff of the person's own community (``m
 issues raised under their name, vote eligibility) as JSON-ready data. ``erase`` replaces their
 name and flat with an anonymous placeholder everywhere forum wrote them, and keeps every count:
 attendance rows stay (as anonymous 参与人次), ballots and tallies are untouched, so results and
-participation figures do not change.
+participation figures do not change; a vote's trail keeps its steps under the placeholder.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from forum.models import (
     Meeting,
     Person,
     User,
+    VoteAudit,
     VoteElector,
 )
 
@@ -98,9 +99,15 @@ def erase(db: Session, person: Person) -> dict[str, int]:
         db.add(attendance)
         changed["attendance"] += 1
     for elector in db.exec(select(VoteElector).where(VoteElector.person_id == person.id)):
-        elector.label = placeholder
+        label, elector.label = elector.label, placeholder
         db.add(elector)
         changed["electors"] += 1
+        # The vote's own trail named them by label: it keeps every step, under the placeholder.
+        for step in db.exec(select(VoteAudit).where(VoteAudit.vote_id == elector.vote_id)):
+            if label in step.actor or label in step.detail:
+                step.actor = step.actor.replace(label, placeholder)
+                step.detail = step.detail.replace(label, placeholder)
+                db.add(step)
         for ballot in db.exec(select(Ballot).where(Ballot.vote_id == elector.vote_id,
                                                    Ballot.voter_key == elector.voter_key)):
             ballot.cast_by = placeholder if name in ballot.cast_by else ballot.cast_by
