@@ -192,3 +192,26 @@ def test_at_most_two_passwords_are_hashed_at_once(monkeypatch, demo_engine):
     for t in threads:
         t.join(10)
     assert most[0] == auth.HASHING_AT_ONCE
+
+
+@pytest.mark.parametrize(("env", "field", "expected"), [
+    ({}, "signin_limit", 10), ({"FORUM_SIGNIN_LIMIT": "5"}, "signin_limit", 5),
+    ({"FORUM_SIGNIN_ADDRESS_LIMIT": "100"}, "signin_address_limit", 100),
+    ({"FORUM_SIGNIN_WINDOW_MINUTES": "60"}, "signin_window_minutes", 60),
+    ({"FORUM_SESSION_IDLE_MINUTES": "30"}, "session_idle_minutes", 30),
+    ({"FORUM_SESSION_MAX_DAYS": "1"}, "session_max_days", 1),
+])
+def test_limits_come_from_settings(env, field, expected):
+    from forum.settings import Settings
+
+    assert getattr(Settings.from_env(env), field) == expected
+
+
+@pytest.mark.parametrize(("key", "value"), [("FORUM_SIGNIN_LIMIT", "0"), ("FORUM_SIGNIN_LIMIT", "ten"),
+                                            ("FORUM_SESSION_IDLE_MINUTES", "1"), ("FORUM_SESSION_MAX_DAYS", "٣"),
+                                            ("FORUM_SIGNIN_WINDOW_MINUTES", "9" * 40)])
+def test_a_wrong_limit_stops_the_start_naming_it(key, value):
+    from forum.settings import Settings
+
+    with pytest.raises(ValueError, match=f"{key} is .* whole number from"):
+        Settings.from_env({key: value})
