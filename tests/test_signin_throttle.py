@@ -215,3 +215,16 @@ def test_a_wrong_limit_stops_the_start_naming_it(key, value):
 
     with pytest.raises(ValueError, match=f"{key} is .* whole number from"):
         Settings.from_env({key: value})
+
+
+def test_an_address_pauses_after_ten_quick_failures_not_three(demo_engine, clock):
+    """One person's typos do not hold up the other staff at the same address; a quick spray does."""
+    with TestClient(make_app(demo_engine)) as hall:
+        for _ in range(3):
+            attempt(hall, "committee", WRONG)
+        assert attempt(hall, "facilitator", RIGHT).status_code == 303
+        for i in range(10):
+            attempt(hall, f"guess{i}", WRONG)
+        assert attempt(hall, "admin", RIGHT).status_code == 429
+        clock.advance(seconds=30)
+        assert attempt(hall, "admin", RIGHT).status_code == 303
