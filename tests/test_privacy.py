@@ -191,3 +191,13 @@ def test_the_command_line_exports_and_erases(demo_engine, db, monkeypatch):
     assert name not in {a.name for a in db.exec(select(Attendance).where(Attendance.person_id == resident.person_id))}
     missing = runner.invoke(main, ["person", "export", "99999999999999999999"])
     assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+def test_who_raised_an_issue_is_for_the_communitys_staff(client, outsider, facilitator, db):
+    from forum.models import Issue
+
+    issue = db.exec(select(Issue).where(Issue.raised_by == "4栋住户 谭秀兰")).one()
+    assert "谭秀兰" in facilitator.get(f"/issues/{issue.id}").text
+    for who in (client, outsider):
+        page = BeautifulSoup(who.get(f"/issues/{issue.id}").text, "html.parser")
+        assert "谭秀兰" not in page.text and "一位居民" in page.select_one("dl").get_text()

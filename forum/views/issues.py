@@ -6,7 +6,7 @@ from sqlmodel import Session, col, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, lifecycle, registry
+from forum import audit, auth, lifecycle, people, registry
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts, Status
 from forum.models import (
@@ -143,7 +143,9 @@ def _detail_context(db: Session, issue: Issue) -> dict:
 @page
 def issue_detail(request: Request, db: Session) -> Response:
     issue = get_or_404(db, Issue, request.path_params["id"])
-    return render(request, "issue.html", _detail_context(db, issue))
+    # Who raised it (a resident's name, often with their building) is for the community's staff.
+    may_see = people.may_see(user(request), issue.community_id)
+    return render(request, "issue.html", _detail_context(db, issue) | {"may_see": may_see})
 
 
 @page
