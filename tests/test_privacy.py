@@ -201,3 +201,18 @@ def test_who_raised_an_issue_is_for_the_communitys_staff(client, outsider, facil
     for who in (client, outsider):
         page = BeautifulSoup(who.get(f"/issues/{issue.id}").text, "html.parser")
         assert "谭秀兰" not in page.text and "一位居民" in page.select_one("dl").get_text()
+
+
+def test_the_tablet_page_lists_names_to_pick_without_flats(client, facilitator, db):
+    from tests.test_live import upcoming_meeting
+
+    meeting_id = upcoming_meeting(db.get_bind())
+    facilitator.post(f"/meetings/{meeting_id}/run/start")
+    facilitator.post(f"/meetings/{meeting_id}/run/checkin", data={"name": "刘奶奶", "building": "3", "unit": "1",
+                                                                 "room": "502"})
+    page = BeautifulSoup(client.get(f"/meetings/{meeting_id}/tablet").text, "html.parser")
+    options = [o.get_text(strip=True) for o in page.select("select[name=attendance] option")]
+    assert "刘奶奶" in options and "3-1-502" not in page.text
+    facilitator.post(f"/meetings/{meeting_id}/run/end")
+    ended = client.get(f"/meetings/{meeting_id}/tablet").text
+    assert "刘奶奶" not in ended
