@@ -22,6 +22,14 @@ _DUMMY_HASH = _hasher.hash("not a password")
 # to over 1.1 GB. At most this many hash at a time; the others wait their turn in the threadpool.
 HASHING_AT_ONCE = 2
 _hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
+# And at most this many wait for their turn: each waits on a threadpool thread, and a flood of
+# sign-ins must not take the threads every other page needs. Beyond it, sign-in says "busy".
+SIGNIN_QUEUE = 8
+_queue = threading.BoundedSemaphore(SIGNIN_QUEUE)
+
+
+class Busy(Exception):
+    """Too many sign-ins at once; the caller asks the person to try again in a moment."""
 
 
 def hash_password(password: str) -> str:
@@ -30,13 +38,18 @@ def hash_password(password: str) -> str:
 
 
 def check_password(session: Session, username: str, password: str) -> User | None:
-    """The user whose password this is (disabled or not), else None."""
+    """The user whose password this is (disabled or not), else None. Raises ``Busy`` when too many
+    sign-ins are waiting to be hashed already."""
     user = session.exec(select(User).where(User.username == username.strip())).first()
+    if not _queue.acquire(blocking=False):
+        raise Busy
     try:
         with _hashing:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
+    finally:
+        _queue.release()
     return user
 
 

@@ -228,3 +228,16 @@ def test_an_address_pauses_after_ten_quick_failures_not_three(demo_engine, clock
         assert attempt(hall, "admin", RIGHT).status_code == 429
         clock.advance(seconds=30)
         assert attempt(hall, "admin", RIGHT).status_code == 303
+
+
+def test_when_too_many_wait_to_be_hashed_sign_in_says_busy_and_counts_nothing(demo_engine, clock, monkeypatch):
+    full = threading.BoundedSemaphore(1)
+    full.acquire()  # every place in the queue taken
+    monkeypatch.setattr(auth, "_queue", full)
+    with TestClient(make_app(demo_engine, signin_limit=1)) as client:
+        busy = attempt(client, "facilitator", RIGHT)
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+        assert password_error(busy) == "此刻登录的人较多，请稍等几秒后再试。"
+        assert live_sessions(demo_engine, "facilitator") == 0
+        full.release()
+        assert attempt(client, "facilitator", RIGHT).status_code == 303  # nothing counted against it

@@ -24,6 +24,10 @@ from forum.web import LANG_COOKIE, form, page, render, require, safe_next
 SIGNIN_PAUSE = throttle.Limit(attempts=3, seconds=30)
 ADDRESS_PAUSE = throttle.Limit(attempts=10, seconds=30)
 USERNAME_MAX = 60
+
+
+def busy_message() -> str:
+    return _("Many people are signing in at this moment. Please try again in a few seconds.")
 PASSWORD_MIN = 8
 
 
@@ -87,7 +91,11 @@ def login(request: Request, db: Session) -> Response:
             headers["Retry-After"] = str(wait)
             status = 429
         elif not errors:
-            user = auth.check_password(db, values["username"], password)
+            try:
+                user = auth.check_password(db, values["username"], password)
+            except auth.Busy:
+                return render(request, "login.html", {"values": values, "errors": {"password": busy_message()}},
+                              status_code=503, headers={"Retry-After": "5"})
             if user is not None and user.disabled_at is not None:
                 errors["password"] = _("This account has been disabled. Ask the administrator.")
                 audit.record(db, request, "signin_refused", "user", user.id, "disabled", actor=user)
@@ -132,11 +140,17 @@ def change_password(request: Request, db: Session) -> Response:
         wait = signin_wait(db, request, user.username, at)
         if wait:
             errors["current"] = wait_message(wait)
-        elif auth.check_password(db, user.username, current) is None:
-            # Guessing the current password from a stolen session counts like failed sign-ins.
-            _count_failure(db, request, user.username, at)
-            db.commit()
-            errors["current"] = _("That is not your current password.")
+        else:
+            try:
+                matches = auth.check_password(db, user.username, current) is not None
+            except auth.Busy:
+                errors["current"] = busy_message()
+            else:
+                if not matches:
+                    # Guessing the current password from a stolen session counts like failed sign-ins.
+                    _count_failure(db, request, user.username, at)
+                    db.commit()
+                    errors["current"] = _("That is not your current password.")
         if not errors:
             if len(new) < PASSWORD_MIN:
                 errors["new"] = _("A password needs at least %(n)d characters.") % {"n": PASSWORD_MIN}
