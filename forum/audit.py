@@ -142,7 +142,8 @@ def parse_filters(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
                 days[name] = None
             if days[name] is None or not 1900 <= days[name].year <= 9000:
                 errors[name], days[name] = N_("Give a date as 2026-11-30."), None
-    return Filters(actor=params.get("actor", "").strip()[:60], action=action, target_type=target_type,
+    actor = "".join(ch for ch in params.get("actor", "") if ch.isprintable()).strip()[:60]
+    return Filters(actor=actor, action=action, target_type=target_type,
                    target_id=target_id, since=days["since"], until=days["until"]), errors
 
 

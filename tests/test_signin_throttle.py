@@ -241,3 +241,31 @@ def test_when_too_many_wait_to_be_hashed_sign_in_says_busy_and_counts_nothing(de
         assert live_sessions(demo_engine, "facilitator") == 0
         full.release()
         assert attempt(client, "facilitator", RIGHT).status_code == 303  # nothing counted against it
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
+def test_hostile_usernames_are_refused_by_the_field_and_store_nothing(request, engine_name, clock):
+    if engine_name == "postgres":
+        from forum import db as database
+
+        target = request.getfixturevalue("postgres_engine")
+        database.upgrade(target)
+        from forum import demo
+
+        with Session(target) as db:
+            demo.seed(db)
+            db.commit()
+    else:
+        target = request.getfixturevalue("demo_engine")
+    with TestClient(make_app(target)) as client:
+        for name, field in (("admin\x00", "username"), ("\x07bell", "username"), ("x" * 100_000, "password")):
+            response = client.post("/login", data={"username": name, "password": "whatever-1"})
+            assert response.status_code == 422
+            assert BeautifulSoup(response.text, "html.parser").select_one(f"#{field}-error").get_text(strip=True)
+        assert attempt(client, "admin", RIGHT).status_code == 303
+        assert client.get("/admin/audit", params={"actor": "a\x00b"}).status_code == 200
+    with Session(target) as db:
+        from forum.models import ThrottleCount
+
+        keys = [row.key for row in db.exec(select(ThrottleCount))]
+        assert all("\x00" not in k and len(k) <= 200 for k in keys)

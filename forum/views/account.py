@@ -80,6 +80,8 @@ def login(request: Request, db: Session) -> Response:
         password = str(data.get("password", ""))
         if not values["username"]:
             errors["username"] = _("Enter your username.")
+        elif not values["username"].isprintable():  # NUL and the like: no username has them
+            errors["username"] = _("A username has only letters, digits and punctuation.")
         if not password:
             errors["password"] = _("Enter your password.")
         at = sessions.clock()
