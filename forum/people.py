@@ -59,9 +59,11 @@ def export(db: Session, person: Person) -> dict[str, Any]:
     comments = list(db.exec(select(Comment).where(col(Comment.attendance_id).in_(attendance_ids))
                             .order_by(Comment.at))) if attendance_ids else []
     issues = []
-    if household is not None:
+    # Issues name who raised them in free text ("4栋住户 谭秀兰"): matched by the full name, and
+    # only by a name long enough not to match strangers.
+    if household is not None and len(person.name) >= 2:
         issues = list(db.exec(select(Issue).where(Issue.community_id == household.community_id,
-                                                  col(Issue.raised_by).contains(person.name))
+                                                  col(Issue.raised_by).contains(person.name, autoescape=True))
                               .order_by(Issue.raised_at).limit(1000)))
     electors = list(db.exec(select(VoteElector).where(VoteElector.person_id == person.id)))
     return {
@@ -113,9 +115,9 @@ def erase(db: Session, person: Person) -> dict[str, int]:
             ballot.cast_by = placeholder if name in ballot.cast_by else ballot.cast_by
             db.add(ballot)
             changed["ballots"] += 1
-    if household is not None and name:
+    if household is not None and len(name) >= 2:
         for issue in db.exec(select(Issue).where(Issue.community_id == household.community_id,
-                                                 col(Issue.raised_by).contains(name))):
+                                                 col(Issue.raised_by).contains(name, autoescape=True))):
             issue.raised_by = issue.raised_by.replace(name, placeholder)[:60]
             db.add(issue)
             changed["issues"] += 1

@@ -216,3 +216,23 @@ def test_the_tablet_page_lists_names_to_pick_without_flats(client, facilitator, 
     facilitator.post(f"/meetings/{meeting_id}/run/end")
     ended = client.get(f"/meetings/{meeting_id}/tablet").text
     assert "刘奶奶" not in ended
+
+
+def test_erasing_renames_who_raised_an_issue_and_the_export_lists_it(admin, db):
+    from forum.models import Household, Issue
+
+    issue = db.exec(select(Issue).where(Issue.raised_by.contains("居民代表"))).one()
+    person = db.exec(select(Person).join(Household, Person.household_id == Household.id)
+                     .where(Household.community_id == issue.community_id, Household.building == "5",
+                            Household.unit == "2", Household.room == "601")).one()
+    assert person.name in issue.raised_by
+    # Someone of the other community who shares a name with another issue's raiser is not matched.
+    stranger = db.exec(select(Person).where(Person.name == "汪国华")).one()
+    assert json.loads(admin.get(f"/admin/people/{stranger.id}/export.json").content)["issues_raised"] == []
+    exported = json.loads(admin.get(f"/admin/people/{person.id}/export.json").content)
+    assert [i["id"] for i in exported["issues_raised"]] == [issue.id]
+    admin.post(f"/admin/people/{person.id}/erase")
+    db.expire_all()
+    assert db.get(Issue, issue.id).raised_by == f"5栋2单元居民代表 已删除的居民 #{person.id}（601）"
+    others = db.exec(select(func.count()).select_from(Issue).where(Issue.raised_by.contains("已删除"))).one()
+    assert others == 1
