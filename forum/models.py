@@ -527,7 +527,7 @@ class StaffSession(SQLModel, table=True):
     created_at: NaiveDatetime
     last_seen_at: NaiveDatetime
     ended_at: NaiveDatetime | None = None
-    ended_why: str = Field(default="", max_length=20)  # logout, password, disabled, tablet, idle, expired
+    ended_why: str = Field(default="", max_length=20)  # logout, signin, password, disabled, tablet, idle, expired
     address: str = Field(default="", max_length=60)
     user_agent: str = Field(default="", max_length=120)
 

@@ -62,6 +62,7 @@ def start(db: Session, request: HTTPConnection, user: User, at: datetime | None 
     """Sign ``user`` in on this device: a fresh cookie session (nothing carried over) and its record.
     The caller commits."""
     at = at or clock()
+    end(db, request, "signin", at)  # a sign-in on a signed-in device ends the session it had
     token = secrets.token_urlsafe(32)
     record = StaffSession(token_hash=_hash(token), user_id=user.id, created_at=at, last_seen_at=at,
                           address=address_of(request)[:60],

@@ -199,3 +199,13 @@ def test_a_forged_or_foreign_cookie_signs_nobody_in(app, demo_engine, meeting_id
         cookie = TimestampSigner("test-secret").sign(data).decode()
         with TestClient(app, cookies={"forum_session": cookie}) as forged:
             assert console(forged, meeting_id) == 303
+
+
+def test_signing_in_again_on_a_device_ends_the_session_it_had(app, demo_engine, meeting_id):
+    with TestClient(app) as device:
+        sign_in(device, "facilitator")
+        copied = dict(device.cookies)
+        sign_in(device, "committee")
+        with replay(app, copied) as thief:
+            assert console(thief, meeting_id) == 303
+    assert [r.ended_why for r in user_sessions(demo_engine, "facilitator")] == ["signin"]
