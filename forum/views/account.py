@@ -115,7 +115,8 @@ def login(request: Request, db: Session) -> Response:
                 audit.record(db, request, "signin", "user", user.id, actor=user, community_id=user.community_id)
                 db.commit()
                 return RedirectResponse(next_url, status_code=303)
-        status = status if status != 200 else 422 if errors else 200
+        if errors and status == 200:
+            status = 422
     return render(request, "login.html", {"values": values, "errors": errors}, status_code=status, headers=headers)
 
 
