@@ -24,7 +24,7 @@ from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
 from forum.settings import Settings
-from forum.views import account, community, directory, households, issues, meetings, room
+from forum.views import account, admin, community, directory, households, issues, meetings, room
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (
@@ -92,6 +92,11 @@ routes = [
     Route("/login", account.login, methods=BOTH, name="login"),
     Route("/logout", account.logout, methods=POST, name="logout"),
     Route("/lang", account.switch_language, name="lang"),
+    Route("/account/password", account.change_password, methods=BOTH, name="change_password"),
+    Route("/admin/audit", admin.audit_log, name="audit_log"),
+    Route("/admin/people/{id:int}", admin.person_page, name="person"),
+    Route("/admin/people/{id:int}/export.json", admin.person_export, name="person_export"),
+    Route("/admin/people/{id:int}/erase", admin.person_erase, methods=POST, name="person_erase"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

@@ -1,10 +1,13 @@
 """Staff sign-in: enough to tell a facilitator or committee member from a resident.
 
-Passwords are hashed with argon2. The signed session cookie carries only the user's id;
-residents never sign in (they join meetings by code).
+Passwords are hashed with argon2. The signed session cookie carries a session token checked
+against the database on every request (forum.sessions); residents never sign in (they join
+meetings by code). Sign-in is throttled by forum.views.account before any hashing here.
 """
 
 from __future__ import annotations
+
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,19 +18,45 @@ from forum.models import Role, User
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not tell which usernames exist.
 _DUMMY_HASH = _hasher.hash("not a password")
+# Each argon2 hash takes 64 MiB while it runs: forty sign-ins at once took the server from 200 MB
+# to over 1.1 GB. At most this many hash at a time; the others wait their turn in the threadpool.
+HASHING_AT_ONCE = 2
+_hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
+# And at most this many wait for their turn: each waits on a threadpool thread, and a flood of
+# sign-ins must not take the threads every other page needs. Beyond it, sign-in says "busy".
+SIGNIN_QUEUE = 8
+_queue = threading.BoundedSemaphore(SIGNIN_QUEUE)
+
+
+class Busy(Exception):
+    """Too many sign-ins at once; the caller asks the person to try again in a moment."""
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
+
+
+def check_password(session: Session, username: str, password: str) -> User | None:
+    """The user whose password this is (disabled or not), else None. Raises ``Busy`` when too many
+    sign-ins are waiting to be hashed already."""
+    user = session.exec(select(User).where(User.username == username.strip())).first()
+    if not _queue.acquire(blocking=False):
+        raise Busy
+    try:
+        with _hashing:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    finally:
+        _queue.release()
+    return user
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.exec(select(User).where(User.username == username.strip())).first()
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    return user
+    """The user, if the password is theirs and the account is not disabled."""
+    user = check_password(session, username, password)
+    return user if user is not None and user.disabled_at is None else None
 
 
 def create_user(session: Session, *, username: str, password: str, display_name: str, role: Role | str,

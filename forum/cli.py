@@ -236,3 +236,97 @@ def bench_vote(voters: int, spread: float, rounds: int) -> None:
         vote_bench.echo_medians(results, echo=click.echo)
     if not all(r["exact"] for r in results):
         raise click.ClickException("the final totals do not match what was cast")
+
+
+@main.group("person")
+def person_group() -> None:
+    """A resident's personal data, on their request."""
+
+
+def _person_or_fail(session: Session, person_id: int):
+    from forum.models import Person
+
+    person = session.get(Person, person_id) if 0 < person_id < 2**63 else None
+    if person is None:
+        raise click.ClickException(f"no person {person_id}")
+    return person
+
+
+@person_group.command("export")
+@click.argument("person_id", type=int)
+def person_export(person_id: int) -> None:
+    """Print everything forum holds about a person, as JSON."""
+    import json
+
+    from forum import audit, people
+
+    engine = _engine()
+    database.upgrade(engine)
+    with Session(engine) as session:
+        person = _person_or_fail(session, person_id)
+        data = people.export(session, person)
+        audit.record(session, None, "person_export", "person", person.id,
+                     community_id=people.community_of(session, person))
+        session.commit()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@person_group.command("erase")
+@click.argument("person_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def person_erase(person_id: int, yes: bool) -> None:
+    """Replace a person's name, phone and flat with a placeholder; attendance and votes stay as counts."""
+    from forum import audit, people
+
+    engine = _engine()
+    database.upgrade(engine)
+    with Session(engine) as session:
+        person = _person_or_fail(session, person_id)
+        if not yes:
+            click.confirm(f"Erase the personal data of person {person_id}? This cannot be undone", abort=True)
+        changed = people.erase(session, person)
+        audit.record(session, None, "person_erase", "person", person.id,
+                     ", ".join(f"{k} {v}" for k, v in changed.items()),
+                     community_id=people.community_of(session, person))
+        session.commit()
+    click.echo(f"erased person {person_id}: " + ", ".join(f"{v} {k}" for k, v in changed.items()))
+
+
+@main.group("user")
+def user_group() -> None:
+    """Staff sign-ins."""
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
+    from forum import audit, sessions
+    from forum.models import User
+
+    engine = _engine()
+    database.upgrade(engine)
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        if disabled:
+            ended = sessions.disable(session, user)
+            audit.record(session, None, "account_disable", "user", user.id, f"{ended} session(s) ended",
+                         community_id=user.community_id)
+        else:
+            sessions.enable(session, user)
+            audit.record(session, None, "account_enable", "user", user.id, community_id=user.community_id)
+        session.commit()
+    click.echo(f"{'disabled' if disabled else 'enabled'} {username}")
+
+
+@user_group.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable a sign-in: it is refused from now on and its sessions end on every device."""
+    _set_disabled(username, True)
+
+
+@user_group.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Let a disabled sign-in in again."""
+    _set_disabled(username, False)

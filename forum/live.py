@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from forum import auth, i18n
+from forum import auth, i18n, sessions
 from forum.models import Meeting, User
 
 log = logging.getLogger("forum.live")
@@ -296,7 +296,7 @@ class Hub:
         audience = websocket.query_params.get("audience", "tablet")
         if audience not in AUDIENCES:
             audience = "tablet"
-        allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket.session.get("user_id"),
+        allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket,
                                           is_kiosk_of(websocket.session, meeting_id))
         if not allowed:
             await websocket.close(code=1008)
@@ -339,14 +339,14 @@ class Hub:
             if room.count() == 0 and self.rooms.get(meeting_id) is room and not room.scheduled:
                 del self.rooms[meeting_id]
 
-    def _allowed(self, meeting_id: int, audience: str, user_id: Any, kiosk: bool = False) -> bool:
+    def _allowed(self, meeting_id: int, audience: str, websocket: WebSocket, kiosk: bool = False) -> bool:
         with Session(self.renderer.app.state.engine) as db:
             if db.get(Meeting, meeting_id) is None:
                 return False
             if audience in ("tablet", "screen") or (audience == "kiosk" and kiosk):
                 return True
             # The console, and the shared tablet's ballots (they carry the key to cast them).
-            user = db.get(User, user_id) if isinstance(user_id, int) else None
+            user = sessions.resolve(db, websocket.session, sessions.expiry_of(websocket))
             return can_run(user, db.get(Meeting, meeting_id))
 
     def subscriber_count(self, meeting_id: int) -> int:

@@ -1,6 +1,9 @@
 """Minutes (会议纪要) generated from a meeting's record: who came, what was discussed and decided.
 
-The same record feeds the HTML page (printable on A4) and the Markdown download. Other modules
+The same record feeds the HTML page (printable on A4) and the Markdown download. Residents' names
+and flats are for the staff of the meeting's community (``people.may_see``): everyone else gets
+the public record, where attendance is counted by role and speakers and comments are marked
+resident or guest. Other modules
 add per-entry sections with :func:`register_section` (the votes module adds each entry's vote
 results); a section function returns ``None`` when it has nothing to say about an entry.
 """
@@ -63,9 +66,14 @@ class Record:
     facilitator: User | None
     attendance: list[Attendance]
     entries: list[EntryRecord]
+    full: bool = True  # False: the public record, with roles and counts instead of names and flats
+
+    @property
+    def guests(self) -> int:
+        return sum(1 for a in self.attendance if a.is_guest)
 
 
-def record(db: Session, meeting: Meeting) -> Record:
+def record(db: Session, meeting: Meeting, *, full: bool = True) -> Record:
     entries = list(db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
                            .order_by(AgendaEntry.position, AgendaEntry.id)))
     people = list(db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)
@@ -85,9 +93,22 @@ def record(db: Session, meeting: Meeting) -> Record:
         rec.comments = [(c, by_id.get(c.attendance_id)) for c in comments if c.agenda_entry_id == entry.id]
         rec.sections = [s for s in (fn(db, meeting, entry) for fn in SECTIONS) if s is not None]
         records.append(rec)
-    return Record(meeting=meeting, community=db.get(Area, meeting.community_id),
-                  facilitator=db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,
-                  attendance=people, entries=records)
+    rec = Record(meeting=meeting, community=db.get(Area, meeting.community_id),
+                 facilitator=db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,
+                 attendance=people, entries=records)
+    return rec if full else _public(rec)
+
+
+def _public(rec: Record) -> Record:
+    """The record with each attendee replaced by their role: no name, no flat, the counts kept.
+    (Copies, never the session's rows, so nothing anonymised can be written back.)"""
+    roles = {a.id: Attendance(id=a.id, meeting_id=a.meeting_id, is_guest=a.is_guest,
+                              name=_("Guest") if a.is_guest else _("Resident")) for a in rec.attendance}
+    for e in rec.entries:
+        e.speakers = [roles[a.id] for a in e.speakers]
+        e.comments = [(c, roles.get(a.id) if a else None) for c, a in e.comments]
+    rec.attendance, rec.full = list(roles.values()), False
+    return rec
 
 
 def _home(a: Attendance) -> str:
@@ -112,7 +133,9 @@ def markdown(rec: Record) -> str:
         lines.append(f"- **{_('Held')}:** {format_when(m.started_at)}"
                      + (f" – {format_when(m.ended_at, 'time')}" if m.ended_at else ""))
     lines += ["", f"## {_('Attendance')} ({len(rec.attendance)})", ""]
-    if rec.attendance:
+    if rec.attendance and not rec.full:
+        lines += [f"- {_('Residents')}: {len(rec.attendance) - rec.guests}", f"- {_('Guests')}: {rec.guests}"]
+    elif rec.attendance:
         for a in rec.attendance:
             home = _home(a)
             guest = f" — {_('guest')}" if a.is_guest else ""

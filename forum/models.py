@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Numeric, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from forum.i18n import N_
@@ -220,6 +220,8 @@ class User(SQLModel, table=True):
     community_id: int | None = Field(default=None, foreign_key="area.id")
     committee_id: int | None = Field(default=None, foreign_key="committee.id")
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    # A disabled account signs in no more and its sessions have ended (forum.sessions.disable).
+    disabled_at: NaiveDatetime | None = None
 
 
 # ---------------------------------------------------------------- meetings
@@ -572,3 +574,41 @@ class InstanceSecret(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=40)
     value: str = Field(max_length=200)
+
+
+# ---------------------------------------------------------------- sessions and the staff audit log
+
+
+class StaffSession(SQLModel, table=True):
+    """One staff sign-in on one device. The cookie holds a random token; only its SHA-256 is kept,
+    so a copy of the database opens no session. Ending it here ends it whatever the cookie says."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: NaiveDatetime
+    last_seen_at: NaiveDatetime
+    ended_at: NaiveDatetime | None = None
+    ended_why: str = Field(default="", max_length=20)  # logout, signin, password, disabled, tablet, idle, expired
+    address: str = Field(default="", max_length=60)
+    user_agent: str = Field(default="", max_length=120)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change of state by staff (or a sign-in attempt): who, what, when, from where.
+
+    Append-only: the app writes rows with ``forum.audit.record`` and has no path that changes
+    or deletes one."""
+
+    __table_args__ = (Index("ix_auditentry_target", "target_type", "target_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: NaiveDatetime = Field(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    actor: str = Field(max_length=60)  # the user's username, or the name a refused sign-in gave
+    address: str = Field(default="", max_length=60)
+    action: str = Field(max_length=40, index=True)
+    target_type: str = Field(default="", max_length=20)
+    target_id: int | None = None
+    community_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))

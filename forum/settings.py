@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,11 @@ DOCUMENTED = {
                             "URL is https)",
     "FORUM_SECRET_BATCH": "the fewest voters whose secret ballots are written to the database together (default 5)",
     "FORUM_SLIP_DAYS": "how many days a printed household slip's code stays valid (default 90)",
+    "FORUM_SIGNIN_LIMIT": "failed sign-ins per account within the window before it is refused (default 10)",
+    "FORUM_SIGNIN_ADDRESS_LIMIT": "failed sign-ins per client address within the window before refusal (default 30)",
+    "FORUM_SIGNIN_WINDOW_MINUTES": "the sign-in throttle's window, in minutes (default 15)",
+    "FORUM_SESSION_IDLE_MINUTES": "a staff session unused this long has ended (default 480: 8 hours)",
+    "FORUM_SESSION_MAX_DAYS": "a staff session ends this long after sign-in, however busy (default 14)",
 }
 
 # Always answered: the machine itself (forum demo, a console on the server) and the test client.
@@ -70,6 +76,14 @@ class Settings:
     secret_batch: int = SECRET_BATCH
     # How long a printed household slip's code stays valid (forum.verification).
     slip_days: int = SLIP_DAYS
+    # Failed sign-ins: refused for the rest of the window once an account or an address reaches
+    # its limit (forum.views.account), so guessing a password takes years, not hours.
+    signin_limit: int = 10
+    signin_address_limit: int = 30  # higher: a community hall's staff share one address
+    signin_window_minutes: int = 15
+    # Staff sessions (forum.sessions): ended when idle this long, and this long after sign-in.
+    session_idle_minutes: int = 480
+    session_max_days: int = 14
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -82,8 +96,13 @@ class Settings:
                    public_url=public_url(env.get("FORUM_PUBLIC_URL")),
                    allowed_hosts=_hosts(env.get("FORUM_ALLOWED_HOSTS")),
                    secure_cookies=_flag("FORUM_SECURE_COOKIES", env.get("FORUM_SECURE_COOKIES")),
-                   secret_batch=_batch(env.get("FORUM_SECRET_BATCH")),
-                   slip_days=_slip_days(env.get("FORUM_SLIP_DAYS")))
+                   secret_batch=_whole(env, "FORUM_SECRET_BATCH", SECRET_BATCH, *SECRET_BATCH_RANGE),
+                   slip_days=_whole(env, "FORUM_SLIP_DAYS", SLIP_DAYS, *SLIP_DAYS_RANGE),
+                   signin_limit=_whole(env, "FORUM_SIGNIN_LIMIT", 10, 1, 1000),
+                   signin_address_limit=_whole(env, "FORUM_SIGNIN_ADDRESS_LIMIT", 30, 1, 10000),
+                   signin_window_minutes=_whole(env, "FORUM_SIGNIN_WINDOW_MINUTES", 15, 1, 1440),
+                   session_idle_minutes=_whole(env, "FORUM_SESSION_IDLE_MINUTES", 480, 5, 14 * 1440),
+                   session_max_days=_whole(env, "FORUM_SESSION_MAX_DAYS", 14, 1, 90))
 
 
 def public_url(text: str | None) -> str:
@@ -137,23 +156,11 @@ def _seconds(text: str | None) -> float:
     return value
 
 
-def _batch(text: str | None) -> int:
+def _whole(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    """A whole number setting within bounds; a wrong one stops the start with what is expected."""
+    text = (env.get(key) or "").strip()
     if not text:
-        return SECRET_BATCH
-    low, high = SECRET_BATCH_RANGE
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not low <= value <= high:
-        raise ValueError(f"FORUM_SECRET_BATCH is {text!r}; it must be a whole number of ballots from {low} to {high}.")
-    return value
-
-
-def _slip_days(text: str | None) -> int:
-    if not text:
-        return SLIP_DAYS
-    low, high = SLIP_DAYS_RANGE
-    if not text.strip().isdigit() or not low <= int(text) <= high:
-        raise ValueError(f"FORUM_SLIP_DAYS is {text!r}; it must be a whole number of days from {low} to {high}.")
+        return default
+    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{key} is {text!r}; it must be a whole number from {low} to {high}.")
     return int(text)

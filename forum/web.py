@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from forum import auth, forms, i18n, lifecycle, models
+from forum import auth, forms, i18n, lifecycle, models, sessions
 from forum.i18n import LANGUAGES, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
@@ -183,8 +183,8 @@ async def run_view(func: View, request: Request) -> Response:
 
 def _run(func: Callable[[Request, Session], Response], request: Request) -> Response:
     with Session(request.app.state.engine, expire_on_commit=False) as db:
-        user_id = request.session.get("user_id")
-        request.state.user = db.get(User, user_id) if user_id else None
+        # The cookie's session must be live in the database: ended, idle or expired ones sign nobody in.
+        request.state.user = sessions.resolve(db, request.session, sessions.expiry_of(request))
         return func(request, db)
 
 

@@ -13,9 +13,8 @@ from forum import verification
 from forum.models import Area, Household
 from tests.conftest import TABLET, axe_serious
 from tests.room_pages import LAPTOP, SHOTS, join_code, join_tablet, sign_in
-from tests.test_votes import registered_owner
 from tests.test_browser_votes import assert_button_ballot, t
-from tests.test_votes import lift_meeting
+from tests.test_votes import lift_meeting, registered_owner
 
 pytestmark = pytest.mark.browser
 

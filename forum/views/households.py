@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import auth, households
+from forum import audit, auth, households
 from forum.i18n import gettext as _
 from forum.models import Area, AreaKind, Household
 from forum.web import form, int_param, page, render, require
@@ -82,6 +82,8 @@ def household_import(request: Request, db: Session) -> Response:
     digest = plan.digest()
     if confirm and hmac.compare_digest(digest, str(data.get("digest", ""))):
         result = households.apply_plan(db, plan)
+        audit.record(db, request, "household_import", "community", community.id,
+                     f"{result.created} new, {result.updated} updated", community_id=community.id)
         db.commit()
         return render(request, "households_import.html", _context(db, result=result, values=values,
                                                                    imported_into=community))

@@ -6,7 +6,7 @@ from sqlmodel import Session, col, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import auth, lifecycle, registry
+from forum import audit, auth, lifecycle, people, registry
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts, Status
 from forum.models import (
@@ -98,6 +98,8 @@ def issue_new(request: Request, db: Session) -> Response:
         if not errors:
             issue = registry.raise_issue(db, community_id=community.id, actor=user(request).display_name
                                          if staff else values["raised_by"], **values)
+            if staff:
+                audit.record(db, request, "issue_raise", "issue", issue.id, community_id=community.id)
             db.commit()
             return redirect(request, request.url_for("issue", id=issue.id).path)
     return render(request, "issue_new.html", {"community": community, "values": values, "errors": errors,
@@ -141,7 +143,9 @@ def _detail_context(db: Session, issue: Issue) -> dict:
 @page
 def issue_detail(request: Request, db: Session) -> Response:
     issue = get_or_404(db, Issue, request.path_params["id"])
-    return render(request, "issue.html", _detail_context(db, issue))
+    # Who raised it (a resident's name, often with their building) is for the community's staff.
+    may_see = people.may_see(user(request), issue.community_id)
+    return render(request, "issue.html", _detail_context(db, issue) | {"may_see": may_see})
 
 
 @page
@@ -171,7 +175,10 @@ def issue_move(request: Request, db: Session) -> Response:
                       decision=values["note"] or values["reason"])
         note = values["reason"] or values["note"]
         try:
+            old_status = issue.status
             registry.move(db, issue, action, actor=staff.display_name, facts=facts, note=note)
+            audit.record(db, request, "issue_move", "issue", issue.id, f"{action.value}: {old_status} → {issue.status}",
+                         community_id=issue.community_id)
         except lifecycle.Refused as refused:
             field = {"accept": "committee", "merge": "merge_into", "decline": "reason", "reopen": "reason"}.get(
                 action.value, "action")
@@ -197,6 +204,8 @@ def issue_schedule(request: Request, db: Session) -> Response:
     else:
         try:
             registry.place_on_agenda(db, issue, meeting, actor=staff.display_name)
+            audit.record(db, request, "issue_schedule", "issue", issue.id, f"meeting {meeting.id}",
+                         community_id=issue.community_id)
         except lifecycle.Refused as refused:
             errors["meeting"] = refusal(refused)
             db.rollback()

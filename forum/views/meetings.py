@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import auth, lifecycle, recurrence, registry
+from forum import audit, auth, lifecycle, recurrence, registry
 from forum.i18n import gettext as _
 from forum.models import (
     CADENCES,
@@ -88,6 +88,8 @@ def series_new(request: Request, db: Session) -> Response:
                             duration_minutes=duration, place=values["place"],
                             forum_format_id=forum_format.id if forum_format else None, facilitator_id=staff.id)
             db.add(series)
+            db.flush()
+            audit.record(db, request, "series_create", "series", series.id, series.title, community_id=community.id)
             db.commit()
             return redirect(request, request.url_for("series", id=series.id).path)
     return render(request, "series_new.html", _series_form_context(db, community, values, errors),
@@ -142,6 +144,9 @@ def series_create_meeting(request: Request, db: Session) -> Response:
                            place=series.place, facilitator_id=series.facilitator_id)
         db.add(existing)
         try:
+            db.flush()
+            audit.record(db, request, "meeting_create", "meeting", existing.id, f"series {series.id}",
+                         community_id=series.community_id)
             db.commit()
         except IntegrityError:  # two facilitators clicked at once: the other one made it
             db.rollback()
@@ -228,6 +233,8 @@ def agenda_add(request: Request, db: Session) -> Response:
     if not errors:
         try:
             registry.place_on_agenda(db, issue, meeting, actor=staff.display_name, planned_minutes=minutes)
+            audit.record(db, request, "agenda_add", "meeting", meeting.id, f"issue {issue.id}",
+                         community_id=meeting.community_id)
         except lifecycle.Refused as refused:
             errors["issue"] = refusal(refused)
             db.rollback()
@@ -257,6 +264,8 @@ def agenda_move(request: Request, db: Session) -> Response:
         for position, each in enumerate(entries, start=1):
             each.position = position
             db.add(each)
+        audit.record(db, request, "agenda_move", "meeting", meeting.id, f"issue {entry.issue_id} to {j + 1}",
+                     community_id=meeting.community_id)
         db.commit()
     return _agenda_response(request, db, meeting)
 
@@ -269,6 +278,8 @@ def agenda_remove(request: Request, db: Session) -> Response:
         return _agenda_response(request, db, meeting,
                                 {"issue": _("This meeting has ended; its agenda is part of the record.")})
     registry.take_off_agenda(db, entry, actor=staff.display_name)
+    audit.record(db, request, "agenda_remove", "meeting", meeting.id, f"issue {entry.issue_id}",
+                 community_id=meeting.community_id)
     db.commit()
     return _agenda_response(request, db, meeting)
 
@@ -283,5 +294,7 @@ def agenda_minutes(request: Request, db: Session) -> Response:
         return _agenda_response(request, db, meeting, {f"minutes-{entry.id}": problem}, {f"minutes-{entry.id}": raw})
     entry.planned_minutes = minutes
     db.add(entry)
+    audit.record(db, request, "agenda_minutes", "meeting", meeting.id, f"issue {entry.issue_id}: {minutes} min",
+                 community_id=meeting.community_id)
     db.commit()
     return _agenda_response(request, db, meeting)

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from forum import auth, electorate, joining, lifecycle, live, minutes, registry, verification
+from forum import audit, auth, electorate, joining, lifecycle, live, minutes, people, registry, sessions, verification
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts
 from forum.models import (
@@ -450,6 +450,8 @@ def console_action(request: Request, db: Session) -> Response:
     back = f"/meetings/{meeting.id}/run"
     actor = staff.display_name
     parts: tuple[str, ...]
+    # What was acted on, by number: the staff audit log keeps no resident's name.
+    detail = ""
     if action == "start":
         start(db, meeting, actor=actor)
         parts = tuple(live.PARTS)
@@ -464,11 +466,12 @@ def console_action(request: Request, db: Session) -> Response:
         if entry is None or entry.meeting_id != meeting.id:
             raise HTTPException(404)
         go_to(db, meeting, entry, actor=actor)
-        parts = ("agenda", "entry", "queue")
+        parts, detail = ("agenda", "entry", "queue"), f"agenda entry {entry.id}"
     elif action in ("floor", "remove"):
         speaking = db.get(SpeakingRequest, int_param(data.get("request")) or 0)
         if speaking is None or speaking.meeting_id != meeting.id:
             raise HTTPException(404)
+        detail = f"speaking request {speaking.id}"
         if action == "floor":
             give_floor(db, meeting, speaking)
         else:
@@ -485,7 +488,8 @@ def console_action(request: Request, db: Session) -> Response:
         entry = current_entry(db, meeting)
         if entry is None:
             raise HTTPException(409)
-        record_decision(db, meeting, entry, _field(data, "decision", DECISION_MAX), actor=actor)
+        detail = _field(data, "decision", DECISION_MAX)
+        record_decision(db, meeting, entry, detail, actor=actor)
         parts = ("entry", "agenda")
     elif action == "checkin":
         household = db.get(Household, int_param(data.get("household")) or 0)
@@ -494,15 +498,18 @@ def console_action(request: Request, db: Session) -> Response:
         name = _field(data, "name", NAME_MAX)
         if not name:
             return _console_problem(request, db, meeting, staff, {"name": _("Give the person's name.")}, data)
-        attendance = check_in(db, meeting, name=name, household=household, by=actor,
-                              building=_field(data, "building", PLACE_MAX), unit=_field(data, "unit", PLACE_MAX),
-                              room=_field(data, "room", PLACE_MAX))
-        verification.late_arrival(db, meeting, attendance)  # offered the shared tablet in an open vote
-        parts = ("attendance", "status")
+        checked = check_in(db, meeting, name=name, household=household, by=actor,
+                           building=_field(data, "building", PLACE_MAX), unit=_field(data, "unit", PLACE_MAX),
+                           room=_field(data, "room", PLACE_MAX))
+        verification.late_arrival(db, meeting, checked)  # offered the shared tablet in an open vote
+        parts, detail = ("attendance", "status"), f"attendance {checked.id}"
     else:
         from forum.views import verification as verification_views  # it builds on this module
 
         parts = verification_views.console_action(request, db, staff, meeting, action, data)
+        detail = str(data.get("attendance") or data.get("household") or "")[:40]
+    audit.record(db, request, f"room_{action.replace('-', '_')}", "meeting", meeting.id, detail,
+                 community_id=meeting.community_id)
     db.commit()
     return _done(request, db, meeting, "console", back, *parts)
 
@@ -534,7 +541,10 @@ def shared_tablet(request: Request, db: Session) -> Response:
     meeting = _meeting(request, db)
     if request.method == "POST":
         staff = require_in(request, auth.can_run_meetings, meeting.community_id)
-        request.session.clear()
+        # The staff session ends in the database, so a copy of its cookie opens nothing either.
+        audit.record(db, request, "shared_tablet", "meeting", meeting.id, community_id=meeting.community_id)
+        sessions.end(db, request, "tablet")
+        db.commit()
         request.session[live.KIOSK_SESSION] = {"meeting": meeting.id, "by": staff.display_name}
         response = redirect(request, request.url_for("room_kiosk", id=meeting.id).path)
         # Nor anyone's check-in (whoever uses it could cast their ballot), nor staff pages one
@@ -685,14 +695,14 @@ def tablet_action(request: Request, db: Session) -> Response:
 @page
 def minutes_page(request: Request, db: Session) -> Response:
     meeting = _meeting(request, db)
-    rec = minutes.record(db, meeting)
+    rec = minutes.record(db, meeting, full=people.may_see(request.state.user, meeting.community_id))
     return render(request, "minutes.html", {"rec": rec, "community": rec.community})
 
 
 @page
 def minutes_markdown(request: Request, db: Session) -> Response:
     meeting = _meeting(request, db)
-    text = minutes.markdown(minutes.record(db, meeting))
+    text = minutes.markdown(minutes.record(db, meeting, full=people.may_see(request.state.user, meeting.community_id)))
     filename = f"minutes-{meeting.id}-{meeting.starts_at:%Y-%m-%d}.md"
     return Response(text.encode("utf-8"), media_type="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

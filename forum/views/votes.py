@@ -9,13 +9,14 @@ voter comes from the browser.
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 
 from sqlmodel import Session, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import auth, ballot_box, electorate, live, minutes, secrecy, verification, votes
+from forum import audit, auth, ballot_box, electorate, live, minutes, secrecy, verification, votes
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
@@ -86,6 +87,7 @@ def _vote_form(request: Request, db: Session, meeting: Meeting | None, issue: Is
         vote, errors = votes.create_vote(db, values, community_id=(meeting or issue).community_id,
                                          meeting=meeting, issue=issue, actor=staff.display_name)
         if vote is not None:
+            audit.record(db, request, "vote_create", "vote", vote.id, vote.question, community_id=vote.community_id)
             db.commit()
             return redirect(request, request.url_for("vote", id=vote.id).path)
         db.rollback()
@@ -119,16 +121,18 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
                   values: dict | None = None) -> dict:
     meeting = db.get(Meeting, vote.meeting_id) if vote.meeting_id else None
     issue = db.get(Issue, vote.issue_id) if vote.issue_id else None
-    staff = auth.can_run_meetings(request.state.user)
-    audit = votes.audit_trail(db, vote)
+    # The facilitator's sections name pending voters with their flats: staff of this community only.
+    staff = auth.can_run_meetings(request.state.user) and auth.acts_for(request.state.user, vote.community_id)
+    trail = votes.audit_trail(db, vote)
     named = secrecy.may_see_named_ballots(vote, request.state.user, _attendance(db, request, vote))
     if not named:
-        # Who chose what, in an open vote: for the community's staff (forum.secrecy), not visitors.
-        audit = [a for a in audit if a.action not in NAMED_ACTIONS]
+        # Who chose what, in an open vote, is for the community's staff (forum.secrecy); the rest
+        # of the trail is shown without any voter's name.
+        trail = _public_trail([a for a in trail if a.action not in NAMED_ACTIONS])
     context = {
         "vote": vote, "meeting": meeting, "issue": issue, "community": db.get(Area, vote.community_id),
         "errors": errors or {}, "values": values or {}, "staff": staff,
-        "audit": audit, "AUDIT_LABELS": votes.AUDIT_LABELS, "named_hidden": not named and not vote.secret,
+        "audit": trail, "AUDIT_LABELS": votes.AUDIT_LABELS, "named_hidden": not named and not vote.secret,
         "vote_scope_label": _(votes.SCOPES[vote.scope]), "vote_unit_label": _(votes.UNITS[vote.counting_unit]),
         "scope_summary": electorate.scope_summary(db, vote), "MERGE_REASONS": electorate.REASONS,
         "hands_of_present_allowed": votes.hands_of_present_allowed(vote),
@@ -151,6 +155,15 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
 
 # The audit entries of an open vote that say who chose what.
 NAMED_ACTIONS = ("ballot", "change")
+
+# Trail entries whose actor or detail names a voter (with their flat) or a proxy holder.
+_NAMING = ("ballot", "change", "elector", "kiosk", "proxy")
+
+
+def _public_trail(trail: list) -> list[SimpleNamespace]:
+    """The vote's trail for everyone but the community's staff: what happened and when, no voter's name."""
+    return [SimpleNamespace(at=a.at, action=a.action, actor=_("A voter") if a.action in _NAMING[:3] else a.actor,
+                            detail="" if a.action in _NAMING else a.detail) for a in trail]
 
 
 def _receipts(db: Session, vote: Vote) -> list[str]:
@@ -178,11 +191,15 @@ def vote_detail(request: Request, db: Session) -> Response:
     return render(request, "vote.html", _page_context(db, request, vote))
 
 
-def _console_done(request: Request, db: Session, vote: Vote, errors: dict, values: dict | None = None) -> Response:
+def _console_done(request: Request, db: Session, vote: Vote, errors: dict, values: dict | None = None,
+                  action: str = "", detail: str = "") -> Response:
+    """After a facilitator's change: refused, roll back; else record it in the staff log, commit."""
     if errors:
         db.rollback()
         db.refresh(vote)
         return render(request, "vote.html", _page_context(db, request, vote, errors, values), status_code=422)
+    if action:
+        audit.record(db, request, action, "vote", vote.id, detail, community_id=vote.community_id)
     db.commit()
     notify(request, vote)
     return redirect(request, request.url_for("vote", id=vote.id).path)
@@ -200,7 +217,7 @@ def _step(request: Request, db: Session, step, field: str) -> Response:
         step(db, vote, actor=actor)
     except votes.VoteRefused as refused:
         return _console_done(request, db, vote, {field: refused.text()})
-    return _console_done(request, db, vote, {})
+    return _console_done(request, db, vote, {}, action=f"vote_{field}")
 
 
 @page
@@ -221,7 +238,8 @@ def vote_hands(request: Request, db: Session) -> Response:
     present = bool(data.get("hands_present"))
     errors = votes.set_hands(db, vote, raw, actor=actor, present=present)
     values = {f"hands-{k}": v for k, v in raw.items()} | ({"hands_present": "on"} if present else {})
-    return _console_done(request, db, vote, errors, values)
+    return _console_done(request, db, vote, errors, values, action="vote_hands",
+                         detail=", ".join(f"{k} {v}" for k, v in raw.items()) + (" (present)" if present else ""))
 
 
 @page
@@ -243,7 +261,8 @@ def vote_paper(request: Request, db: Session) -> Response:
                    paper_serial=values["serial"])
     except votes.VoteRefused as refused:
         return _console_done(request, db, vote, {refused.field or "paper": refused.text()}, values)
-    return _console_done(request, db, vote, {})
+    # The serial only: never the choice (a secret vote's ballot must not be linked to anything).
+    return _console_done(request, db, vote, {}, action="vote_paper", detail=f"serial {values['serial'][:40]}")
 
 
 @page
@@ -253,7 +272,8 @@ def vote_proxy(request: Request, db: Session) -> Response:
     values = {k: str(data.get(k, "")).strip() for k in ("principal", "holder", "note")}
     holder = db.get(Attendance, int_param(values["holder"]) or 0)
     errors = votes.record_proxy(db, vote, values["principal"], holder, actor=actor, note=values["note"])
-    return _console_done(request, db, vote, errors, values)
+    return _console_done(request, db, vote, errors, values, action="vote_proxy",
+                         detail=f"{values['principal'][:40]} → attendance {holder.id if holder else '—'}")
 
 
 @page
@@ -266,7 +286,8 @@ def vote_kiosk(request: Request, db: Session) -> Response:
     if request.method == "POST":
         key = str(form(request).get("voter", ""))
         problem = votes.open_kiosk(db, vote, key, actor=actor)
-        return _console_done(request, db, vote, {"kiosk": problem} if problem else {}, {"voter": key})
+        return _console_done(request, db, vote, {"kiosk": problem} if problem else {}, {"voter": key},
+                             action="vote_kiosk", detail=key[:40])
     return redirect(request, request.url_for("room_kiosk", id=vote.meeting_id).path)
 
 
