@@ -27,6 +27,7 @@ from forum.models import (
     now,
 )
 from tests.conftest import sign_in
+from tests.test_forms import apply_preview
 from tests.test_live import upcoming_meeting
 from tests.test_votes import check_in, create, lift_meeting, open_, owners_of_unit
 
@@ -163,8 +164,10 @@ def test_every_console_action_is_logged(app, facilitator, db, log):
         elif action == "decision":
             data = {"decision": "请物业两周内清理"}
         elif action in ("floor", "remove"):
-            with TestClient(app) as pad:  # a resident raises a hand from a tablet
-                pad.post(f"/meetings/{meeting_id}/tablet/join", data={"name": f"举手{action}"})
+            db.expire_all()
+            code = db.get(Meeting, meeting_id).join_code
+            with TestClient(app) as pad:  # a resident raises a hand from a tablet, with the hall's code
+                pad.post(f"/meetings/{meeting_id}/tablet/join", data={"name": f"举手{action}", "code": code})
                 pad.post(f"/meetings/{meeting_id}/tablet/hand", data={"up": "1"})
             log.new()  # (a resident's own doing: not in the staff log)
             db.expire_all()
@@ -215,7 +218,7 @@ def test_a_paper_ballot_is_logged_without_its_choice(facilitator, db, log):
                                    follow_redirects=False).headers["location"].rsplit("/", 1)[1])
     open_(facilitator, vote_id)
     log.new()
-    household = unit_households(db)[0]
+    household = next(h for h in unit_households(db) if not h.developer_held)  # an owner of its own
     ok(facilitator.post(f"/votes/{vote_id}/paper", data={"voter": f"h{household.id}", "serial": "A-007",
                                                          "choice": "against"}))
     entry = log.one("vote_paper", "vote", vote_id)
@@ -224,8 +227,11 @@ def test_a_paper_ballot_is_logged_without_its_choice(facilitator, db, log):
 
 def test_a_household_import_is_logged(admin, db, log):
     csv = "楼栋,单元,房号,面积,业主,电话\n9,1,101,88.50,张三,13800000001\n".encode()
-    ok(admin.post("/admin/households", data={"community": str(c1(db))},
-                  files={"file": ("register.csv", io.BytesIO(csv), "text/csv")}))
+    preview = admin.post("/admin/households", data={"community": str(c1(db))},
+                         files={"file": ("register.csv", io.BytesIO(csv), "text/csv")})
+    ok(preview)
+    assert db.exec(select(AuditEntry).where(AuditEntry.action == "household_import")).first() is None  # a preview
+    ok(apply_preview(admin, preview))
     entry = log.one("household_import", "community", c1(db), actor="admin")
     assert entry.detail == "1 new, 0 updated"
 

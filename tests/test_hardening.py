@@ -397,7 +397,8 @@ def test_cookies_are_secure_behind_https_only(demo_engine):
 
 
 def test_no_inline_script_or_handler_is_left_in_templates():
-    """script-src 'self' runs no inline <script> and no on*= attribute: they belong in static/."""
+    """script-src 'self' runs no inline <script> and no on*= attribute, and style-src 'self' applies
+    no <style> block or style= attribute: they belong in static/."""
     from pathlib import Path
 
     problems = []
@@ -408,6 +409,7 @@ def test_no_inline_script_or_handler_is_left_in_templates():
                 problems.append(f"{template}: {tag}")
         problems += [f"{template}: {m}" for m in re.findall(r"<[^>]*\son[a-z]+\s*=", text, flags=re.I)]
         problems += [f"{template}: {m}" for m in re.findall(r"\bhx-on[:-]|javascript:|\bstyle\s*=", text, flags=re.I)]
+        problems += [f"{template}: {m}" for m in re.findall(r"<style\b", text, flags=re.I)]
     assert problems == []
 
 
@@ -472,9 +474,12 @@ def test_the_room_socket_checks_origin(client, demo_engine, origin, accepted):
 def test_the_markdown_minutes_escape_a_flat(app, facilitator, demo_engine):
     meeting_id = upcoming_meeting(demo_engine)
     facilitator.post(f"/meetings/{meeting_id}/run/start")
+    with Session(demo_engine) as db:
+        code = db.get(Meeting, meeting_id).join_code
     with TestClient(app) as tablet:
         joined = tablet.post(f"/meetings/{meeting_id}/tablet/join", data={
-            "name": "王芳", "building": "*5*", "unit": "[x](http:", "room": "<b>#1</b>"}, follow_redirects=False)
+            "name": "王芳", "building": "*5*", "unit": "[x](http:", "room": "<b>#1</b>", "code": code},
+            follow_redirects=False)
         assert joined.status_code == 303
     text = facilitator.get(f"/meetings/{meeting_id}/minutes.md").text
     line = next(x for x in text.splitlines() if "王芳" in x)
