@@ -159,7 +159,9 @@ def page(func: View) -> Callable[[Request], Awaitable[Response]]:
             raise HTTPException(404)
         request.state.form = await request.form() if request.method == "POST" else FormData()
         try:
-            bad = forms.control_problems([*request.query_params.multi_items(), *request.state.form.multi_items()])
+            own = getattr(func, "checks_control_characters", ())
+            bad = forms.control_problems([(k, v) for k, v in [*request.query_params.multi_items(),
+                                                              *request.state.form.multi_items()] if k not in own])
             if bad:
                 return refuse_control(request, bad[0])
             return await run_view(func, request)
@@ -167,6 +169,17 @@ def page(func: View) -> Callable[[Request], Awaitable[Response]]:
             await request.state.form.close()
 
     return endpoint
+
+
+def checks_control_characters(*fields: str) -> Callable[[View], View]:
+    """Mark the fields a view checks for control characters itself, by the field in its own form
+    (so what was typed stays there), instead of ``page``'s general refusal page."""
+
+    def mark(func: View) -> View:
+        func.checks_control_characters = fields  # type: ignore[attr-defined]
+        return func
+
+    return mark
 
 
 def refuse_control(request: Request, field: str) -> Response:

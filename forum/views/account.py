@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from forum import audit, auth, sessions, throttle
 from forum.i18n import gettext as _
 from forum.i18n import ngettext, normalise
-from forum.web import LANG_COOKIE, form, page, render, require, safe_next
+from forum.web import LANG_COOKIE, checks_control_characters, form, page, render, require, safe_next
 
 # The short pause: three failures of an account within half a minute wait out the rest of it. An
 # address pauses only after ten, so one person's typos do not hold up the hall's other staff.
@@ -68,6 +68,7 @@ def wait_message(seconds: int) -> str:
 
 
 @page
+@checks_control_characters("username", "password")  # by the field, keeping what was typed
 def login(request: Request, db: Session) -> Response:
     next_url = safe_next(request.query_params.get("next") or str(form(request).get("next", "")))
     values = {"username": "", "next": next_url}

@@ -15,10 +15,11 @@ from starlette.responses import Response
 from forum import audit, auth, people
 from forum.i18n import gettext as _
 from forum.models import Area, Household, Person, User
-from forum.web import get_or_404, page, redirect, render, require, require_in
+from forum.web import checks_control_characters, get_or_404, page, redirect, render, require, require_in
 
 
 @page
+@checks_control_characters("actor")  # a filter: unprintable characters are dropped from it
 def audit_log(request: Request, db: Session) -> Response:
     require(request, auth.is_admin)
     params = {k: str(request.query_params.get(k, ""))[:100]

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum import auth, joining, verification
+from forum import audit, auth, joining, verification
 from forum.i18n import gettext as _
 from forum.models import Attendance, Household, Meeting, MeetingStatus, Ownership, Person, User
 from forum.views import room
@@ -53,6 +53,8 @@ def slips(request: Request, db: Session) -> Response:
             if not printed:
                 errors["unit"] = _("Building %(b)s has no unit %(u)s.") % {"b": values["building"], "u": values["unit"]}
             else:
+                audit.record(db, request, "slips_print", "community", community.id,
+                             f"{values['building']}-{values['unit'] or '*'}: {len(printed)}", community_id=community.id)
                 db.commit()
                 origin = room.origin_of(request)
                 return render(request, "slips_print.html", {

@@ -126,9 +126,9 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
     trail = votes.audit_trail(db, vote)
     named = secrecy.may_see_named_ballots(vote, request.state.user, _attendance(db, request, vote))
     if not named:
-        # Who chose what, in an open vote, is for the community's staff (forum.secrecy); the rest
-        # of the trail is shown without any voter's name.
-        trail = _public_trail([a for a in trail if a.action not in NAMED_ACTIONS])
+        # Who chose what, in an open vote, is for the community's staff (forum.secrecy): others
+        # see what happened and when, without any voter's name or choice.
+        trail = _public_trail(trail)
     context = {
         "vote": vote, "meeting": meeting, "issue": issue, "community": db.get(Area, vote.community_id),
         "errors": errors or {}, "values": values or {}, "staff": staff,
@@ -152,9 +152,6 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
         context["kiosk_label"] = next((e.label for e in electors if e.voter_key == vote.kiosk_voter), None)
     return context
 
-
-# The audit entries of an open vote that say who chose what.
-NAMED_ACTIONS = ("ballot", "change")
 
 # Trail entries whose actor or detail names a voter (with their flat) or a proxy holder.
 _NAMING = ("ballot", "change", "elector", "kiosk", "proxy")
