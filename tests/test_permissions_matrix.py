@@ -1,0 +1,350 @@
+"""Who may do what, for every route of the app: role × route × scope, from ONE table of rules.
+
+The routes come from the app's route table (``forum.app.routes``, Mounts walked into), not from a
+list kept here, so a new route without a rule in ``RULES`` fails the suite naming it. Each route is
+called by every role, on the objects of community A and again on those of community B, with a form
+that would succeed for someone allowed: so a refusal is a real refusal, not a validation error.
+
+For each call:
+- someone allowed is let through (no sign-in page, no 403, no error);
+- someone not allowed is refused (sign-in page or 403; "ignored" rules: sent back, nothing done);
+- nothing but an allowed POST changes the database: a digest of every row of every table is
+  compared before and after (row counts are in the failure message);
+- pages with staff sections (``.staff``) show them only to those who may use them.
+
+Roles, each relative to the object's community: anonymous, the facilitator of community A and of
+community B, a committee member of A, a liaison (no community), an administrator, a resident's
+tablet checked in to A's live meeting, and the shared tablet of that meeting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+from starlette.websockets import WebSocketDisconnect
+
+from forum.paths import STATIC
+from tests import app_world
+from tests.app_world import ROLES, Endpoint, Scope, Server, World
+
+# ---------------------------------------------------------------- who may: the one table
+
+# Who, relative to the object's community: "facilitator" means a facilitator of the object's own
+# community (the facilitator of the other community is not one), and so on.
+EVERYONE = frozenset({"everyone"})
+ADMINS = frozenset({"admin"})
+RUNNERS = frozenset({"facilitator", "admin"})  # run meetings and votes of their community
+TRIAGERS = frozenset({"facilitator", "committee", "admin"})  # move issues of their community
+TABLET = frozenset({"tablet"})  # the resident's tablet checked in to the object's meeting
+SHARED_TABLET_OR_RUNNERS = frozenset({"shared_tablet", "facilitator", "admin"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    who: frozenset[str]
+    # How a refusal looks: "denied" is the sign-in page or 403; "ignored" is an answer that does
+    # nothing (a tablet's buttons pressed by a device that is nobody: it is sent back to the page).
+    refusal: str = "denied"
+    # For pages: who sees the staff sections (``.staff``); None: the page has none to check.
+    staff_sees: frozenset[str] | None = None
+
+
+PUBLIC = Rule(EVERYONE)
+
+# route name → who may, per method ("*": every method), and per variant for routes whose last
+# path segment (or the socket's audience) names an action.
+RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
+    "index": {"GET": PUBLIC},
+    "community": {"GET": PUBLIC},
+    "issues": {"GET": PUBLIC},
+    "issue_new": {"*": PUBLIC},  # residents raise issues online without signing in
+    "series_list": {"GET": PUBLIC},
+    "series_new": {"*": Rule(RUNNERS)},
+    "committees": {"GET": PUBLIC},
+    "issue": {"GET": Rule(EVERYONE, staff_sees=TRIAGERS)},
+    "issue_move": {"POST": Rule(TRIAGERS)},
+    "issue_schedule": {"POST": Rule(TRIAGERS)},
+    "series": {"GET": PUBLIC},
+    "series_create_meeting": {"POST": Rule(RUNNERS)},
+    "meeting": {"GET": PUBLIC},
+    "agenda_add": {"POST": Rule(RUNNERS)},
+    "agenda_move": {"POST": Rule(RUNNERS)},
+    "agenda_remove": {"POST": Rule(RUNNERS)},
+    "agenda_minutes": {"POST": Rule(RUNNERS)},
+    "meeting_votes": {"GET": Rule(EVERYONE, staff_sees=RUNNERS), "POST": Rule(RUNNERS)},
+    "issue_votes": {"GET": Rule(EVERYONE, staff_sees=RUNNERS), "POST": Rule(RUNNERS)},
+    # The result page: anyone; the facilitator's sections (who has not voted, with names and
+    # flats; proxies) only to those who run the vote's community's meetings.
+    "vote": {"GET": Rule(EVERYONE, staff_sees=RUNNERS)},
+    "vote_result_json": {"GET": PUBLIC},
+    "vote_open": {"POST": Rule(RUNNERS)},
+    "vote_close": {"POST": Rule(RUNNERS)},
+    "vote_hands": {"POST": Rule(RUNNERS)},
+    "vote_paper": {"POST": Rule(RUNNERS)},
+    "vote_proxy": {"POST": Rule(RUNNERS)},
+    "vote_kiosk": {"*": Rule(RUNNERS)},
+    "vote_kiosk_cast": {"POST": Rule(SHARED_TABLET_OR_RUNNERS)},
+    "vote_ballot": {"GET": PUBLIC},
+    "vote_cast": {"POST": Rule(TABLET)},
+    "room_console": {"GET": Rule(RUNNERS)},
+    "room_household_search": {"GET": Rule(RUNNERS)},
+    "room_console_action": {"POST": {action: Rule(RUNNERS) for action in app_world.CONSOLE_ACTIONS}},
+    "room_screen": {"GET": PUBLIC},
+    "room_kiosk": {"GET": Rule(SHARED_TABLET_OR_RUNNERS), "POST": Rule(RUNNERS)},
+    "room_tablet": {"GET": PUBLIC},
+    "room_tablet_action": {"POST": {
+        "join": PUBLIC, "pick": PUBLIC, "next-person": PUBLIC,
+        "hand": Rule(TABLET, refusal="ignored"), "comment": Rule(TABLET, refusal="ignored"),
+    }},
+    "minutes": {"GET": PUBLIC},
+    "minutes_md": {"GET": PUBLIC},
+    "room_ws": {"WEBSOCKET": {"console": Rule(RUNNERS), "kiosk": Rule(SHARED_TABLET_OR_RUNNERS),
+                              "tablet": PUBLIC, "screen": PUBLIC}},
+    "join": {"*": PUBLIC},
+    "committee": {"GET": PUBLIC},
+    "organisation": {"GET": PUBLIC},
+    "household_import": {"*": Rule(ADMINS)},
+    "login": {"*": PUBLIC},
+    "logout": {"POST": PUBLIC},
+    "lang": {"GET": PUBLIC},
+    "static": {"GET": PUBLIC},
+}
+
+# Each role: its kind and the community it belongs to ("A", "B" or None).
+ROLE_OF = {
+    "anonymous": (None, None),
+    "facilitator_A": ("facilitator", "A"),
+    "facilitator_B": ("facilitator", "B"),
+    "committee_A": ("committee", "A"),
+    "liaison": ("liaison", None),
+    "admin": ("admin", None),
+    "tablet_A": ("tablet", "A"),
+    "shared_tablet_A": ("shared_tablet", "A"),
+}
+assert set(ROLE_OF) == set(ROLES)
+
+
+def may(who: frozenset[str], role: str, scope: str | None) -> bool:
+    kind, community = ROLE_OF[role]
+    if "everyone" in who or (kind == "admin" and "admin" in who):
+        return True
+    return kind in who and kind != "admin" and (scope is None or community == scope)
+
+
+# ---------------------------------------------------------------- how each route is called
+
+# Routes whose objects are not a community's: called once, not per scope.
+UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation"}
+
+
+@dataclass
+class Call:
+    path: dict[str, object] = field(default_factory=dict)
+    data: dict[str, object] | None = None
+    query: dict[str, str] | None = None
+    files: dict | None = None
+
+
+def _static_file() -> str:
+    return sorted(p.relative_to(STATIC).as_posix() for p in Path(STATIC).rglob("*") if p.is_file())[0]
+
+
+def _register_csv() -> bytes:
+    return "building,unit,room,floor_area,owner,phone\n9,1,101,88.5,测试业主,13800000000\n".encode()
+
+
+VOTE_FORM = {"question": "同意吗？", "kind": "for_against", "options": "", "scope": "attendance",
+             "counting_unit": "person", "weighting": "head", "rule": "simple", "closing": "facilitator",
+             "closes_at": "", "results_while_open": "on"}
+
+# route name → (scope, world, variant) → the call that succeeds for someone allowed.
+CALLS = {
+    "index": lambda s, w, v: Call(),
+    "community": lambda s, w, v: Call({"community": s.slug}),
+    "issues": lambda s, w, v: Call({"community": s.slug}, query={"status": "open"}),
+    "issue_new": lambda s, w, v: Call({"community": s.slug}, data={
+        "title": "路灯不亮", "description": "晚上很黑", "category": "safety", "place": "2栋", "raised_by": "居民老张",
+        "source": "visit"}),
+    "series_list": lambda s, w, v: Call({"community": s.slug}),
+    "series_new": lambda s, w, v: Call({"community": s.slug}, data={
+        "title": "楼栋议事会", "cadence": "monthly", "rrule": "FREQ=MONTHLY;BYDAY=2WE", "dtstart": "2027-01-13T19:00",
+        "duration_minutes": "60", "place": "活动室", "forum_format": ""}),
+    "committees": lambda s, w, v: Call({"community": s.slug}),
+    "issue": lambda s, w, v: Call({"id": s.issue_raised}),
+    "issue_move": lambda s, w, v: Call({"id": s.issue_raised}, data={"action": "accept",
+                                                                    "committee": s.committee_id}),
+    "issue_schedule": lambda s, w, v: Call({"id": s.issue_schedulable}, data={"meeting": s.meeting_id}),
+    "series": lambda s, w, v: Call({"id": s.series_id}),
+    "series_create_meeting": lambda s, w, v: Call({"id": s.series_id}, data={"starts_at": s.occurrence}),
+    "meeting": lambda s, w, v: Call({"id": s.meeting_id}),
+    "agenda_add": lambda s, w, v: Call({"id": s.meeting_id}, data={"issue": s.issue_schedulable,
+                                                                   "planned_minutes": "15"}),
+    "agenda_move": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[0]}, data={"direction": "down"}),
+    "agenda_remove": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[1]}),
+    "agenda_minutes": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[0]},
+                                           data={"planned_minutes": "25"}),
+    "meeting_votes": lambda s, w, v: Call({"id": s.meeting_id}, data=VOTE_FORM | {"agenda_entry": s.entries[0]}),
+    "issue_votes": lambda s, w, v: Call({"id": s.issue_schedulable}, data=VOTE_FORM | {
+        "scope": "community", "counting_unit": "household", "agenda_entry": ""}),
+    "vote": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_result_json": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_open": lambda s, w, v: Call({"id": s.draft_vote}),
+    "vote_close": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_hands": lambda s, w, v: Call({"id": s.open_vote}, data={"hands-for": "1", "hands-against": "1",
+                                                                  "hands-abstain": "0"}),
+    "vote_paper": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter, "serial": "P-0001",
+                                                                  "choice": "for"}),
+    "vote_proxy": lambda s, w, v: Call({"id": s.open_vote}, data={"principal": s.open_voter,
+                                                                  "holder": s.tablet_attendance, "note": ""}),
+    "vote_kiosk": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter}),
+    "vote_kiosk_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"nonce": s.kiosk_nonce, "choice": "for"}),
+    "vote_ballot": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": "", "choice": "for"}),
+    "room_console": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_household_search": lambda s, w, v: Call({"id": s.meeting_id}, query={"q": "1-1"}),
+    "room_console_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
+        "jump": {"entry": s.entries[1]}, "floor": {"request": s.speaking_request},
+        "remove": {"request": s.speaking_request}, "decision": {"decision": "同意，下周落实"},
+        "checkin": {"name": "来宾老李", "household": s.household_id},
+    }.get(v, {})),
+    "room_screen": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_kiosk": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_tablet_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
+        "join": {"name": "居民小陈", "building": "", "unit": "", "room": ""},
+        "pick": {"attendance": s.unpaired_attendance}, "hand": {"up": "1"}, "comment": {"text": "同意"},
+    }.get(v, {})),
+    "minutes": lambda s, w, v: Call({"id": s.ended_meeting_id}),
+    "minutes_md": lambda s, w, v: Call({"id": s.ended_meeting_id}),
+    "room_ws": lambda s, w, v: Call({"id": s.meeting_id}, query={"audience": v}),
+    "join": lambda s, w, v: Call(query={"code": s.join_code}, data={"code": s.join_code}),
+    "committee": lambda s, w, v: Call({"id": s.committee_id}),
+    "organisation": lambda s, w, v: Call({"id": w.organisation_id}),
+    "household_import": lambda s, w, v: Call(data={"community": s.community_id},
+                                             files={"file": ("register.csv", _register_csv(), "text/csv")}),
+    "login": lambda s, w, v: Call(data={"username": "committee", "password": "demo1234"}),
+    "logout": lambda s, w, v: Call(),
+    "lang": lambda s, w, v: Call(query={"to": "en", "next": "/"}),
+    "static": lambda s, w, v: Call({"path": _static_file()}),
+}
+
+
+def variants(endpoint: Endpoint, method: str) -> list[str | None]:
+    rule = RULES.get(endpoint.name, {}).get(method) or RULES.get(endpoint.name, {}).get("*")
+    return sorted(rule) if isinstance(rule, dict) else [None]
+
+
+def url(endpoint: Endpoint, call: Call) -> str:
+    path = endpoint.path
+    for key, value in call.path.items():
+        path = path.replace("{%s:int}" % key, str(value)).replace("{%s}" % key, str(value))
+    assert "{" not in path, f"{endpoint.name}: no value for a parameter of {path}"
+    return path
+
+
+# ---------------------------------------------------------------- the world and the cells
+
+
+@pytest.fixture(scope="module")
+def world(_demo_template, tmp_path_factory) -> World:
+    return app_world.build(tmp_path_factory.mktemp("world") / "world.db", _demo_template)
+
+
+def cells() -> list:
+    out = []
+    for endpoint in app_world.endpoints():
+        for method in endpoint.methods:
+            scopes = [None] if endpoint.name in UNSCOPED else ["A", "B"]
+            for scope in scopes:
+                out.append(pytest.param(endpoint, method, scope, id=f"{endpoint.name}-{method}-{scope or 'any'}"))
+    return out
+
+
+@dataclass
+class Answer:
+    status: int
+    location: str = ""
+    body: str = ""
+    refused: bool = False
+
+
+def send(client, endpoint: Endpoint, method: str, call: Call) -> Answer:
+    address = url(endpoint, call)
+    if method == "WEBSOCKET":
+        query = "&".join(f"{k}={v}" for k, v in (call.query or {}).items())
+        try:
+            with client.websocket_connect(f"{address}?{query}") as ws:
+                ws.receive_text()  # the page's full state: the socket is let in
+                return Answer(101)
+        except WebSocketDisconnect as closed:
+            # 1008 is the socket's refusal (policy violation); 1011 a server error.
+            return Answer(403 if closed.code == 1008 else 500 if closed.code == 1011 else 400,
+                          refused=closed.code == 1008)
+    kwargs = {"params": call.query, "follow_redirects": False}
+    if method == "POST":
+        kwargs |= {"data": call.data or {}, "files": call.files}
+    r = client.request(method, address, **kwargs)
+    location = r.headers.get("location", "") or r.headers.get("hx-redirect", "")
+    to_login = urlsplit(location).path == "/login" and address != "/login"
+    return Answer(r.status_code, location, r.text if "html" in r.headers.get("content-type", "") else "",
+                  refused=r.status_code == 403 or (r.status_code in (303, 307) and to_login))
+
+
+@pytest.mark.parametrize(("endpoint", "method", "scope"), cells())
+def test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, endpoint, method, scope):
+    if endpoint.name not in RULES or not (method in RULES[endpoint.name] or "*" in RULES[endpoint.name]):
+        pytest.fail(f"route {endpoint.name!r} ({method} {endpoint.path}) has no rule in RULES: "
+                    "say who may use it in tests/test_permissions_matrix.py")
+    if endpoint.name not in CALLS:
+        pytest.fail(f"route {endpoint.name!r} has no entry in CALLS: say how to call it with a valid request")
+    problems = []
+    with Server(world, tmp_path) as server:
+        for variant in variants(endpoint, method):
+            rules = RULES[endpoint.name]
+            rule = rules.get(method, rules.get("*"))
+            if isinstance(rule, dict):
+                rule = rule[variant]
+            call = CALLS[endpoint.name](world.scopes[scope or "A"], world, variant)
+            for role in ROLES:
+                what = f"{role} {method} {url(endpoint, call)}" + (f" [{variant}]" if variant else "")
+                counts = app_world.row_counts(server.engine)
+                answer = send(server.as_role(role), endpoint, method, call)
+                allowed = may(rule.who, role, scope)
+                changed = server.changed()
+                if answer.status >= 500:
+                    problems.append(f"{what}: server error {answer.status}")
+                elif allowed and (answer.refused or answer.status >= 400):
+                    problems.append(f"{what}: allowed by the rules but answered {answer.status} {answer.location}")
+                elif not allowed and rule.refusal == "denied" and not answer.refused:
+                    problems.append(f"{what}: not allowed by the rules but answered {answer.status} "
+                                    f"{answer.location}")
+                if changed and not (allowed and method == "POST"):
+                    after = app_world.row_counts(server.engine)
+                    diff = {t: (counts[t], after[t]) for t in changed if counts.get(t) != after.get(t)}
+                    problems.append(f"{what} ({'allowed' if allowed else 'refused'}) changed {changed}; "
+                                    f"row counts before → after: {diff}")
+                if rule.staff_sees is not None and answer.body:
+                    shown = bool(BeautifulSoup(answer.body, "html.parser").select(".staff"))
+                    if shown != may(rule.staff_sees, role, scope):
+                        problems.append(f"{what}: staff sections {'shown' if shown else 'hidden'} against the rules")
+                if changed:
+                    server.reset()
+    assert not problems, "\n".join(problems)
+
+
+def test_every_rule_names_a_route(world):
+    """The table holds no rule for a route that is gone (or misspelt), so it says what exists."""
+    names = {e.name for e in app_world.endpoints()}
+    assert set(RULES) <= names, sorted(set(RULES) - names)
+    assert set(CALLS) <= names, sorted(set(CALLS) - names)
+
+
+def test_a_route_without_a_rule_fails_naming_it(world, tmp_path, monkeypatch):
+    """The guard itself: a route added to the table but not to RULES fails the matrix by name."""
+    new = Endpoint("brand_new_page", "/brand-new", ("GET",))
+    with pytest.raises(pytest.fail.Exception, match="brand_new_page"):
+        test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, new, "GET", None)
