@@ -118,7 +118,8 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
                   values: dict | None = None) -> dict:
     meeting = db.get(Meeting, vote.meeting_id) if vote.meeting_id else None
     issue = db.get(Issue, vote.issue_id) if vote.issue_id else None
-    staff = auth.can_run_meetings(request.state.user)
+    # The facilitator's sections name voters and their flats: staff of this community only.
+    staff = auth.runs_meetings_in(request.state.user, vote.community_id)
     context = {
         "vote": vote, "meeting": meeting, "issue": issue, "community": db.get(Area, vote.community_id),
         "errors": errors or {}, "values": values or {}, "staff": staff,
