@@ -314,6 +314,7 @@ class Server:
         self.client: TestClient | None = None
         self.engine: Engine | None = None
         self.pristine: dict[str, str] | None = None
+        self.pristine_counts: dict[str, int] = {}
 
     def __enter__(self) -> Server:
         self.reset()
@@ -340,6 +341,7 @@ class Server:
         self.client.__enter__()
         if self.pristine is None:
             self.pristine = fingerprint(self.engine)
+            self.pristine_counts = row_counts(self.engine)
 
     def as_role(self, role: str) -> TestClient:
         assert self.client is not None
@@ -348,6 +350,7 @@ class Server:
         return self.client
 
     def changed(self) -> list[str]:
+        """The tables that differ from the world's (the server is reset after every change)."""
         assert self.engine is not None and self.pristine is not None
         return changed_tables(self.pristine, fingerprint(self.engine))
 
