@@ -232,14 +232,15 @@ def parse_floor_area(value: str) -> Decimal | RowError:
     if area <= 0:
         return RowError(0, "floor_area", N_("Floor area must be a positive number of square metres, got %(value)s"),
                         {"value": value})
+    # Too large first: rounding a number of more than 28 digits to hundredths raises.
+    if area >= MAX_FLOOR_AREA:
+        return RowError(0, "floor_area", N_("Floor area must be below %(max)s m², got %(value)s"),
+                        {"max": MAX_FLOOR_AREA, "value": value})
     if area != area.quantize(CENT):
         # The register is in hundredths of a m² (as the property certificate is); more digits
         # usually mean a formula or a unit mix-up, not a more precise measurement.
         return RowError(0, "floor_area", N_("Floor area may have at most 2 decimals, got %(value)s"),
                         {"value": value})
-    if area >= MAX_FLOOR_AREA:
-        return RowError(0, "floor_area", N_("Floor area must be below %(max)s m², got %(value)s"),
-                        {"max": MAX_FLOOR_AREA, "value": value})
     return area.quantize(CENT)
 
 
