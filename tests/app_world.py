@@ -9,6 +9,7 @@ route with the same real objects, and a new route shows up in all three without 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -30,24 +31,21 @@ from forum.auth import create_user
 from forum.demo import COMMUNITIES
 from forum.lifecycle import SCHEDULABLE, Status
 from forum.models import (
-    AgendaEntry,
     Area,
-    Attendance,
     Comment,
     Committee,
     Household,
-    Issue,
     Meeting,
     MeetingStatus,
     Organisation,
     Person,
     Series,
-    SpeakingRequest,
     Vote,
     VoteElector,
     VoteStatus,
     now,
 )
+from forum.paths import STATIC
 from forum.settings import Settings
 from forum.views import room
 
@@ -88,6 +86,17 @@ def endpoints() -> list[Endpoint]:
     from forum.app import routes
 
     return list(walk(routes))
+
+
+def match(path: str, method: str) -> tuple[Endpoint, dict[str, str]] | None:
+    """The endpoint that answers ``method`` at ``path``, with the path's parameters."""
+    for endpoint in endpoints():
+        pattern = re.sub(r"\\{(\w+):int\\}", r"(?P<\1>\\d+)", re.escape(endpoint.path))
+        pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)" if not endpoint.mount else r"(?P<\1>.+)", pattern)
+        found = re.fullmatch(pattern, path)
+        if found and method in endpoint.methods:
+            return endpoint, found.groupdict()
+    return None
 
 
 # Path parameters that are not objects: the values the room's action routes answer.
@@ -203,12 +212,13 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> Scope:
                                            community_id=community.id, meeting=None, issue=schedulable,
                                            actor=facilitator_name)
     assert not errors, errors
-    ended = _one(db, select(Meeting).where(Meeting.community_id == community.id,
-                                           Meeting.status == MeetingStatus.ended).order_by(col(Meeting.starts_at).desc()))
+    ended = _one(db, select(Meeting).where(Meeting.community_id == community.id, Meeting.status == MeetingStatus.ended)
+                 .order_by(col(Meeting.starts_at).desc()))
     db.flush()
     return Scope(key=key, community_id=community.id, slug=slug, committee_id=committee.id, issue_raised=raised.id,
                  issue_schedulable=schedulable.id, series_id=series.id, occurrence=occurrence.isoformat(),
-                 meeting_id=meeting.id, join_code=meeting.join_code, entries=(entries[0].id, entries[1].id), ended_meeting_id=ended.id,
+                 meeting_id=meeting.id, join_code=meeting.join_code, entries=(entries[0].id, entries[1].id),
+                 ended_meeting_id=ended.id,
                  household_id=household.id, tablet_attendance=tablet.id, device_token=token,
                  unpaired_attendance=unpaired.id, speaking_request=hand.id, draft_vote=draft.id,
                  open_vote=open_vote.id, open_voter=open_voter, kiosk_nonce=open_vote.kiosk_nonce,
@@ -268,6 +278,112 @@ def build(path: Path, demo_template: Path) -> World:
     finally:
         engine.dispose()
     return world
+
+
+# ---------------------------------------------------------------- how each route is called with success
+
+# Routes whose objects are not a community's: called once, not per scope.
+UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation"}
+
+
+@dataclass
+class Call:
+    path: dict[str, object] = field(default_factory=dict)
+    data: dict[str, object] | None = None
+    query: dict[str, str] | None = None
+    files: dict | None = None
+
+
+def _static_file() -> str:
+    return sorted(p.relative_to(STATIC).as_posix() for p in Path(STATIC).rglob("*") if p.is_file())[0]
+
+
+def _register_csv() -> bytes:
+    return "building,unit,room,floor_area,owner,phone\n9,1,101,88.5,测试业主,13800000000\n".encode()
+
+
+VOTE_FORM = {"question": "同意吗？", "kind": "for_against", "options": "", "scope": "attendance",
+             "counting_unit": "person", "weighting": "head", "rule": "simple", "closing": "facilitator",
+             "closes_at": "", "results_while_open": "on"}
+
+# route name → (scope, world, variant) → the call that succeeds for someone allowed.
+CALLS = {
+    "index": lambda s, w, v: Call(),
+    "community": lambda s, w, v: Call({"community": s.slug}),
+    "issues": lambda s, w, v: Call({"community": s.slug}, query={"status": "open"}),
+    "issue_new": lambda s, w, v: Call({"community": s.slug}, data={
+        "title": "路灯不亮", "description": "晚上很黑", "category": "safety", "place": "2栋", "raised_by": "居民老张",
+        "source": "visit"}),
+    "series_list": lambda s, w, v: Call({"community": s.slug}),
+    "series_new": lambda s, w, v: Call({"community": s.slug}, data={
+        "title": "楼栋议事会", "cadence": "monthly", "rrule": "FREQ=MONTHLY;BYDAY=2WE", "dtstart": "2027-01-13T19:00",
+        "duration_minutes": "60", "place": "活动室", "forum_format": ""}),
+    "committees": lambda s, w, v: Call({"community": s.slug}),
+    "issue": lambda s, w, v: Call({"id": s.issue_raised}),
+    "issue_move": lambda s, w, v: Call({"id": s.issue_raised}, data={"action": "accept",
+                                                                    "committee": s.committee_id}),
+    "issue_schedule": lambda s, w, v: Call({"id": s.issue_schedulable}, data={"meeting": s.meeting_id}),
+    "series": lambda s, w, v: Call({"id": s.series_id}),
+    "series_create_meeting": lambda s, w, v: Call({"id": s.series_id}, data={"starts_at": s.occurrence}),
+    "meeting": lambda s, w, v: Call({"id": s.meeting_id}),
+    "agenda_add": lambda s, w, v: Call({"id": s.meeting_id}, data={"issue": s.issue_schedulable,
+                                                                   "planned_minutes": "15"}),
+    "agenda_move": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[0]}, data={"direction": "down"}),
+    "agenda_remove": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[1]}),
+    "agenda_minutes": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[0]},
+                                           data={"planned_minutes": "25"}),
+    "meeting_votes": lambda s, w, v: Call({"id": s.meeting_id}, data=VOTE_FORM | {"agenda_entry": s.entries[0]}),
+    "issue_votes": lambda s, w, v: Call({"id": s.issue_schedulable}, data=VOTE_FORM | {
+        "scope": "community", "counting_unit": "household", "agenda_entry": ""}),
+    "vote": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_result_json": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_open": lambda s, w, v: Call({"id": s.draft_vote}),
+    "vote_close": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_hands": lambda s, w, v: Call({"id": s.open_vote}, data={"hands-for": "1", "hands-against": "1",
+                                                                  "hands-abstain": "0"}),
+    "vote_paper": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter, "serial": "P-0001",
+                                                                  "choice": "for"}),
+    "vote_proxy": lambda s, w, v: Call({"id": s.open_vote}, data={"principal": s.open_voter,
+                                                                  "holder": s.tablet_attendance, "note": ""}),
+    "vote_kiosk": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter}),
+    "vote_kiosk_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"nonce": s.kiosk_nonce, "choice": "for"}),
+    "vote_ballot": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": "", "choice": "for"}),
+    "room_console": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_household_search": lambda s, w, v: Call({"id": s.meeting_id}, query={"q": "1-1"}),
+    "room_console_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
+        "jump": {"entry": s.entries[1]}, "floor": {"request": s.speaking_request},
+        "remove": {"request": s.speaking_request}, "decision": {"decision": "同意，下周落实"},
+        "checkin": {"name": "来宾老李", "household": s.household_id},
+    }.get(v, {})),
+    "room_screen": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_kiosk": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_tablet_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
+        "join": {"name": "居民小陈", "building": "", "unit": "", "room": ""},
+        "pick": {"attendance": s.unpaired_attendance}, "hand": {"up": "1"}, "comment": {"text": "同意"},
+    }.get(v, {})),
+    "minutes": lambda s, w, v: Call({"id": s.ended_meeting_id}),
+    "minutes_md": lambda s, w, v: Call({"id": s.ended_meeting_id}),
+    "room_ws": lambda s, w, v: Call({"id": s.meeting_id}, query={"audience": v}),
+    "join": lambda s, w, v: Call(query={"code": s.join_code}, data={"code": s.join_code}),
+    "committee": lambda s, w, v: Call({"id": s.committee_id}),
+    "organisation": lambda s, w, v: Call({"id": w.organisation_id}),
+    "household_import": lambda s, w, v: Call(data={"community": s.community_id},
+                                             files={"file": ("register.csv", _register_csv(), "text/csv")}),
+    "login": lambda s, w, v: Call(data={"username": "committee", "password": "demo1234"}),
+    "logout": lambda s, w, v: Call(),
+    "lang": lambda s, w, v: Call(query={"to": "en", "next": "/"}),
+    "static": lambda s, w, v: Call({"path": _static_file()}),
+}
+
+
+def url(endpoint: Endpoint, call: Call) -> str:
+    path = endpoint.path
+    for key, value in call.path.items():
+        path = path.replace(f"{{{key}:int}}", str(value)).replace(f"{{{key}}}", str(value))
+    assert "{" not in path, f"{endpoint.name}: no value for a parameter of {path}"
+    return path
 
 
 # ---------------------------------------------------------------- the database's state

@@ -19,18 +19,15 @@ tablet checked in to A's live meeting, and the shared tablet of that meeting.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
 from starlette.websockets import WebSocketDisconnect
 
-from forum.paths import STATIC
 from tests import app_world
-from tests.app_world import ROLES, Endpoint, Scope, Server, World
+from tests.app_world import CALLS, ROLES, UNSCOPED, Call, Endpoint, Server, World, url
 
 # ---------------------------------------------------------------- who may: the one table
 
@@ -136,115 +133,9 @@ def may(who: frozenset[str], role: str, scope: str | None) -> bool:
     return kind in who and kind != "admin" and (scope is None or community == scope)
 
 
-# ---------------------------------------------------------------- how each route is called
-
-# Routes whose objects are not a community's: called once, not per scope.
-UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation"}
-
-
-@dataclass
-class Call:
-    path: dict[str, object] = field(default_factory=dict)
-    data: dict[str, object] | None = None
-    query: dict[str, str] | None = None
-    files: dict | None = None
-
-
-def _static_file() -> str:
-    return sorted(p.relative_to(STATIC).as_posix() for p in Path(STATIC).rglob("*") if p.is_file())[0]
-
-
-def _register_csv() -> bytes:
-    return "building,unit,room,floor_area,owner,phone\n9,1,101,88.5,测试业主,13800000000\n".encode()
-
-
-VOTE_FORM = {"question": "同意吗？", "kind": "for_against", "options": "", "scope": "attendance",
-             "counting_unit": "person", "weighting": "head", "rule": "simple", "closing": "facilitator",
-             "closes_at": "", "results_while_open": "on"}
-
-# route name → (scope, world, variant) → the call that succeeds for someone allowed.
-CALLS = {
-    "index": lambda s, w, v: Call(),
-    "community": lambda s, w, v: Call({"community": s.slug}),
-    "issues": lambda s, w, v: Call({"community": s.slug}, query={"status": "open"}),
-    "issue_new": lambda s, w, v: Call({"community": s.slug}, data={
-        "title": "路灯不亮", "description": "晚上很黑", "category": "safety", "place": "2栋", "raised_by": "居民老张",
-        "source": "visit"}),
-    "series_list": lambda s, w, v: Call({"community": s.slug}),
-    "series_new": lambda s, w, v: Call({"community": s.slug}, data={
-        "title": "楼栋议事会", "cadence": "monthly", "rrule": "FREQ=MONTHLY;BYDAY=2WE", "dtstart": "2027-01-13T19:00",
-        "duration_minutes": "60", "place": "活动室", "forum_format": ""}),
-    "committees": lambda s, w, v: Call({"community": s.slug}),
-    "issue": lambda s, w, v: Call({"id": s.issue_raised}),
-    "issue_move": lambda s, w, v: Call({"id": s.issue_raised}, data={"action": "accept",
-                                                                    "committee": s.committee_id}),
-    "issue_schedule": lambda s, w, v: Call({"id": s.issue_schedulable}, data={"meeting": s.meeting_id}),
-    "series": lambda s, w, v: Call({"id": s.series_id}),
-    "series_create_meeting": lambda s, w, v: Call({"id": s.series_id}, data={"starts_at": s.occurrence}),
-    "meeting": lambda s, w, v: Call({"id": s.meeting_id}),
-    "agenda_add": lambda s, w, v: Call({"id": s.meeting_id}, data={"issue": s.issue_schedulable,
-                                                                   "planned_minutes": "15"}),
-    "agenda_move": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[0]}, data={"direction": "down"}),
-    "agenda_remove": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[1]}),
-    "agenda_minutes": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[0]},
-                                           data={"planned_minutes": "25"}),
-    "meeting_votes": lambda s, w, v: Call({"id": s.meeting_id}, data=VOTE_FORM | {"agenda_entry": s.entries[0]}),
-    "issue_votes": lambda s, w, v: Call({"id": s.issue_schedulable}, data=VOTE_FORM | {
-        "scope": "community", "counting_unit": "household", "agenda_entry": ""}),
-    "vote": lambda s, w, v: Call({"id": s.open_vote}),
-    "vote_result_json": lambda s, w, v: Call({"id": s.open_vote}),
-    "vote_open": lambda s, w, v: Call({"id": s.draft_vote}),
-    "vote_close": lambda s, w, v: Call({"id": s.open_vote}),
-    "vote_hands": lambda s, w, v: Call({"id": s.open_vote}, data={"hands-for": "1", "hands-against": "1",
-                                                                  "hands-abstain": "0"}),
-    "vote_paper": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter, "serial": "P-0001",
-                                                                  "choice": "for"}),
-    "vote_proxy": lambda s, w, v: Call({"id": s.open_vote}, data={"principal": s.open_voter,
-                                                                  "holder": s.tablet_attendance, "note": ""}),
-    "vote_kiosk": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter}),
-    "vote_kiosk_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"nonce": s.kiosk_nonce, "choice": "for"}),
-    "vote_ballot": lambda s, w, v: Call({"id": s.open_vote}),
-    "vote_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": "", "choice": "for"}),
-    "room_console": lambda s, w, v: Call({"id": s.meeting_id}),
-    "room_household_search": lambda s, w, v: Call({"id": s.meeting_id}, query={"q": "1-1"}),
-    "room_console_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
-        "jump": {"entry": s.entries[1]}, "floor": {"request": s.speaking_request},
-        "remove": {"request": s.speaking_request}, "decision": {"decision": "同意，下周落实"},
-        "checkin": {"name": "来宾老李", "household": s.household_id},
-    }.get(v, {})),
-    "room_screen": lambda s, w, v: Call({"id": s.meeting_id}),
-    "room_kiosk": lambda s, w, v: Call({"id": s.meeting_id}),
-    "room_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
-    "room_tablet_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
-        "join": {"name": "居民小陈", "building": "", "unit": "", "room": ""},
-        "pick": {"attendance": s.unpaired_attendance}, "hand": {"up": "1"}, "comment": {"text": "同意"},
-    }.get(v, {})),
-    "minutes": lambda s, w, v: Call({"id": s.ended_meeting_id}),
-    "minutes_md": lambda s, w, v: Call({"id": s.ended_meeting_id}),
-    "room_ws": lambda s, w, v: Call({"id": s.meeting_id}, query={"audience": v}),
-    "join": lambda s, w, v: Call(query={"code": s.join_code}, data={"code": s.join_code}),
-    "committee": lambda s, w, v: Call({"id": s.committee_id}),
-    "organisation": lambda s, w, v: Call({"id": w.organisation_id}),
-    "household_import": lambda s, w, v: Call(data={"community": s.community_id},
-                                             files={"file": ("register.csv", _register_csv(), "text/csv")}),
-    "login": lambda s, w, v: Call(data={"username": "committee", "password": "demo1234"}),
-    "logout": lambda s, w, v: Call(),
-    "lang": lambda s, w, v: Call(query={"to": "en", "next": "/"}),
-    "static": lambda s, w, v: Call({"path": _static_file()}),
-}
-
-
 def variants(endpoint: Endpoint, method: str) -> list[str | None]:
     rule = RULES.get(endpoint.name, {}).get(method) or RULES.get(endpoint.name, {}).get("*")
     return sorted(rule) if isinstance(rule, dict) else [None]
-
-
-def url(endpoint: Endpoint, call: Call) -> str:
-    path = endpoint.path
-    for key, value in call.path.items():
-        path = path.replace("{%s:int}" % key, str(value)).replace("{%s}" % key, str(value))
-    assert "{" not in path, f"{endpoint.name}: no value for a parameter of {path}"
-    return path
 
 
 # ---------------------------------------------------------------- the world and the cells
@@ -304,18 +195,16 @@ def offered_forms(page: BeautifulSoup, here: str) -> set[str]:
 
 def rule_for(path: str, method: str) -> tuple[Rule, str | None] | None:
     """The rule of the route that answers ``method`` at ``path``, with its action, if any."""
-    for endpoint in app_world.endpoints():
-        pattern = re.sub(r"\\{(\w+):int\\}", r"(?P<\1>\\d+)", re.escape(endpoint.path))
-        pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", pattern)
-        found = re.fullmatch(pattern, path)
-        if found and method in endpoint.methods:
-            rules = RULES.get(endpoint.name, {})
-            rule = rules.get(method, rules.get("*"))
-            variant = found.groupdict().get("action")
-            if isinstance(rule, dict):
-                rule = rule.get(variant)
-            return (rule, variant) if rule else None
-    return None
+    found = app_world.match(path, method)
+    if found is None:
+        return None
+    endpoint, params = found
+    rules = RULES.get(endpoint.name, {})
+    rule = rules.get(method, rules.get("*"))
+    variant = params.get("action")
+    if isinstance(rule, dict):
+        rule = rule.get(variant)
+    return (rule, variant) if rule else None
 
 
 def may_post(path: str, role: str, scope: str | None) -> bool:
@@ -359,11 +248,12 @@ def test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, endpo
                                     f"row counts before → after: {diff}")
                 if answer.body and answer.status == 200:
                     page = BeautifulSoup(answer.body, "html.parser")
-                    if rule.staff_sees is not None and bool(page.select(".staff")) != may(rule.staff_sees, role, scope):
-                        problems.append(f"{what}: staff sections {'hidden' if may(rule.staff_sees, role, scope) else 'shown'} "
-                                        "against the rules")
+                    sees = rule.staff_sees is not None and may(rule.staff_sees, role, scope)
+                    if rule.staff_sees is not None and bool(page.select(".staff")) != sees:
+                        problems.append(f"{what}: staff sections {'hidden' if sees else 'shown'} against the rules")
                     problems += [f"{what}: offers a form to {action}, which the rules refuse to {role}"
-                                 for action in offered_forms(page, url(endpoint, call)) if not may_post(action, role, scope)]
+                                 for action in offered_forms(page, url(endpoint, call))
+                                 if not may_post(action, role, scope)]
                 if changed:
                     server.reset()
     assert not problems, "\n".join(problems)
