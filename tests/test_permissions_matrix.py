@@ -271,3 +271,68 @@ def test_a_route_without_a_rule_fails_naming_it(world, tmp_path, monkeypatch):
     new = Endpoint("brand_new_page", "/brand-new", ("GET",))
     with pytest.raises(pytest.fail.Exception, match="brand_new_page"):
         test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, new, "GET", None)
+
+
+# A form may name another community's object only where the view drops it: a check-in naming
+# another community's household checks the person in as a guest, linked to no household.
+DROPPED = {("room_console_action", "checkin", "household")}
+
+
+# Forms whose object may be any community's: a join code names its own meeting; admins import
+# a register into the community they choose.
+ANY_COMMUNITY = {"join", "household_import"}
+
+
+def cross_fields(world: World) -> list:
+    """Every field of every POST form that names one of community A's objects, with B's instead.
+
+    Found by calling CALLS with a probe whose every object is a marker, so a field is known to
+    name an object by what it holds, not by a coincidence of ids."""
+    b = world.scopes["B"]
+    markers: dict[str, tuple[str, int | None]] = {}
+    probe_values = {}
+    for i, (attribute, value) in enumerate(vars(world.scopes["A"]).items()):
+        if isinstance(value, tuple):
+            probe_values[attribute] = tuple(9_000_000 + 100 * i + j for j in range(len(value)))
+            markers |= {str(m): (attribute, j) for j, m in enumerate(probe_values[attribute])}
+        else:
+            probe_values[attribute] = 9_000_000 + 100 * i if isinstance(value, int) else f"@{attribute}"
+            markers[str(probe_values[attribute])] = (attribute, None)
+    probe = app_world.Scope(**probe_values)
+    out = []
+    for endpoint in app_world.endpoints():
+        if "POST" not in endpoint.methods or endpoint.name not in CALLS or endpoint.name in UNSCOPED | ANY_COMMUNITY:
+            continue
+        for variant in variants(endpoint, "POST"):
+            for name, value in (CALLS[endpoint.name](probe, world, variant).data or {}).items():
+                if str(value) in markers:
+                    attribute, j = markers[str(value)]
+                    out.append((endpoint, variant, name, getattr(b, attribute) if j is None else
+                                getattr(b, attribute)[j]))
+    return out
+
+
+def test_a_form_naming_another_communitys_object_is_refused_and_stores_nothing(world, tmp_path):
+    """The scope of a form's fields: an admin (who acts everywhere, so only the view's own checks
+    stand in the way) posts to community A's object a form naming community B's object instead."""
+    fields = cross_fields(world)
+    assert len(fields) >= 12, [f"{e.name} {n}" for e, _v, n, _b in fields]  # the forms that name objects
+    problems = []
+    with Server(world, tmp_path) as server:
+        for endpoint, variant, name, other in fields:
+            call = CALLS[endpoint.name](world.scopes["A"], world, variant)
+            call.data = dict(call.data) | {name: other}
+            answer = send(server.as_role("admin"), endpoint, "POST", call)
+            changed = server.changed()
+            what = f"POST {url(endpoint, call)} with {name}={other!r} of community B"
+            if (endpoint.name, variant, name) in DROPPED:
+                with server.engine.connect() as c:
+                    linked = c.exec_driver_sql("select count(*) from attendance where household_id = ? and "
+                                               "meeting_id = ?", (other, call.path["id"])).scalar_one()
+                if linked:
+                    problems.append(f"{what}: linked to the other community's household")
+            elif answer.status < 400 or answer.status >= 500 or changed:
+                problems.append(f"{what}: answered {answer.status}, changed {changed}")
+            if changed:
+                server.reset()
+    assert not problems, "\n".join(problems)
