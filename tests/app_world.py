@@ -14,7 +14,6 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from forum import live, recurrence, registry, votes
 from forum.app import create_app
 from forum.auth import create_user
 from forum.demo import COMMUNITIES
-from forum.lifecycle import SCHEDULABLE, Status
 from forum.models import (
     Area,
     Comment,
@@ -40,9 +38,7 @@ from forum.models import (
     Organisation,
     Person,
     Series,
-    Vote,
     VoteElector,
-    VoteStatus,
     now,
 )
 from forum.paths import STATIC
@@ -469,15 +465,3 @@ class Server:
         """The tables that differ from the world's (the server is reset after every change)."""
         assert self.engine is not None and self.pristine is not None
         return changed_tables(self.pristine, fingerprint(self.engine))
-
-
-def future(minutes: int = 60) -> str:
-    return (datetime.now() + timedelta(minutes=minutes)).replace(second=0, microsecond=0).isoformat()
-
-
-def is_schedulable(status: str) -> bool:
-    return Status(status) in SCHEDULABLE
-
-
-__all__ = ["Endpoint", "Scope", "World", "Server", "build", "endpoints", "walk", "fingerprint", "row_counts",
-           "changed_tables", "ROLES", "CONSOLE_ACTIONS", "TABLET_ACTIONS", "SOCKET_AUDIENCES", "Vote", "VoteStatus"]
