@@ -258,19 +258,23 @@ def build(path: Path, demo_template: Path) -> World:
         world = World(path=path, scopes=scopes, organisation_id=organisation.id)
         app = create_app(settings(), engine=engine)
         with TestClient(app) as client:
-            world.cookies["anonymous"] = {}
-            for role, username in STAFF_LOGINS.items():
+
+            def sign_in(username: str) -> None:
                 client.cookies.clear()
                 r = client.post("/login", data={"username": username, "password": "demo1234"}, follow_redirects=False)
-                assert r.status_code == 303, (role, r.status_code)
-                world.cookies[role] = cookies_of(client)
-            world.cookies["tablet_A"] = {live.DEVICE_COOKIE: scopes["A"].device_token}
-            # The shared tablet: a facilitator makes this device the meeting's, which signs them out here.
-            client.cookies.clear()
-            client.cookies.update(world.cookies["facilitator_A"])
+                assert r.status_code == 303, (username, r.status_code)
+
+            # The shared tablet first: a facilitator makes this device the meeting's, which signs
+            # them out here (and may end that sign-in everywhere, so everyone signs in after it).
+            sign_in("facilitator")
             r = client.post(f"/meetings/{scopes['A'].meeting_id}/shared-tablet", follow_redirects=False)
             assert r.status_code == 303, r.status_code
             world.cookies["shared_tablet_A"] = {k: v for k, v in cookies_of(client).items() if k != live.DEVICE_COOKIE}
+            world.cookies["anonymous"] = {}
+            for role, username in STAFF_LOGINS.items():
+                sign_in(username)
+                world.cookies[role] = cookies_of(client)
+            world.cookies["tablet_A"] = {live.DEVICE_COOKIE: scopes["A"].device_token}
     finally:
         engine.dispose()
     return world
