@@ -83,6 +83,16 @@ def is_admin(user: User | None) -> bool:
     return user is not None and user.role == Role.admin
 
 
+def runs_meetings_in(user: User | None, community_id: int | None) -> bool:
+    """Runs that community's meetings and votes: its facilitators, and admins."""
+    return can_run_meetings(user) and acts_for(user, community_id)
+
+
+def triages_in(user: User | None, community_id: int | None) -> bool:
+    """Moves that community's issues: its facilitators and committee members, and admins."""
+    return can_triage(user) and acts_for(user, community_id)
+
+
 def acts_for(user: User | None, community_id: int | None) -> bool:
     """Staff act in their own community; admins, and staff not tied to one community, in any."""
     if user is None:

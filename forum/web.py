@@ -102,6 +102,9 @@ def build_env() -> Environment:
         ORGANISATION_KINDS=models.ORGANISATION_KINDS,
         ROLES=models.ROLES,
         MEETING_STATUSES=models.MEETING_STATUSES,
+        # Staff forms show only to those who may use them: staff of the object's community.
+        runs_meetings_in=auth.runs_meetings_in,
+        triages_in=auth.triages_in,
     )
     return env
 

@@ -98,6 +98,13 @@ def test_full_width_digits_and_area_units_are_understood():
     assert rows[0].key == ("5", "2", "101") and rows[0].floor_area == Decimal("89.50")
 
 
+@pytest.mark.parametrize("area", ["9" * 40, "1" + "0" * 400, "1" * 30 + ".5"])
+def test_an_area_of_more_digits_than_decimals_hold_is_refused_as_too_large(area):
+    """Found by tests/test_fuzz.py: past 28 digits rounding to hundredths raised InvalidOperation (a 500)."""
+    errors = refusal(csv_bytes(f"1,1,101,{area},Ann"))
+    assert [(e.line, e.field, e.params.get("max")) for e in errors] == [(2, "floor_area", Decimal("10000"))]
+
+
 def test_blank_lines_are_skipped_and_lines_keep_their_numbers():
     rows = parse(f"{EN_HEADER}\n\n1,1,101,60,Ann\n,,,,,\n\n1,1,102,61,Bob\n".encode())
     assert [(r.line, r.room) for r in rows] == [(3, "101"), (6, "102")]

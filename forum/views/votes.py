@@ -122,7 +122,7 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
     meeting = db.get(Meeting, vote.meeting_id) if vote.meeting_id else None
     issue = db.get(Issue, vote.issue_id) if vote.issue_id else None
     # The facilitator's sections name pending voters with their flats: staff of this community only.
-    staff = auth.can_run_meetings(request.state.user) and auth.acts_for(request.state.user, vote.community_id)
+    staff = auth.runs_meetings_in(request.state.user, vote.community_id)
     trail = votes.audit_trail(db, vote)
     named = secrecy.may_see_named_ballots(vote, request.state.user, _attendance(db, request, vote))
     if not named:

@@ -1,0 +1,471 @@
+"""A world to attack: the demo with, in each of its two communities, a live meeting and every kind of
+object a route can name, the people who act on them, and the tools the cross-cutting tests share
+(the route table walked, a fingerprint of every table, requests by role).
+
+Used by the role × route × scope matrix, the fuzzing test and the axe test, so all three reach every
+route with the same real objects, and a new route shows up in all three without being listed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.testclient import TestClient
+
+from forum import db as database
+from forum import live, recurrence, registry, votes
+from forum.app import create_app
+from forum.auth import create_user
+from forum.demo import COMMUNITIES
+from forum.models import (
+    Area,
+    Comment,
+    Committee,
+    Household,
+    Meeting,
+    MeetingStatus,
+    Organisation,
+    Person,
+    Series,
+    VoteElector,
+    now,
+)
+from forum.paths import STATIC
+from forum.settings import Settings
+from forum.views import room
+
+# ---------------------------------------------------------------- the route table
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route of the app as the tests see it: its name, path template and methods."""
+
+    name: str
+    path: str
+    methods: tuple[str, ...]
+    websocket: bool = False
+    mount: bool = False  # a mounted app (static files): its own paths, GET only
+
+
+def walk(routes: list[BaseRoute], prefix: str = "", name_prefix: str = "") -> Iterator[Endpoint]:
+    """Every endpoint of the route table, Mounts walked into, in table order."""
+    for r in routes:
+        if isinstance(r, Mount):
+            children = getattr(r, "routes", None) or []
+            named = f"{name_prefix}{r.name}:" if r.name else name_prefix
+            if children:
+                yield from walk(children, prefix + r.path, named)
+            else:
+                yield Endpoint(f"{name_prefix}{r.name}", prefix + r.path + "/{path}", ("GET",), mount=True)
+        elif isinstance(r, WebSocketRoute):
+            yield Endpoint(f"{name_prefix}{r.name}", prefix + r.path, ("WEBSOCKET",), websocket=True)
+        elif isinstance(r, Route):
+            methods = tuple(sorted((r.methods or {"GET"}) - {"HEAD"}))
+            yield Endpoint(f"{name_prefix}{r.name}", prefix + r.path, methods)
+        else:  # pragma: no cover - a new kind of route: the tests must learn it
+            raise AssertionError(f"the tests do not know how to walk {r!r}")
+
+
+def endpoints() -> list[Endpoint]:
+    from forum.app import routes
+
+    return list(walk(routes))
+
+
+def match(path: str, method: str) -> tuple[Endpoint, dict[str, str]] | None:
+    """The endpoint that answers ``method`` at ``path``, with the path's parameters."""
+    for endpoint in endpoints():
+        pattern = re.sub(r"\\{(\w+):int\\}", r"(?P<\1>\\d+)", re.escape(endpoint.path))
+        pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)" if not endpoint.mount else r"(?P<\1>.+)", pattern)
+        found = re.fullmatch(pattern, path)
+        if found and method in endpoint.methods:
+            return endpoint, found.groupdict()
+    return None
+
+
+# Path parameters that are not objects: the values the room's action routes answer.
+CONSOLE_ACTIONS = ("start", "end", "next", "previous", "jump", "floor", "remove", "next-speaker", "clear", "decision",
+                   "checkin")
+TABLET_ACTIONS = ("join", "pick", "next-person", "hand", "comment")
+SOCKET_AUDIENCES = ("console", "tablet", "screen", "kiosk")
+
+
+# ---------------------------------------------------------------- the world
+
+
+@dataclass
+class Scope:
+    """The objects of one community that routes name."""
+
+    key: str  # "A" or "B"
+    community_id: int
+    slug: str
+    committee_id: int
+    issue_raised: int  # status raised: to accept
+    issue_schedulable: int  # accepted, on no coming meeting's agenda: to schedule or put on the agenda
+    series_id: int
+    occurrence: str  # a coming date of the series that has no meeting yet
+    meeting_id: int  # live, two agenda entries, the first under discussion
+    join_code: str
+    entries: tuple[int, int]
+    ended_meeting_id: int
+    household_id: int
+    tablet_attendance: int
+    device_token: str
+    unpaired_attendance: int  # checked in by staff, on no device: a tablet may pick it
+    speaking_request: int
+    draft_vote: int
+    open_vote: int
+    open_voter: str  # an elector of the open vote who has not voted (paper, proxy, kiosk)
+    kiosk_nonce: str  # the shared tablet's ballot, opened for ``kiosk_voter``
+    issue_vote: int  # a draft vote of an issue (households of a stairwell)
+
+
+@dataclass
+class World:
+    path: Path
+    scopes: dict[str, Scope]
+    organisation_id: int
+    cookies: dict[str, dict[str, str]] = field(default_factory=dict)  # role → cookies
+
+
+def settings() -> Settings:
+    return Settings(database_url="sqlite://", secret_key="test-secret", language="zh-Hans")
+
+
+def _one(db: Session, statement) -> Any:
+    found = db.exec(statement).first()
+    assert found is not None, f"the demo lacks what the world needs: {statement}"
+    return found
+
+
+def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> Scope:
+    community = _one(db, select(Area).where(Area.slug == slug))
+    committee = _one(db, select(Committee).where(Committee.community_id == community.id).order_by(Committee.id))
+    raised = registry.raise_issue(db, community_id=community.id, title=f"楼道灯坏了（{key}）", description="",
+                                  category="safety", place="3栋", source="online", raised_by="居民")
+    series = _one(db, select(Series).where(Series.community_id == community.id).order_by(Series.id))
+    meeting = _one(db, select(Meeting).where(Meeting.community_id == community.id,
+                                             Meeting.status == MeetingStatus.planned, Meeting.starts_at > now())
+                   .order_by(Meeting.starts_at))
+    taken = {m.starts_at for m in db.exec(select(Meeting).where(Meeting.series_id == series.id))}
+    occurrence = next(t for t in recurrence.occurrences(series.rrule, series.dtstart, now(), 20) if t not in taken)
+    # Two entries at least, so moving and jumping have somewhere to go.
+    for n in range(2):
+        extra = registry.raise_issue(db, community_id=community.id, title=f"议程{n + 1}（{key}）", description="",
+                                     category="noise", place="1栋", source="meeting", raised_by="居民")
+        registry.move(db, extra, "accept", actor=facilitator_name, facts=_facts(committee.id))
+        registry.place_on_agenda(db, extra, meeting, actor=facilitator_name)
+    schedulable = registry.raise_issue(db, community_id=community.id, title=f"垃圾分类（{key}）", description="",
+                                       category="sanitation", place="2栋", source="online", raised_by="居民")
+    registry.move(db, schedulable, "accept", actor=facilitator_name, facts=_facts(committee.id))
+    db.flush()
+    room.start(db, meeting, actor=facilitator_name)
+    db.flush()
+    entries = room.entries_of(db, meeting)
+    owner = _one(db, select(Person).join(Household, col(Household.id) == Person.household_id)
+                 .where(Household.community_id == community.id, Person.is_owner).order_by(Person.id))
+    household = db.get(Household, owner.household_id)
+    token = secrets.token_urlsafe(24)
+    tablet = room.check_in(db, meeting, name=owner.name, household=household, device_token=token)
+    unpaired = room.check_in(db, meeting, name="来宾老周", by=facilitator_name)
+    other = room.check_in(db, meeting, name="来宾小王", by=facilitator_name)
+    hand = room.raise_hand(db, meeting, unpaired)
+    db.add(Comment(meeting_id=meeting.id, agenda_entry_id=meeting.current_entry_id, attendance_id=tablet.id,
+                   text="希望尽快解决"))
+    db.flush()
+    base = {"question": "同意按方案推进吗？", "kind": "for_against", "options": "", "scope": "attendance",
+            "counting_unit": "person", "weighting": "head", "rule": "simple", "closing": "facilitator",
+            "closes_at": "", "results_while_open": "on", "agenda_entry": str(entries[0].id)}
+    open_vote, errors = votes.create_vote(db, base, community_id=community.id, meeting=meeting, issue=None,
+                                          actor=facilitator_name)
+    assert not errors, errors
+    db.flush()
+    votes.open_vote(db, open_vote, actor=facilitator_name)
+    db.flush()
+    keys = {e.voter_key for e in db.exec(select(VoteElector).where(VoteElector.vote_id == open_vote.id))}
+    open_voter = votes.voter_key_for(db, open_vote, other)
+    kiosk_voter = votes.voter_key_for(db, open_vote, unpaired)
+    assert {open_voter, kiosk_voter} <= keys
+    assert votes.open_kiosk(db, open_vote, kiosk_voter, actor=facilitator_name) is None
+    draft, errors = votes.create_vote(db, base | {"question": "草稿表决"}, community_id=community.id,
+                                      meeting=meeting, issue=None, actor=facilitator_name)
+    assert not errors, errors
+    issue_vote, errors = votes.create_vote(db, base | {"question": "议题表决", "scope": "community",
+                                                       "counting_unit": "household", "agenda_entry": ""},
+                                           community_id=community.id, meeting=None, issue=schedulable,
+                                           actor=facilitator_name)
+    assert not errors, errors
+    ended = _one(db, select(Meeting).where(Meeting.community_id == community.id, Meeting.status == MeetingStatus.ended)
+                 .order_by(col(Meeting.starts_at).desc()))
+    db.flush()
+    return Scope(key=key, community_id=community.id, slug=slug, committee_id=committee.id, issue_raised=raised.id,
+                 issue_schedulable=schedulable.id, series_id=series.id, occurrence=occurrence.isoformat(),
+                 meeting_id=meeting.id, join_code=meeting.join_code, entries=(entries[0].id, entries[1].id),
+                 ended_meeting_id=ended.id,
+                 household_id=household.id, tablet_attendance=tablet.id, device_token=token,
+                 unpaired_attendance=unpaired.id, speaking_request=hand.id, draft_vote=draft.id,
+                 open_vote=open_vote.id, open_voter=open_voter, kiosk_nonce=open_vote.kiosk_nonce,
+                 issue_vote=issue_vote.id)
+
+
+def _facts(committee_id: int):
+    from forum.lifecycle import Facts
+
+    return Facts(committee_id=committee_id)
+
+
+# The people of the matrix: every role, each with what identifies it to the server.
+ROLES = ("anonymous", "facilitator_A", "facilitator_B", "committee_A", "liaison", "admin", "tablet_A",
+         "shared_tablet_A")
+STAFF_LOGINS = {"facilitator_A": "facilitator", "facilitator_B": "facilitator_b", "committee_A": "committee",
+                "liaison": "liaison", "admin": "admin"}
+
+
+def cookies_of(client: TestClient) -> dict[str, str]:
+    """The client's cookies by name, the latest of each (a response may set one again)."""
+    return {c.name: c.value for c in client.cookies.jar if c.value}
+
+
+def build(path: Path, demo_template: Path) -> World:
+    """The world in a database file at ``path``, with every role's cookies (signed in against it, so
+    any session state the server keeps is in the file too)."""
+    shutil.copy(demo_template, path)
+    engine = database.make_engine(f"sqlite:///{path}")
+    try:
+        with Session(engine, expire_on_commit=False) as db:
+            slug_b = COMMUNITIES[1][1]
+            community_b = _one(db, select(Area).where(Area.slug == slug_b))
+            create_user(db, username="facilitator_b", password="demo1234", display_name="白象街 陈书记",
+                        role="facilitator", community_id=community_b.id)
+            db.flush()
+            scopes = {"A": _scope(db, "A", COMMUNITIES[0][1], "王主任"),
+                      "B": _scope(db, "B", slug_b, "白象街 陈书记")}
+            organisation = _one(db, select(Organisation).order_by(Organisation.id))
+            db.commit()
+        world = World(path=path, scopes=scopes, organisation_id=organisation.id)
+        app = create_app(settings(), engine=engine)
+        with TestClient(app) as client:
+
+            def sign_in(username: str) -> None:
+                client.cookies.clear()
+                r = client.post("/login", data={"username": username, "password": "demo1234"}, follow_redirects=False)
+                assert r.status_code == 303, (username, r.status_code)
+
+            # The shared tablet first: a facilitator makes this device the meeting's, which signs
+            # them out here (and may end that sign-in everywhere, so everyone signs in after it).
+            sign_in("facilitator")
+            r = client.post(f"/meetings/{scopes['A'].meeting_id}/shared-tablet", follow_redirects=False)
+            assert r.status_code == 303, r.status_code
+            world.cookies["shared_tablet_A"] = {k: v for k, v in cookies_of(client).items() if k != live.DEVICE_COOKIE}
+            world.cookies["anonymous"] = {}
+            for role, username in STAFF_LOGINS.items():
+                sign_in(username)
+                world.cookies[role] = cookies_of(client)
+            world.cookies["tablet_A"] = {live.DEVICE_COOKIE: scopes["A"].device_token}
+    finally:
+        engine.dispose()
+    return world
+
+
+# ---------------------------------------------------------------- how each route is called with success
+
+# Routes whose objects are not a community's: called once, not per scope.
+UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation"}
+
+
+@dataclass
+class Call:
+    path: dict[str, object] = field(default_factory=dict)
+    data: dict[str, object] | None = None
+    query: dict[str, str] | None = None
+    files: dict | None = None
+
+
+def _static_file() -> str:
+    return sorted(p.relative_to(STATIC).as_posix() for p in Path(STATIC).rglob("*") if p.is_file())[0]
+
+
+def _register_csv() -> bytes:
+    return "building,unit,room,floor_area,owner,phone\n9,1,101,88.5,测试业主,13800000000\n".encode()
+
+
+VOTE_FORM = {"question": "同意吗？", "kind": "for_against", "options": "", "scope": "attendance",
+             "counting_unit": "person", "weighting": "head", "rule": "simple", "closing": "facilitator",
+             "closes_at": "", "results_while_open": "on"}
+
+# route name → (scope, world, variant) → the call that succeeds for someone allowed.
+CALLS = {
+    "index": lambda s, w, v: Call(),
+    "community": lambda s, w, v: Call({"community": s.slug}),
+    "issues": lambda s, w, v: Call({"community": s.slug}, query={"status": "open"}),
+    "issue_new": lambda s, w, v: Call({"community": s.slug}, data={
+        "title": "路灯不亮", "description": "晚上很黑", "category": "safety", "place": "2栋", "raised_by": "居民老张",
+        "source": "visit"}),
+    "series_list": lambda s, w, v: Call({"community": s.slug}),
+    "series_new": lambda s, w, v: Call({"community": s.slug}, data={
+        "title": "楼栋议事会", "cadence": "monthly", "rrule": "FREQ=MONTHLY;BYDAY=2WE", "dtstart": "2027-01-13T19:00",
+        "duration_minutes": "60", "place": "活动室", "forum_format": ""}),
+    "committees": lambda s, w, v: Call({"community": s.slug}),
+    "issue": lambda s, w, v: Call({"id": s.issue_raised}),
+    "issue_move": lambda s, w, v: Call({"id": s.issue_raised}, data={"action": "accept",
+                                                                    "committee": s.committee_id}),
+    "issue_schedule": lambda s, w, v: Call({"id": s.issue_schedulable}, data={"meeting": s.meeting_id}),
+    "series": lambda s, w, v: Call({"id": s.series_id}),
+    "series_create_meeting": lambda s, w, v: Call({"id": s.series_id}, data={"starts_at": s.occurrence}),
+    "meeting": lambda s, w, v: Call({"id": s.meeting_id}),
+    "agenda_add": lambda s, w, v: Call({"id": s.meeting_id}, data={"issue": s.issue_schedulable,
+                                                                   "planned_minutes": "15"}),
+    "agenda_move": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[0]}, data={"direction": "down"}),
+    "agenda_remove": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[1]}),
+    "agenda_minutes": lambda s, w, v: Call({"id": s.meeting_id, "entry": s.entries[0]},
+                                           data={"planned_minutes": "25"}),
+    "meeting_votes": lambda s, w, v: Call({"id": s.meeting_id}, data=VOTE_FORM | {"agenda_entry": s.entries[0]}),
+    "issue_votes": lambda s, w, v: Call({"id": s.issue_schedulable}, data=VOTE_FORM | {
+        "scope": "community", "counting_unit": "household", "agenda_entry": ""}),
+    "vote": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_result_json": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_open": lambda s, w, v: Call({"id": s.draft_vote}),
+    "vote_close": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_hands": lambda s, w, v: Call({"id": s.open_vote}, data={"hands-for": "1", "hands-against": "1",
+                                                                  "hands-abstain": "0"}),
+    "vote_paper": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter, "serial": "P-0001",
+                                                                  "choice": "for"}),
+    "vote_proxy": lambda s, w, v: Call({"id": s.open_vote}, data={"principal": s.open_voter,
+                                                                  "holder": s.tablet_attendance, "note": ""}),
+    "vote_kiosk": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter}),
+    "vote_kiosk_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"nonce": s.kiosk_nonce, "choice": "for"}),
+    "vote_ballot": lambda s, w, v: Call({"id": s.open_vote}),
+    "vote_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": "", "choice": "for"}),
+    "room_console": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_household_search": lambda s, w, v: Call({"id": s.meeting_id}, query={"q": "1-1"}),
+    "room_console_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
+        "jump": {"entry": s.entries[1]}, "floor": {"request": s.speaking_request},
+        "remove": {"request": s.speaking_request}, "decision": {"decision": "同意，下周落实"},
+        "checkin": {"name": "来宾老李", "household": s.household_id},
+    }.get(v, {})),
+    "room_screen": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_kiosk": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_tablet_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
+        "join": {"name": "居民小陈", "building": "", "unit": "", "room": ""},
+        "pick": {"attendance": s.unpaired_attendance}, "hand": {"up": "1"}, "comment": {"text": "同意"},
+    }.get(v, {})),
+    "minutes": lambda s, w, v: Call({"id": s.ended_meeting_id}),
+    "minutes_md": lambda s, w, v: Call({"id": s.ended_meeting_id}),
+    "room_ws": lambda s, w, v: Call({"id": s.meeting_id}, query={"audience": v}),
+    "join": lambda s, w, v: Call(query={"code": s.join_code}, data={"code": s.join_code}),
+    "committee": lambda s, w, v: Call({"id": s.committee_id}),
+    "organisation": lambda s, w, v: Call({"id": w.organisation_id}),
+    "household_import": lambda s, w, v: Call(data={"community": s.community_id},
+                                             files={"file": ("register.csv", _register_csv(), "text/csv")}),
+    "login": lambda s, w, v: Call(data={"username": "committee", "password": "demo1234"}),
+    "logout": lambda s, w, v: Call(),
+    "lang": lambda s, w, v: Call(query={"to": "en", "next": "/"}),
+    "static": lambda s, w, v: Call({"path": _static_file()}),
+}
+
+
+def url(endpoint: Endpoint, call: Call) -> str:
+    path = endpoint.path
+    for key, value in call.path.items():
+        path = path.replace(f"{{{key}:int}}", str(value)).replace(f"{{{key}}}", str(value))
+    assert "{" not in path, f"{endpoint.name}: no value for a parameter of {path}"
+    return path
+
+
+# ---------------------------------------------------------------- the database's state
+
+
+# Tables a refused request may legitimately write: counts of failed guesses (throttling).
+VOLATILE = {"throttlecount", "alembic_version"}
+
+
+def tables(engine: Engine) -> list[str]:
+    return sorted(t for t in inspect(engine).get_table_names() if t not in VOLATILE)
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as c:
+        return {t: c.execute(text(f'select count(*) from "{t}"')).scalar_one() for t in tables(engine)}
+
+
+def fingerprint(engine: Engine) -> dict[str, str]:
+    """A digest of every row of every table: equal fingerprints, nothing stored or changed."""
+    out = {}
+    with engine.connect() as c:
+        for t in tables(engine):
+            digest = hashlib.blake2b(digest_size=16)
+            for row in c.execute(text(f'select * from "{t}" order by 1')):
+                digest.update(repr(tuple(row)).encode())
+            out[t] = digest.hexdigest()
+    return out
+
+
+def changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(t for t in before.keys() | after.keys() if before.get(t) != after.get(t))
+
+
+# ---------------------------------------------------------------- a server over a copy of the world
+
+
+class Server:
+    """The app over a private copy of the world's database, reset to the world at will."""
+
+    def __init__(self, world: World, directory: Path) -> None:
+        self.world = world
+        self.file = directory / "server.db"
+        self.client: TestClient | None = None
+        self.engine: Engine | None = None
+        self.pristine: dict[str, str] | None = None
+        self.pristine_counts: dict[str, int] = {}
+
+    def __enter__(self) -> Server:
+        self.reset()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.client is not None:
+            self.client.__exit__(None, None, None)
+            self.client = None
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+
+    def reset(self) -> None:
+        self._close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.file}{suffix}").unlink(missing_ok=True)
+        shutil.copy(self.world.path, self.file)
+        self.engine = database.make_engine(f"sqlite:///{self.file}")
+        self.client = TestClient(create_app(settings(), engine=self.engine), raise_server_exceptions=False)
+        self.client.__enter__()
+        if self.pristine is None:
+            self.pristine = fingerprint(self.engine)
+            self.pristine_counts = row_counts(self.engine)
+
+    def as_role(self, role: str) -> TestClient:
+        assert self.client is not None
+        self.client.cookies.clear()
+        self.client.cookies.update(self.world.cookies[role])
+        return self.client
+
+    def changed(self) -> list[str]:
+        """The tables that differ from the world's (the server is reset after every change)."""
+        assert self.engine is not None and self.pristine is not None
+        return changed_tables(self.pristine, fingerprint(self.engine))

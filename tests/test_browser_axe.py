@@ -1,0 +1,112 @@
+"""axe on every page of the app, not only the room: every GET page of the route table, for each
+role that may see it, at tablet size (820×1180), with no serious or critical violation.
+
+The pages come from the route table (as in the permissions matrix), so a new page is checked
+without being listed here; what each is called with comes from ``app_world.CALLS``. The world is
+the demo with a live meeting, a vote, a checked-in tablet and a shared tablet in each community.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from forum import db as database
+from forum.app import create_app
+from tests import app_world
+from tests.app_world import CALLS, Call, Endpoint, url
+from tests.conftest import TABLET, axe_serious
+
+pytestmark = pytest.mark.browser
+
+# Who looks at pages: a visitor and a facilitator everywhere; the others where a page is theirs.
+LOOKERS = ("anonymous", "facilitator_A")
+OWN_LOOKERS = {"household_import": ("admin",), "room_tablet": ("tablet_A",), "vote_ballot": ("tablet_A",),
+               "room_kiosk": ("shared_tablet_A",)}
+# Pages in another state than the world's live meeting: the ended meeting's hall screen and tablet.
+STATES = {"room_screen": ("live", "ended"), "room_tablet": ("live", "ended")}
+SHOTS = Path(os.environ.get("FORUM_AXE_SHOTS", "")) if os.environ.get("FORUM_AXE_SHOTS") else None
+
+
+# GET routes that are no page: data, a download, a redirect, an htmx fragment.
+NOT_PAGES = {"vote_result_json", "minutes_md", "lang", "vote_kiosk", "room_household_search"}
+
+
+def pages() -> list:
+    out = []
+    for endpoint in app_world.endpoints():
+        if "GET" in endpoint.methods and not endpoint.mount and endpoint.name not in NOT_PAGES:
+            for state in STATES.get(endpoint.name, ("live",)):
+                out.append(pytest.param(endpoint, state, id=f"{endpoint.name}-{state}"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def world(_demo_template, tmp_path_factory) -> app_world.World:
+    return app_world.build(tmp_path_factory.mktemp("axeworld") / "world.db", _demo_template)
+
+
+@pytest.fixture(scope="module")
+def base(world) -> str:
+    """The world served by uvicorn on a free loopback port (GET pages only: nothing changes it)."""
+    engine = database.make_engine(f"sqlite:///{world.path}")
+    app = create_app(app_world.settings(), engine=engine)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           ws="websockets-sansio", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    engine.dispose()
+
+
+def call_for(endpoint: Endpoint, world: app_world.World, state: str) -> Call:
+    call = CALLS[endpoint.name](world.scopes["A"], world, None)
+    if state == "ended":
+        call.path["id"] = world.scopes["A"].ended_meeting_id
+    if endpoint.name == "join":
+        call.query = None  # with a code, it sends the tablet on to its meeting's page
+    return call
+
+
+@pytest.mark.parametrize(("endpoint", "state"), pages())
+def test_every_page_has_no_serious_accessibility_violation(browser, world, base, endpoint, state):
+    assert endpoint.name in CALLS, f"page {endpoint.name!r} has no entry in app_world.CALLS: say how to open it"
+    call = call_for(endpoint, world, state)
+    address = base + url(endpoint, call) + ("?" + "&".join(f"{k}={v}" for k, v in call.query.items())
+                                            if call.query else "")
+    checked, problems = [], []
+    for role in LOOKERS + OWN_LOOKERS.get(endpoint.name, ()):
+        context = browser.new_context(viewport=TABLET, has_touch=True, locale="zh-CN")
+        try:
+            context.add_cookies([{"name": k, "value": v, "url": base} for k, v in world.cookies[role].items()])
+            page = context.new_page()
+            response = page.goto(address, wait_until="load")
+            landed = page.url.split("?")[0] == address.split("?")[0]
+            # Pages only: not JSON, Markdown or htmx fragments; and not the sign-in page a refusal shows.
+            if not (response and "text/html" in response.headers.get("content-type", "")) or not landed:
+                continue
+            checked.append(role)
+            problems += [f"{role}: {v}" for v in axe_serious(page)]
+            if SHOTS:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / f"{endpoint.name}-{state}-{role}.png"), full_page=True)
+        finally:
+            context.close()
+    assert checked, f"{endpoint.name}: no role could open it as a page at {address}"
+    assert not problems, "\n".join(problems)
+
