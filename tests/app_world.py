@@ -35,6 +35,7 @@ from forum.models import (
     Household,
     Meeting,
     MeetingStatus,
+    Ownership,
     Organisation,
     Person,
     Series,
@@ -175,9 +176,9 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> Scope:
     room.start(db, meeting, actor=facilitator_name)
     db.flush()
     entries = room.entries_of(db, meeting)
-    owner = _one(db, select(Person).join(Household, col(Household.id) == Person.household_id)
-                 .where(Household.community_id == community.id, Person.is_owner).order_by(Person.id))
-    household = db.get(Household, owner.household_id)
+    owner, household = db.exec(select(Person, Household).join(Ownership, Ownership.person_id == Person.id)
+                               .join(Household, col(Household.id) == Ownership.household_id)
+                               .where(Household.community_id == community.id).order_by(Person.id)).first()
     token = secrets.token_urlsafe(24)
     tablet = room.check_in(db, meeting, name=owner.name, household=household, device_token=token)
     unpaired = room.check_in(db, meeting, name="来宾老周", by=facilitator_name)
