@@ -300,18 +300,18 @@ def shows_counts(vote: Vote) -> bool:
 
 def may_see_named_ballots(vote: Vote, user: User | None, attendance: Attendance | None) -> bool:
     """Whether a viewer may read who chose what in an open (named) vote: the staff of the vote's
-    community (facilitators, committee members, admins). ``attendance`` is the viewer's tablet
-    check-in at the vote's meeting, if any: when residents can be verified, a verified resident of
-    the community is let in here, and nowhere else needs to change. Anonymous visitors, never.
+    community (facilitators, committee members, admins), and residents verified at the vote's
+    meeting (``attendance`` is the viewer's tablet check-in there, if any). Anonymous visitors and
+    self-declared residents, never.
     A secret vote has no named ballots to see."""
     if vote.secret:
         return False
     if auth.can_triage(user) and auth.acts_for(user, vote.community_id):
         return True
-    return _verified_resident(attendance)
+    return _verified_resident(vote, attendance)
 
 
-def _verified_resident(attendance: Attendance | None) -> bool:
-    # Residents cannot be verified yet (issue #8, "resident verification"): until they can, a
-    # tablet's check-in says only what its holder typed, and that shows nobody's ballot.
-    return attendance is not None and bool(getattr(attendance, "verified_at", None))
+def _verified_resident(vote: Vote, attendance: Attendance | None) -> bool:
+    # A resident verified at this vote's meeting (by slip or at the desk, forum.verification) is a
+    # known member of the community; a tablet's own say-so is not.
+    return attendance is not None and attendance.verified and attendance.meeting_id == vote.meeting_id

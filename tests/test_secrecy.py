@@ -489,6 +489,14 @@ def test_may_see_named_ballots_is_the_one_rule(db, room):
     assert not secrecy.may_see_named_ballots(vote, users["liaison"], None)
     assert not secrecy.may_see_named_ballots(vote, None, None)
     assert not secrecy.may_see_named_ballots(vote, None, people[0])  # a tablet's say-so is not verification
+    vote.meeting_id = meeting.id
+    verified = Attendance(meeting_id=meeting.id, name="核验居民", verified=True)
+    assert secrecy.may_see_named_ballots(vote, None, verified)  # verified at this meeting
+    elsewhere = Attendance(meeting_id=meeting.id + 10_000, name="别处核验", verified=True)
+    assert not secrecy.may_see_named_ballots(vote, None, elsewhere)
+    vote.secret = True
+    assert not secrecy.may_see_named_ballots(vote, users["facilitator"], verified)  # a secret vote has none
+    vote.secret = False
     other = Vote(community_id=meeting.community_id + 10_000, question="?", kind="for_against", scope="attendance",
                  counting_unit="person", weighting="head", rule="simple", created_by="t")
     assert not secrecy.may_see_named_ballots(other, users["facilitator"], None)  # not their community
