@@ -16,6 +16,16 @@ from forum.app import create_app
 from forum.settings import Settings
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser and slow tests run on one xdist worker, one at a time: two Chromiums or a benchmark
+    beside a browser test on a small machine would turn their time limits into races."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)  # a Chromium test, whichever file it is in
+        if item.get_closest_marker("browser") or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
 @pytest.fixture
 def engine():
     engine = database.make_engine("sqlite://")
