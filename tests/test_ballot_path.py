@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime
 
 import pytest
 from bs4 import BeautifulSoup
@@ -353,3 +354,36 @@ def test_agenda_entry_of_another_meeting_is_not_a_vote_form_choice(facilitator, 
     r = facilitator.post(f"/meetings/{meeting.id}/votes", data=form_for_meeting(entry, agenda_entry=str(foreign.id)))
     assert r.status_code == 422
     assert len(votes.votes_of_meeting(db, meeting.id)) == before
+
+
+# ---------------------------------------------------------------- the closing time, at its minute
+
+
+def test_a_closing_time_must_be_after_the_minute_it_is_set_in(db):
+    """Planted: ``<=`` turned ``<``: a vote set up to close at this very minute was accepted."""
+    meeting, entry = lift_meeting(db)
+    at = datetime(2030, 1, 1, 10, 0)
+    for closes_at, refused in (("2030-01-01T10:00", True), ("2030-01-01T10:01", False)):
+        vote, errors = votes.create_vote(db, form_for_meeting(entry, closing="time", closes_at=closes_at),
+                                         community_id=meeting.community_id, meeting=meeting, issue=None,
+                                         actor="test", at=at)
+        assert ("closes_at" in errors) is refused and (vote is None) is refused
+        db.rollback()
+
+
+def test_a_vote_is_closed_at_its_closing_time_not_a_moment_later(demo_engine, db, room, monkeypatch):
+    """Planted: ``<=`` turned ``<``: a ballot cast at the closing minute itself was still counted."""
+    meeting, entry, people, _guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    closing = datetime(2030, 1, 1, 10, 0)
+    db.execute(text("UPDATE vote SET closes_at = :t WHERE id = :id"), {"t": closing, "id": vote_id})
+    db.commit()
+    monkeypatch.setattr(votes, "now", lambda: closing)
+    with Session(demo_engine, expire_on_commit=False) as s:
+        with pytest.raises(votes.VoteRefused) as refused:
+            votes.cast(s, s.get(Vote, vote_id), f"p{people[0].person_id}", ["for"], via="paper", cast_by="test",
+                       paper_serial="A-2")
+    assert refused.value.code == "not_open"
+    db.expire_all()
+    assert db.get(Vote, vote_id).status == VoteStatus.closed
+    assert count_rows(db, "votereceipt", vote_id) == 0

@@ -10,7 +10,17 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from forum import live
-from forum.models import Attendance, Comment, Household, Issue, IssueEvent, Meeting, MeetingStatus, Person, SpeakingRequest
+from forum.models import (
+    Attendance,
+    Comment,
+    Household,
+    Issue,
+    IssueEvent,
+    Meeting,
+    MeetingStatus,
+    Person,
+    SpeakingRequest,
+)
 from tests.test_live import upcoming_meeting
 
 

@@ -156,7 +156,7 @@ def run_tests(tree: Path, tests: list[str], timeout: float) -> tuple[str, str]:
         done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout", ""
-    failed = next((line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))), "")
+    failed = next((line for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR tests"))), "")
     return ("survived" if done.returncode == 0 else "killed"), failed
 
 
@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, help="a random sample of this many mutants")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--tests", nargs="+", help=f"tests to run against each mutant (default: {DEFAULT_TESTS})")
-    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per mutant")
+    parser.add_argument("--timeout", type=float, help="seconds per mutant (default: three times the unmutated "
+                        "run's, so a busy machine is not mistaken for a hanging mutant)")
     args = parser.parse_args(argv)
 
     chosen = [mu for mu in MUTANTS if (not args.module or mu.module in args.module)
@@ -178,10 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="forum-mutate-") as scratch:
         tree = Path(scratch)
         copy_tree(tree)
-        status, failed = run_tests(tree, tests, args.timeout)
+        started = time.monotonic()
+        status, failed = run_tests(tree, tests, args.timeout or 1800.0)
         if status != "survived":
             print(f"the tests fail before any mutant is planted ({status}): {failed}")
             return 2
+        timeout = args.timeout or max(60.0, 3 * (time.monotonic() - started))
+        print(f"unmutated run: {time.monotonic() - started:.0f} s; {len(chosen)} mutants, {timeout:.0f} s each at most")
         counts = {"killed": 0, "survived": 0, "timeout": 0, "stale": 0}
         by_module: dict[str, list[int]] = {}
         for mu in chosen:
@@ -194,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(original.replace(mu.old, mu.new))
             started = time.monotonic()
             try:
-                status, failed = run_tests(tree, tests, args.timeout)
+                status, failed = run_tests(tree, tests, timeout)
             finally:
                 path.write_text(original)
             counts[status] += 1
