@@ -387,3 +387,54 @@ def test_a_vote_is_closed_at_its_closing_time_not_a_moment_later(demo_engine, db
     db.expire_all()
     assert db.get(Vote, vote_id).status == VoteStatus.closed
     assert count_rows(db, "votereceipt", vote_id) == 0
+
+
+# ---------------------------------------------------------------- opening and closing, once
+
+
+def test_no_ballot_before_a_vote_opens_and_none_after_it_closes(demo_engine, db, room):
+    """Planted: the status check at the top of a cast removed: a draft vote answered 'not eligible',
+    and a secret vote's voter casting again after the close was told their ballot was counted."""
+    meeting, entry, people, _guest = room
+    key = f"p{people[0].person_id}"
+    with Session(demo_engine, expire_on_commit=False) as s:
+        draft, errors = votes.create_vote(s, form_for_meeting(entry, secret="on"), community_id=meeting.community_id,
+                                          meeting=meeting, issue=None, actor="test")
+        s.commit()
+        with pytest.raises(votes.VoteRefused) as refused:
+            votes.cast(s, draft, key, ["for"], via="kiosk", cast_by="test")
+        assert refused.value.code == "not_open"
+        votes.open_vote(s, draft, actor="test")
+        s.commit()
+        assert votes.cast(s, draft, key, ["for"], via="kiosk", cast_by="test").outcome == "counted"
+        assert votes.close_vote(s, draft, actor="test")
+        s.commit()
+        with pytest.raises(votes.VoteRefused) as refused:
+            votes.cast(s, draft, key, ["against"], via="kiosk", cast_by="test")
+        assert refused.value.code == "not_open"
+    assert result_heads(demo_engine, draft.id) == {"for": 1, "against": 0, "abstain": 0}
+
+
+def test_a_vote_is_closed_and_counted_once(facilitator, db, room):
+    """Planted: the closed-already check removed: a second close counted again and wrote a second
+    result to the record and the issue's timeline."""
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    facilitator.post(f"/votes/{vote_id}/close", follow_redirects=False)
+    db.expire_all()
+    first = db.get(Vote, vote_id)
+    frozen, closed_at = first.result, first.closed_at
+    again = facilitator.post(f"/votes/{vote_id}/close")  # a second facilitator's click, say
+    assert again.status_code == 422
+    with pytest.raises(votes.VoteRefused) as refused:
+        votes.close_vote(db, db.get(Vote, vote_id), actor="test")
+    assert refused.value.code == "not_open"
+    db.rollback()
+    db.expire_all()
+    assert (db.get(Vote, vote_id).result, db.get(Vote, vote_id).closed_at) == (frozen, closed_at)
+    closes = db.execute(text("SELECT count(*) FROM voteaudit WHERE vote_id = :v AND action = 'close'"),
+                        {"v": vote_id}).scalar()
+    notes = db.execute(text("SELECT count(*) FROM issueevent WHERE issue_id = :i AND action = 'vote'"),
+                       {"i": first.issue_id}).scalar()
+    assert (closes, notes) == (1, 1)
