@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from bs4 import BeautifulSoup
@@ -20,7 +21,7 @@ from starlette.testclient import TestClient
 
 from forum import votes
 from forum.ballot_box import BallotBox
-from forum.models import AgendaEntry, Meeting, Person, Vote, VoteElector, VoteProxy, VoteStatus
+from forum.models import AgendaEntry, Household, Meeting, Person, Vote, VoteElector, VoteProxy, VoteStatus
 from tests.conftest import sign_in
 from tests.test_votes import (
     cast,
@@ -438,3 +439,54 @@ def test_a_vote_is_closed_and_counted_once(facilitator, db, room):
     notes = db.execute(text("SELECT count(*) FROM issueevent WHERE issue_id = :i AND action = 'vote'"),
                        {"i": first.issue_id}).scalar()
     assert (closes, notes) == (1, 1)
+
+
+# ---------------------------------------------------------------- one of each, and weights
+
+
+def test_one_proxy_per_voter(app, facilitator, db, room):
+    """Planted: the recorded-already check removed: the second proxy failed on the key, a 500."""
+    meeting, entry, people, guest = room
+    vote_id = create(facilitator, meeting, entry)
+    principal = f"p{people[1].person_id}"
+    assert proxy(facilitator, vote_id, principal, people[0].id).status_code == 200
+    second = proxy(facilitator, vote_id, principal, guest.id)
+    assert second.status_code == 422
+    error = BeautifulSoup(second.text, "html.parser").select_one("#principal-error")
+    assert error.get_text(strip=True) == zh("A proxy for this voter is recorded already.")
+    db.expire_all()
+    held = db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote_id)).all()
+    assert [(p.principal_key, p.holder_attendance_id) for p in held] == [(principal, people[0].id)]
+
+
+def test_the_shared_tablet_is_not_opened_for_a_voter_who_has_voted(app, facilitator, db, room):
+    """Planted: the has-voted check removed: the tablet showed a ballot that could only be refused."""
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    key = f"p{people[0].person_id}"
+    assert cast(tablet(app, people[0]), vote_id, key, "for").status_code == 200
+    refused = facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key})
+    assert refused.status_code == 422
+    error = BeautifulSoup(refused.text, "html.parser").select_one("#kiosk-voter-error")
+    assert error.get_text(strip=True) == zh("This voter has voted already.")
+    db.expire_all()
+    assert (db.get(Vote, vote_id).kiosk_voter, db.get(Vote, vote_id).kiosk_nonce) == (None, None)
+
+
+def test_a_batch_adds_each_households_floor_area(demo_engine, db, room):
+    """Planted: a batch's area sums took heads for square metres."""
+    meeting, entry, people, _guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry, counting_unit="household", weighting="both")
+    batch = [votes.TabletCast(a, "", [c]) for a, c in zip(people, ["for", "for", "against", "abstain"], strict=True)]
+    with Session(demo_engine, expire_on_commit=False) as s:
+        votes.cast_from_tablets(s, s.get(Vote, vote_id), batch)
+    assert [t.outcome.outcome for t in batch] == ["counted"] * 4
+    with Session(demo_engine) as s:
+        vote = s.get(Vote, vote_id)
+        live, exact = votes.tally_result(s, vote), votes.tally_result(s, vote, exact=True)
+    assert live == exact
+    areas = {a.household_id: db.get(Household, a.household_id).floor_area for a in people}
+    expected_for = sum(areas[a.household_id] for a in people[:2])
+    for_total = next(t for t in live["totals"] if t["key"] == "for")
+    assert Decimal(for_total["area"]) == expected_for and for_total["heads"] == 2
