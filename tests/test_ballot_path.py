@@ -490,3 +490,15 @@ def test_a_batch_adds_each_households_floor_area(demo_engine, db, room):
     expected_for = sum(areas[a.household_id] for a in people[:2])
     for_total = next(t for t in live["totals"] if t["key"] == "for")
     assert Decimal(for_total["area"]) == expected_for and for_total["heads"] == 2
+
+
+def test_a_blank_ballot_is_refused_where_one_answer_is_asked(app, facilitator, db, room):
+    """Planted: 'exactly one' loosened to 'at most one': a blank for/against ballot crashed the count."""
+    meeting, entry, people, _guest = room
+    vote_id = create(facilitator, meeting, entry)
+    open_(facilitator, vote_id)
+    blank = cast(tablet(app, people[0]), vote_id, "")
+    assert blank.status_code == 422
+    assert BeautifulSoup(blank.text, "html.parser").select_one("[role=alert]").get_text(strip=True) == zh(
+        "Choose exactly one answer.")
+    assert result(facilitator, vote_id)["ballots"] == 0 and count_rows(db, "votereceipt", vote_id) == 0
