@@ -502,3 +502,17 @@ def test_a_blank_ballot_is_refused_where_one_answer_is_asked(app, facilitator, d
     assert BeautifulSoup(blank.text, "html.parser").select_one("[role=alert]").get_text(strip=True) == zh(
         "Choose exactly one answer.")
     assert result(facilitator, vote_id)["ballots"] == 0 and count_rows(db, "votereceipt", vote_id) == 0
+
+
+def test_a_show_of_hands_is_a_bounded_whole_number(demo_engine, db, room):
+    """Planted: the upper bound dropped: a mistyped count was taken for a count to compare with."""
+    meeting, entry, people, _guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    with Session(demo_engine, expire_on_commit=False) as s:
+        vote = s.get(Vote, vote_id)
+        for typed in ("100001", "-1", "三"):
+            errors = votes.set_hands(s, vote, {"for": typed}, actor="test")
+            assert errors == {"hands-for": zh("A whole number of hands, 0 or more.")}, typed
+        s.rollback()
+    db.expire_all()
+    assert db.get(Vote, vote_id).hands == ""
