@@ -95,6 +95,49 @@ async def hand_in_while_busy(box, entered, gate, first: tuple[int, str, str], re
         return await asyncio.gather(head, *tail)
 
 
+# ---------------------------------------------------------------- the box's thread at shutdown
+
+
+class Watched(threading.Condition):
+    """The box's condition, telling when its thread waits on it (has nothing left to count)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def test_stopping_the_box_counts_what_was_handed_in_then_ends_its_thread(demo_engine, db, room, run_async):
+    """Planted: stop() not waking the thread: it slept on for its idle time and shutdown waited.
+    (First in this file, so that bug fails here in seconds rather than slowing every test after.)"""
+    meeting, entry, people, _guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    box = BallotBox(demo_engine, "zh-Hans")
+    box._ready = Watched()  # to know when the box's thread has gone idle, instead of sleeping a while
+
+    async def hand_in_then_stop():
+        async with asyncio.timeout(20):
+            first = await box.cast(vote_id, people[0].device_token, "", ["for"])
+            assert await asyncio.to_thread(box._ready.waiting.wait, 10)
+            idle = box._thread  # counted its batch, now waiting for the next
+            await asyncio.to_thread(box.stop, 5)
+            assert not idle.is_alive(), "stop() left an idle thread waiting"
+            # Slips handed in just before a stop are counted before the thread ends.
+            pending = [asyncio.ensure_future(box.cast(vote_id, a.device_token, "", ["for"])) for a in people[1:]]
+            await asyncio.sleep(0)  # all handed in
+            busy = box._thread
+            await asyncio.to_thread(box.stop, 5)
+            return busy, [first, *await asyncio.gather(*pending)]
+
+    thread, answers = run_async(hand_in_then_stop())
+    assert [a.tablet.outcome.outcome for a in answers] == ["counted"] * 4
+    assert not thread.is_alive()
+    assert result_heads(demo_engine, vote_id)["for"] == 4
+
+
 # ---------------------------------------------------------------- whose device is counted
 
 
