@@ -135,12 +135,20 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        # Views run in the threadpool; the hub needs the loop to hand their changes to.
-        app.state.hub.bind()
-        beating = asyncio.create_task(app.state.hub.heartbeat(settings.heartbeat_seconds))
-        yield
-        beating.cancel()
-        engine.dispose()
+        # Views run in the threadpool; the hub needs the loop to hand their changes to. Each
+        # lifespan binds its own loop and unbinds it at the end, so a second one on the same app
+        # (a test's second client) shares the hub instead of taking it over.
+        hub = app.state.hub
+        hub.bind()
+        beating = asyncio.create_task(hub.heartbeat(settings.heartbeat_seconds))
+        try:
+            yield
+        finally:
+            beating.cancel()
+            hub.unbind()
+            # What was handed in is counted, then the box's thread ends with the server.
+            await asyncio.to_thread(app.state.ballot_box.stop)
+            engine.dispose()
 
     app = Starlette(
         routes=routes,

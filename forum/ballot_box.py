@@ -56,14 +56,16 @@ class _Slip:
 
 
 class BallotBox:
-    def __init__(self, engine: Engine, language: str) -> None:
+    def __init__(self, engine: Engine, language: str, batch_max: int = BATCH_MAX) -> None:
         self.engine = engine
+        self.batch_max = batch_max
         # What the box writes in words (the audit trail's) is in the installation's language,
         # whichever language each tablet shows.
         self.language = language
         self._slips: list[_Slip] = []
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._stopping = False
 
     async def cast(self, vote_id: int, device_token: str, voter_key: str, selection: Sequence[str]) -> Counted:
         """Hand a tablet's ballot in and wait until it is counted (or refused)."""
@@ -71,6 +73,7 @@ class BallotBox:
         with self._ready:
             self._slips.append(_Slip(vote_id, device_token, voter_key, list(selection), future))
             if self._thread is None:
+                self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="forum-ballot-box", daemon=True)
                 self._thread.start()
             self._ready.notify()
@@ -82,10 +85,11 @@ class BallotBox:
         try:
             while True:
                 with self._ready:
-                    if not self._ready.wait_for(lambda: self._slips, timeout=IDLE_SECONDS):
+                    if not self._ready.wait_for(lambda: self._slips or self._stopping, timeout=IDLE_SECONDS) \
+                            or not self._slips:
                         self._thread = None
                         return
-                    batch, self._slips = self._slips[:BATCH_MAX], self._slips[BATCH_MAX:]
+                    batch, self._slips = self._slips[:self.batch_max], self._slips[self.batch_max:]
                 by_vote: dict[int, list[_Slip]] = defaultdict(list)
                 for slip in batch:
                     by_vote[slip.vote_id].append(slip)
@@ -100,6 +104,15 @@ class BallotBox:
                 if not slip.future.done():
                     slip.future.set_exception(exc)
             raise
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Count what has been handed in, then end the thread (at shutdown). A later ballot starts it again."""
+        with self._ready:
+            thread = self._thread
+            self._stopping = True
+            self._ready.notify()
+        if thread is not None:
+            thread.join(timeout)
 
     def _count(self, vote_id: int, slips: list[_Slip]) -> None:
         try:

@@ -193,9 +193,35 @@ class Hub:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.rooms: dict[int, Room] = {}
         self._lock = threading.Lock()
+        # Every lifespan running on this app, oldest first. A server runs one; tests run several
+        # clients on one app, each on a loop of its own, and a later one must not take the hub
+        # away from an earlier one that still has pages subscribed.
+        self._loops: list[asyncio.AbstractEventLoop] = []
 
     def bind(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self.loop = loop or asyncio.get_running_loop()
+        """A lifespan's loop joins the hub; pushes run on the oldest loop still bound."""
+        loop = loop or asyncio.get_running_loop()
+        with self._lock:
+            if loop not in self._loops:
+                self._loops.append(loop)
+            if self.loop is None or self.loop.is_closed() or self.loop not in self._loops:
+                self.loop = loop
+
+    def unbind(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """A lifespan ends: its loop leaves the hub, and pushes move to the next loop still bound."""
+        loop = loop or asyncio.get_running_loop()
+        with self._lock:
+            if loop in self._loops:
+                self._loops.remove(loop)
+            if self.loop is not loop:
+                return
+            self.loop = next((other for other in self._loops if not other.is_closed()), None)
+        # A push scheduled on the loop that ends would never run: hand the pending ones over.
+        for meeting_id, room in list(self.rooms.items()):
+            if room.scheduled:
+                room.scheduled = False
+                if self.loop is not None:
+                    self.loop.call_soon_threadsafe(self._mark, meeting_id, tuple(room.pending))
 
     # ------------------------------------------------------------ telling the hub
 
@@ -226,9 +252,10 @@ class Hub:
             room.everything = True
         if not room.scheduled:
             room.scheduled = True
-            assert self.loop is not None
-            delay = max(0.0, room.last_flush + self.interval - self.loop.time())
-            self.loop.call_later(delay, lambda: self.loop.create_task(self._flush(meeting_id)))
+            loop = self.loop
+            assert loop is not None
+            delay = max(0.0, room.last_flush + self.interval - loop.time())
+            loop.call_later(delay, lambda: loop.create_task(self._flush(meeting_id)))
 
     async def _flush(self, meeting_id: int) -> None:
         room = self.rooms.get(meeting_id)
@@ -259,6 +286,8 @@ class Hub:
         for all: a page that stops hearing it knows its link has died, even a silent death."""
         while True:
             await asyncio.sleep(interval)
+            if asyncio.get_running_loop() is not self.loop:
+                continue  # another lifespan's loop carries the hub; one beat, not one per lifespan
             for room in list(self.rooms.values()):
                 for sockets in list(room.subscribers.values()):
                     await self._send_all(sockets, HEARTBEAT)
@@ -292,6 +321,10 @@ class Hub:
         """The websocket of one open room page; it only listens. ``send`` is its ASGI send."""
         if self.loop is None:
             self.bind()
+        if asyncio.get_running_loop() is not self.loop:
+            # This page is served on another lifespan's loop than the one that pushes: each send
+            # must run on the page's own loop.
+            send = _sender_on(asyncio.get_running_loop(), send)
         meeting_id = int(websocket.path_params["id"])
         audience = websocket.query_params.get("audience", "tablet")
         if audience not in AUDIENCES:
@@ -352,6 +385,18 @@ class Hub:
     def subscriber_count(self, meeting_id: int) -> int:
         room = self.rooms.get(meeting_id)
         return room.count() if room else 0
+
+
+def _sender_on(loop: asyncio.AbstractEventLoop, send: Send) -> Send:
+    """``send`` called on ``loop``, whichever loop awaits it."""
+
+    async def on_loop(event: dict) -> None:
+        if asyncio.get_running_loop() is loop:
+            await send(event)
+        else:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send(event), loop))
+
+    return on_loop
 
 
 class RoomSocket:

@@ -16,6 +16,19 @@ from forum.app import create_app
 from forum.settings import Settings
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser tests run on one xdist worker, one at a time (two Chromiums on a small machine would
+    turn their time limits into races), and so do the slow benchmark smoke runs, on one worker of
+    their own choosing: the two groups may run beside each other."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)  # a Chromium test, whichever file it is in
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("slow"))
+
+
 @pytest.fixture
 def engine():
     engine = database.make_engine("sqlite://")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import threading
 
+import pytest
 from click.testing import CliRunner
 
 from forum import bench
 from forum.cli import main
+
+pytestmark = pytest.mark.slow
 
 
 def test_bench_live_smoke():

@@ -24,7 +24,7 @@ from forum import db as database
 from forum.models import AgendaEntry, Attendance, Issue, Meeting
 from tests.room_pages import join_on
 
-pytestmark = pytest.mark.usefixtures("browser")
+pytestmark = [pytest.mark.usefixtures("browser"), pytest.mark.browser]
 
 
 def _free_port() -> int:

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from forum import live
 from forum.models import AgendaEntry, Attendance, Issue, Meeting, MeetingStatus
+from tests.conftest import sign_in
 
 
 def upcoming_meeting(engine) -> int:
@@ -224,9 +225,27 @@ class FakeSocket:
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self._arrived: asyncio.Event | None = None
 
     async def __call__(self, event: dict) -> None:
         self.sent.append(event["text"])
+        if self._arrived is not None:
+            self._arrived.set()
+
+    async def wait_for(self, n: int, timeout: float = 5.0) -> None:
+        """Until ``n`` messages have arrived; the timeout only stops a broken hub hanging the test."""
+        self._arrived = self._arrived or asyncio.Event()
+        async with asyncio.timeout(timeout):
+            while len(self.sent) < n:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+
+async def settled(hub: live.Hub, meeting_id: int, timeout: float = 5.0) -> None:
+    """Until no push of the meeting is waiting to go out (the last one has been sent)."""
+    async with asyncio.timeout(timeout):
+        while (room := hub.rooms.get(meeting_id)) is not None and (room.scheduled or room.pending or room.everything):
+            await asyncio.sleep(0.01)
 
 
 def _push(app, meeting_id: int, subscribers: int, *parts: str, bursts: int = 1) -> tuple[int, int, list[FakeSocket]]:
@@ -244,7 +263,8 @@ def _push(app, meeting_id: int, subscribers: int, *parts: str, bursts: int = 1) 
         room.subscribers[("tablet", "zh-Hans")] = set(sockets)
         for _ in range(bursts):
             hub.changed(meeting_id, *parts)
-        await asyncio.sleep(0.3)
+        await sockets[-1].wait_for(1)
+        await settled(hub, meeting_id)
 
     event.listen(app.state.engine, "before_cursor_execute", count)
     try:
@@ -275,7 +295,8 @@ def test_changed_from_a_worker_thread_reaches_the_loop(app, live_meeting):
         hub.bind()
         hub.rooms.setdefault(live_meeting, live.Room()).subscribers[("screen", "en")] = {socket}
         await asyncio.to_thread(hub.changed, live_meeting, "entry")
-        await asyncio.sleep(0.2)
+        await socket.wait_for(1)
+        await settled(hub, live_meeting)
 
     run_loop(run)
     assert len(socket.sent) == 1 and "room-entry" in socket.sent[0]
@@ -295,7 +316,19 @@ def test_another_module_can_register_a_part(facilitator, live_meeting):
 
 
 def test_changed_without_a_running_hub_is_harmless(app, live_meeting):
-    live.Hub(app).changed(live_meeting, "queue")  # no loop bound yet: nothing to do, no error
+    hub = live.Hub(app)
+    room = hub.rooms.setdefault(live_meeting, live.Room())
+    hub.changed(live_meeting, "queue")  # no loop bound yet: nothing to do, no error
+    assert (room.version, room.pending, room.scheduled) == (0, set(), False)
+
+    async def bound_then_ended() -> None:
+        hub.bind()
+        hub.unbind()
+
+    run_loop(bound_then_ended)  # a lifespan came and went: its loop is gone, and no push is left on it
+    assert hub.loop is None
+    hub.changed(live_meeting, "queue")
+    assert (room.version, room.pending, room.scheduled) == (0, set(), False)
 
 
 def test_ended_meeting_pushes_the_end(facilitator, live_meeting, demo_engine):
@@ -320,3 +353,52 @@ def test_a_quiet_room_hears_the_heartbeat_and_each_page_is_told_its_beat(demo_en
             assert "room-entry" in receive(ws)  # the room as it is
             assert receive(ws, timeout=2) == live.HEARTBEAT  # then, with nothing changing, the beat
             assert receive(ws, timeout=2) == live.HEARTBEAT
+
+
+# ---------------------------------------------------------------- several lifespans on one app
+
+
+async def _running_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+def test_a_second_client_shares_the_hub_and_leaving_does_not_take_it_away(app, meeting_id):
+    """Two clients on one app each run a lifespan on a loop of their own (as tests do): the hub
+    stays on the first one's loop, pushes from either reach pages on either, and the second one
+    ending leaves the first one's pages still pushed to."""
+    hub = app.state.hub
+    first = TestClient(app)
+    first.__enter__()
+    try:
+        sign_in(first, "facilitator")
+        live_meeting = meeting_id
+        assert first.post(f"/meetings/{live_meeting}/run/start", follow_redirects=False).status_code == 303
+        first_loop = first.portal.call(_running_loop)
+        assert hub.loop is first_loop
+        with TestClient(app) as second:
+            assert hub.loop is first_loop  # not taken over by the second lifespan
+            with first.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console") as console, \
+                    second.websocket_connect(f"/meetings/{live_meeting}/ws?audience=screen") as screen:
+                receive(console), receive(screen)
+                assert first.post(f"/meetings/{live_meeting}/run/checkin", data={"name": "钱先生"},
+                                  follow_redirects=False).status_code == 303
+                assert "钱先生" in receive_until(console, "钱先生", timeout=2)
+                assert "room-status" in ids(receive_until(screen, "room-status", timeout=2))
+        assert hub.loop is first_loop
+        with first.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console") as console:
+            receive(console)
+            first.post(f"/meetings/{live_meeting}/run/checkin", data={"name": "孙女士"}, follow_redirects=False)
+            assert "孙女士" in receive_until(console, "孙女士", timeout=2)
+    finally:
+        first.__exit__(None, None, None)
+    assert hub.loop is None  # the last lifespan has ended: nothing is bound to a closed loop
+
+
+def test_the_ballot_box_thread_ends_with_the_lifespan(app):
+    box = app.state.ballot_box
+    with TestClient(app) as client:
+        response = client.post("/votes/999999/cast", data={"choice": "for"})
+        assert response.status_code == 404  # answered by the box's thread: no such vote
+        thread = box._thread
+        assert thread is not None and thread.is_alive()
+    assert not thread.is_alive() and box._thread is None

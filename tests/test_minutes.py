@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
 from forum import minutes
-from forum.models import AgendaEntry, Issue, Meeting, SpeakingRequest
+from forum.models import AgendaEntry, Attendance, Comment, Issue, IssueEvent, Meeting, SpeakingRequest
 from tests.test_live import upcoming_meeting
 
 
@@ -100,6 +100,23 @@ def test_a_registered_section_appears_under_each_entry(client, held_meeting):
 
 def test_minutes_of_a_meeting_nobody_attended(client, demo_engine):
     meeting_id = upcoming_meeting(demo_engine)
-    assert client.get(f"/meetings/{meeting_id}/minutes").status_code == 200
-    assert client.get(f"/meetings/{meeting_id}/minutes.md").status_code == 200
-    assert client.get("/meetings/999999/minutes.md").status_code == 404
+    with Session(demo_engine) as db:
+        # Someone checked in at another meeting of the community: not in these minutes.
+        other = db.exec(select(Meeting).where(Meeting.id != meeting_id)).first()
+        db.add(Attendance(meeting_id=other.id, name="别处的来宾", is_guest=True))
+        db.commit()
+        rows = {table: db.exec(select(func.count()).select_from(table)).one()
+                for table in (Attendance, SpeakingRequest, Comment, IssueEvent)}
+    page = client.get(f"/meetings/{meeting_id}/minutes")
+    assert page.status_code == 200
+    doc = BeautifulSoup(page.text, "html.parser")
+    assert "(0)" in doc.select_one("#min-att").get_text()
+    assert doc.select_one("#min-att").find_parent("section").select_one(".empty") is not None
+    assert "别处的来宾" not in page.text and not doc.select(".decision-text")
+    md = client.get(f"/meetings/{meeting_id}/minutes.md")
+    assert md.status_code == 200 and "别处的来宾" not in md.text and "(0)" in md.text
+    missing = client.get("/meetings/999999/minutes.md")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert BeautifulSoup(missing.text, "html.parser").select_one(".error-page") is not None
+    with Session(demo_engine) as db:  # reading the minutes wrote nothing
+        assert {table: db.exec(select(func.count()).select_from(table)).one() for table in rows} == rows

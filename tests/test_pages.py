@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from forum import i18n, lifecycle, recurrence
 from forum.models import (
@@ -16,11 +16,13 @@ from forum.models import (
     Area,
     AreaKind,
     Committee,
+    Household,
     Issue,
     IssueEvent,
     Meeting,
     MeetingStatus,
     Organisation,
+    Person,
     Series,
     User,
     now,
@@ -561,14 +563,30 @@ def test_committee_member_cannot_edit_an_agenda(committee_member, db):
     meeting = db.exec(select(Meeting).where(Meeting.status == MeetingStatus.planned)).first()
     issue = db.exec(select(Issue).where(Issue.status == "accepted",
                                         Issue.community_id == meeting.community_id)).first()
+    before = [(e.id, e.issue_id, e.position) for e in db.exec(select(AgendaEntry)
+                                                               .where(AgendaEntry.meeting_id == meeting.id))]
     response = committee_member.post(f"/meetings/{meeting.id}/agenda", data={"issue": issue.id,
                                                                             "planned_minutes": "10"})
     assert response.status_code == 403
+    db.expire_all()
+    after = [(e.id, e.issue_id, e.position) for e in db.exec(select(AgendaEntry)
+                                                              .where(AgendaEntry.meeting_id == meeting.id))]
+    assert after == before  # nothing put on the agenda
+    assert db.get(Issue, issue.id).status == "accepted"  # nor the issue moved on
 
 
-def test_households_page_refuses_facilitator(facilitator):
+def test_households_page_refuses_facilitator(facilitator, db):
     assert facilitator.get("/admin/households").status_code == 403
-    assert facilitator.post("/admin/households", files={"file": ("a.csv", b"x")}).status_code == 403
+    own = community(db, C1)
+    count = select(func.count()).select_from(Household)
+    before = db.exec(count).one()
+    register = "楼栋,单元,房号,面积,业主,电话\n9,1,101,88.50,张三,13800000001\n".encode()
+    refused = facilitator.post("/admin/households", data={"community": str(own.id)},
+                               files={"file": ("register.csv", register, "text/csv")})
+    assert refused.status_code == 403
+    assert html(refused).select_one(".error-page") is not None and "张三" not in refused.text
+    assert db.exec(count).one() == before  # a valid register, and still nothing imported
+    assert db.exec(select(Person).where(Person.name == "张三", Person.phone == "13800000001")).first() is None
 
 
 def test_households_page_sends_anonymous_to_sign_in(client):
@@ -596,10 +614,18 @@ def test_signing_in_after_a_refused_post_returns_to_a_page(client, db):
     issue = db.exec(select(Issue).where(Issue.status == "raised")).first()
     refused = client.post(f"/issues/{issue.id}/move", data={"action": "accept"},
                           headers={"Referer": f"http://testserver/issues/{issue.id}"}, follow_redirects=False)
+    db.refresh(issue)
+    assert issue.status == "raised"  # refused: not accepted
     login_page = html(client.get(refused.headers["location"]))
     next_url = login_page.select_one('input[name="next"]')["value"]
     signed_in = client.post("/login", data={"username": "facilitator", "password": "demo1234", "next": next_url})
     assert signed_in.status_code == 200, f"after sign-in: {signed_in.status_code} at {next_url}"
+    assert signed_in.url.path == f"/issues/{issue.id}"  # the page that held the form
+    # Signing in did not replay the refused post: the issue waits for the facilitator to accept it.
+    db.refresh(issue)
+    assert issue.status == "raised"
+    assert not db.exec(select(IssueEvent).where(IssueEvent.issue_id == issue.id,
+                                                IssueEvent.to_status == "accepted")).all()
 
 
 def test_raise_form_asks_staff_for_the_source_only(client, facilitator):

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from forum import live
 from forum.models import (
     Attendance,
+    Comment,
     Household,
     Issue,
     IssueEvent,
@@ -268,14 +269,38 @@ def test_the_tablet_offers_nobody_elses_name(client, facilitator, live_meeting, 
 
 @pytest.mark.parametrize("action, data", [("hand", {"up": "1"}), ("comment", {"text": "hi"}), ("fly", {}),
                                           ("pick", {"attendance": "nope"})])
-def test_tablet_actions_without_an_identity_do_no_harm(client, live_meeting, action, data):
+def test_tablet_actions_without_an_identity_do_no_harm(client, live_meeting, action, data, demo_engine):
+    before = room_state(demo_engine, live_meeting)
     response = client.post(f"/meetings/{live_meeting}/tablet/{action}", data=data, follow_redirects=False)
     assert response.status_code in (303, 422)
+    assert room_state(demo_engine, live_meeting) == before  # no check-in, hand or comment stored
+    assert live.DEVICE_COOKIE not in response.cookies  # and the device was given nobody's identity
 
 
-def test_a_forged_device_cookie_is_ignored(client, live_meeting):
-    client.cookies.set(live.DEVICE_COOKIE, "x' OR 1=1 --")
-    assert client.get(f"/meetings/{live_meeting}/tablet").status_code == 200
+def room_state(engine, meeting_id: int) -> tuple[list, list, list]:
+    """Who is checked in (and on which device), the speaking queue and the comments of a meeting."""
+    with Session(engine) as db:
+        return ([(a.id, a.name, a.device_token) for a in db.exec(select(Attendance)
+                                                                 .where(Attendance.meeting_id == meeting_id))],
+                [(r.id, r.status) for r in db.exec(select(SpeakingRequest)
+                                                   .where(SpeakingRequest.meeting_id == meeting_id))],
+                [c.id for c in db.exec(select(Comment).where(Comment.meeting_id == meeting_id))])
+
+
+def test_a_forged_device_cookie_is_ignored(client, live_meeting, demo_engine):
+    client.post(f"/meetings/{live_meeting}/tablet/join", data={"name": "真住户"})  # someone is checked in
+    before = room_state(demo_engine, live_meeting)
+    forger = TestClient(client.app)
+    forger.cookies.set(live.DEVICE_COOKIE, "x' OR 1=1 --")
+    page = forger.get(f"/meetings/{live_meeting}/tablet")
+    assert page.status_code == 200
+    # It is nobody: the join form, not the checked-in resident's tablet.
+    assert html(page).select_one('meta[name="room-attendance"]') is None
+    assert html(page).select_one("form[action$='/tablet/join']") is not None
+    for action, data in (("hand", {"up": "1"}), ("comment", {"text": "冒名发言"})):
+        assert forger.post(f"/meetings/{live_meeting}/tablet/{action}", data=data,
+                           follow_redirects=False).status_code == 303
+    assert room_state(demo_engine, live_meeting) == before
 
 
 def test_the_screen(client, live_meeting, demo_engine):

@@ -870,12 +870,14 @@ def held_box(engine, monkeypatch, fail_batches: bool = False):
     from forum.ballot_box import BallotBox
 
     gate, sizes = threading.Event(), []
+    gate.entered = threading.Event()  # set once the first batch is being counted
     real = votes.cast_from_tablets
 
     def counting(db_, vote, batch):
         sizes.append(len(batch))
         if len(sizes) == 1:
-            gate.wait(5)
+            gate.entered.set()
+            assert gate.wait(10), "the test never opened the gate"
         if fail_batches and len(batch) > 1:
             raise RuntimeError("something unexpected")
         real(db_, vote, batch)
@@ -887,9 +889,9 @@ def held_box(engine, monkeypatch, fail_batches: bool = False):
 async def hand_in(box, gate, vote_id: int, slips: list[tuple[str, str]]):
     """The first slip, then the rest while the box is busy with it."""
     first = asyncio.ensure_future(box.cast(vote_id, slips[0][0], "", [slips[0][1]]))
-    await asyncio.sleep(0.05)
+    await asyncio.to_thread(gate.entered.wait, 10)
     rest = [asyncio.ensure_future(box.cast(vote_id, token, "", [choice])) for token, choice in slips[1:]]
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # each task runs up to its wait: every slip is in the box's queue
     gate.set()
     return [await first] + [await r for r in rest]
 
