@@ -35,7 +35,7 @@ def test_a_tablet_hears_its_secret_ballot_counted_or_lost(live_server, open_page
     question = "是否同意调整活动室开放时间？"
     form = {"agenda_entry": str(entry_id), "question": question, "kind": "for_against", "options": "",
             "scope": "attendance", "counting_unit": "person", "weighting": "head", "rule": "simple",
-            "closing": "facilitator", "closes_at": "", "secret": "on"}
+            "closing": "facilitator", "closes_at": "", "secret": "on", "guests_count": "on"}  # a guest tablet votes
     created = console.request.post(f"{base}/meetings/{meeting_id}/votes", form=form, max_redirects=0)
     vote_id = int(created.headers["location"].rsplit("/", 1)[1])
     assert console.request.post(f"{base}/votes/{vote_id}/open", max_redirects=0).status == 303
