@@ -50,6 +50,9 @@ class Rule:
     refusal: str = "denied"
     # For pages: who sees the staff sections (``.staff``); None: the page has none to check.
     staff_sees: frozenset[str] | None = None
+    # For pages: who sees residents' names and flats (``[data-personal]``): the staff of the
+    # object's community (README, residents' personal data); None: the page shows none.
+    personal_sees: frozenset[str] | None = None
 
 
 PUBLIC = Rule(EVERYONE)
@@ -64,7 +67,7 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "series_list": {"GET": PUBLIC},
     "series_new": {"*": Rule(RUNNERS)},
     "committees": {"GET": PUBLIC},
-    "issue": {"GET": Rule(EVERYONE, staff_sees=TRIAGERS)},
+    "issue": {"GET": Rule(EVERYONE, staff_sees=TRIAGERS, personal_sees=TRIAGERS)},
     "issue_move": {"POST": Rule(TRIAGERS)},
     "issue_schedule": {"POST": Rule(TRIAGERS)},
     "series": {"GET": PUBLIC},
@@ -103,7 +106,7 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
         "join": PUBLIC, "next-person": PUBLIC,
         "hand": Rule(TABLET, refusal="ignored"), "comment": Rule(TABLET, refusal="ignored"),
     }},
-    "minutes": {"GET": PUBLIC},
+    "minutes": {"GET": Rule(EVERYONE, personal_sees=TRIAGERS)},
     "minutes_md": {"GET": PUBLIC},
     "room_ws": {"WEBSOCKET": {"console": Rule(RUNNERS), "kiosk": Rule(SHARED_TABLET_OR_RUNNERS),
                               "tablet": PUBLIC, "screen": PUBLIC}},
@@ -267,6 +270,9 @@ def test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, endpo
                     sees = rule.staff_sees is not None and may(rule.staff_sees, role, scope)
                     if rule.staff_sees is not None and bool(page.select(".staff")) != sees:
                         problems.append(f"{what}: staff sections {'hidden' if sees else 'shown'} against the rules")
+                    names = rule.personal_sees is not None and may(rule.personal_sees, role, scope)
+                    if rule.personal_sees is not None and bool(page.select("[data-personal]")) != names:
+                        problems.append(f"{what}: residents' names {'hidden' if names else 'shown'} against the rules")
                     problems += [f"{what}: offers a form to {action}, which the rules refuse to {role}"
                                  for action in offered_forms(page, url(endpoint, call))
                                  if not may_post(action, role, scope)]
