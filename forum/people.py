@@ -42,10 +42,11 @@ def community_of(db: Session, person: Person) -> int | None:
 
 
 def may_see(user: User | None, community_id: int | None) -> bool:
-    """Whether ``user`` may read residents' names and flats in ``community_id``: staff who act for
-    that community. (A verified resident's own record is the hook for later: they have no sign-in
-    yet.)"""
-    return user is not None and community_id is not None and auth.acts_for(user, community_id)
+    """Whether ``user`` may read residents' names and flats in ``community_id``: the community's
+    staff (its facilitators and committee members) and admins. A liaison speaks for an outside
+    organisation and is tied to no community, which ``acts_for`` alone would take for every one.
+    (A verified resident's own record is the hook for later: they have no sign-in yet.)"""
+    return community_id is not None and auth.can_triage(user) and auth.acts_for(user, community_id)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 
 from forum import db as database
-from forum import live, recurrence, registry, votes
+from forum import live, recurrence, registry, verification, votes
 from forum.app import create_app
 from forum.auth import create_user
 from forum.demo import COMMUNITIES
@@ -98,8 +98,8 @@ def match(path: str, method: str) -> tuple[Endpoint, dict[str, str]] | None:
 
 # Path parameters that are not objects: the values the room's action routes answer.
 CONSOLE_ACTIONS = ("start", "end", "next", "previous", "jump", "floor", "remove", "next-speaker", "clear", "decision",
-                   "checkin")
-TABLET_ACTIONS = ("join", "pick", "next-person", "hand", "comment")
+                   "checkin", "rotate-code", "verify", "revoke", "admit", "remove-device")
+TABLET_ACTIONS = ("join", "next-person", "hand", "comment")
 SOCKET_AUDIENCES = ("console", "tablet", "screen", "kiosk")
 
 
@@ -123,9 +123,12 @@ class Scope:
     entries: tuple[int, int]
     ended_meeting_id: int
     household_id: int
-    tablet_attendance: int
+    person_id: int  # the owner of ``household_id`` in the ownership register: the tablet's resident
+    tablet_attendance: int  # that owner's device, verified at the desk (binding votes take its ballot)
     device_token: str
-    unpaired_attendance: int  # checked in by staff, on no device: a tablet may pick it
+    slip_code: str  # an unused household slip of ``slip_household`` (one owner), as printed
+    unpaired_attendance: int  # checked in by staff, on no device
+    self_attendance: int  # a guest who checked in on their own device: not admitted, not verified
     speaking_request: int
     draft_vote: int
     open_vote: int
@@ -140,6 +143,7 @@ class World:
     scopes: dict[str, Scope]
     organisation_id: int
     cookies: dict[str, dict[str, str]] = field(default_factory=dict)  # role → cookies
+    buildings: dict[str, str] = field(default_factory=dict)  # scope → a building with slips to print
 
 
 def settings() -> Settings:
@@ -152,7 +156,9 @@ def _one(db: Session, statement) -> Any:
     return found
 
 
-def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> Scope:
+def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Scope, str]:
+    """The scope's objects, and the building its slips were printed for (a name, not an object:
+    both communities may have a building 1, so it is kept out of the Scope's probed fields)."""
     community = _one(db, select(Area).where(Area.slug == slug))
     committee = _one(db, select(Committee).where(Committee.community_id == community.id).order_by(Committee.id))
     raised = registry.raise_issue(db, community_id=community.id, title=f"楼道灯坏了（{key}）", description="",
@@ -178,10 +184,25 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> Scope:
     entries = room.entries_of(db, meeting)
     owner, household = db.exec(select(Person, Household).join(Ownership, Ownership.person_id == Person.id)
                                .join(Household, col(Household.id) == Ownership.household_id)
-                               .where(Household.community_id == community.id).order_by(Person.id)).first()
+                               .where(Household.community_id == community.id, col(Household.developer_held).is_(False))
+                               .order_by(Person.id)).first()
     token = secrets.token_urlsafe(24)
     tablet = room.check_in(db, meeting, name=owner.name, household=household, device_token=token)
+    # Verified at the desk from the register, before the vote opens: a tablet ballot is taken from
+    # a verified resident only (and an attendance vote's electors are those admitted when it opens).
+    verification.verify(db, tablet, household, owner, method="register", by=facilitator_name)
     unpaired = room.check_in(db, meeting, name="来宾老周", by=facilitator_name)
+    walk_in = room.check_in(db, meeting, name="来宾小李", device_token=secrets.token_urlsafe(24))
+    # A slip for another household with a single owner (so entering it verifies at once), not the
+    # developer's; printed as staff print them.
+    single = (select(Ownership.household_id).join(Household, col(Household.id) == Ownership.household_id)
+              .where(Household.community_id == community.id, col(Household.developer_held).is_(False),
+                     Ownership.household_id != household.id)
+              .group_by(Ownership.household_id).having(func.count() == 1).order_by(Ownership.household_id))
+    slip_household = db.get(Household, _one(db, single))
+    printed = verification.issue_slips(db, community.id, slip_household.building, slip_household.unit,
+                                       by=facilitator_name)
+    slip_code = next(p.code for p in printed if p.household.id == slip_household.id)
     other = room.check_in(db, meeting, name="来宾小王", by=facilitator_name)
     hand = room.raise_hand(db, meeting, unpaired)
     db.add(Comment(meeting_id=meeting.id, agenda_entry_id=meeting.current_entry_id, attendance_id=tablet.id,
@@ -212,14 +233,15 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> Scope:
     ended = _one(db, select(Meeting).where(Meeting.community_id == community.id, Meeting.status == MeetingStatus.ended)
                  .order_by(col(Meeting.starts_at).desc()))
     db.flush()
-    return Scope(key=key, community_id=community.id, slug=slug, committee_id=committee.id, issue_raised=raised.id,
+    return (Scope(key=key, community_id=community.id, slug=slug, committee_id=committee.id, issue_raised=raised.id,
                  issue_schedulable=schedulable.id, series_id=series.id, occurrence=occurrence.isoformat(),
                  meeting_id=meeting.id, join_code=meeting.join_code, entries=(entries[0].id, entries[1].id),
                  ended_meeting_id=ended.id,
-                 household_id=household.id, tablet_attendance=tablet.id, device_token=token,
-                 unpaired_attendance=unpaired.id, speaking_request=hand.id, draft_vote=draft.id,
+                 household_id=household.id, person_id=owner.id, tablet_attendance=tablet.id, device_token=token,
+                 slip_code=slip_code, unpaired_attendance=unpaired.id, self_attendance=walk_in.id,
+                 speaking_request=hand.id, draft_vote=draft.id,
                  open_vote=open_vote.id, open_voter=open_voter, kiosk_nonce=open_vote.kiosk_nonce,
-                 issue_vote=issue_vote.id)
+                 issue_vote=issue_vote.id), slip_household.building)
 
 
 def _facts(committee_id: int):
@@ -252,11 +274,13 @@ def build(path: Path, demo_template: Path) -> World:
             create_user(db, username="facilitator_b", password="demo1234", display_name="白象街 陈书记",
                         role="facilitator", community_id=community_b.id)
             db.flush()
-            scopes = {"A": _scope(db, "A", COMMUNITIES[0][1], "王主任"),
-                      "B": _scope(db, "B", slug_b, "白象街 陈书记")}
+            built = {"A": _scope(db, "A", COMMUNITIES[0][1], "王主任"),
+                     "B": _scope(db, "B", slug_b, "白象街 陈书记")}
+            scopes = {k: scope for k, (scope, _building) in built.items()}
             organisation = _one(db, select(Organisation).order_by(Organisation.id))
             db.commit()
-        world = World(path=path, scopes=scopes, organisation_id=organisation.id)
+        world = World(path=path, scopes=scopes, organisation_id=organisation.id,
+                      buildings={k: building for k, (_scope, building) in built.items()})
         app = create_app(settings(), engine=engine)
         with TestClient(app) as client:
 
@@ -284,7 +308,7 @@ def build(path: Path, demo_template: Path) -> World:
 # ---------------------------------------------------------------- how each route is called with success
 
 # Routes whose objects are not a community's: called once, not per scope.
-UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation"}
+UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation", "slip", "change_password", "audit_log"}
 
 
 @dataclass
@@ -297,6 +321,11 @@ class Call:
 
 def _static_file() -> str:
     return sorted(p.relative_to(STATIC).as_posix() for p in Path(STATIC).rglob("*") if p.is_file())[0]
+
+
+def _building_of(world: World, scope: Scope) -> str:
+    """The building of the scope's slip household: one with owned units to print slips for."""
+    return world.buildings.get(scope.key, "")  # "" for the matrix's probe scope, whose fields are markers
 
 
 def _register_csv() -> bytes:
@@ -356,18 +385,26 @@ CALLS = {
         "jump": {"entry": s.entries[1]}, "floor": {"request": s.speaking_request},
         "remove": {"request": s.speaking_request}, "decision": {"decision": "同意，下周落实"},
         "checkin": {"name": "来宾老李", "household": s.household_id},
+        # At the desk, from the register: the owner of the household, shown their ID.
+        "verify": {"household": s.household_id, "person": s.person_id},
+        "revoke": {"attendance": s.tablet_attendance}, "remove-device": {"attendance": s.tablet_attendance},
+        "admit": {"attendance": s.self_attendance},
     }.get(v, {})),
     "room_screen": lambda s, w, v: Call({"id": s.meeting_id}),
     "room_kiosk": lambda s, w, v: Call({"id": s.meeting_id}),
     "room_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
     "room_tablet_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
-        "join": {"name": "居民小陈", "building": "", "unit": "", "room": ""},
-        "pick": {"attendance": s.unpaired_attendance}, "hand": {"up": "1"}, "comment": {"text": "同意"},
+        "join": {"name": "居民小陈", "building": "", "unit": "", "room": "", "code": s.join_code},
+        "hand": {"up": "1"}, "comment": {"text": "同意"},
     }.get(v, {})),
+    # A device not yet in the meeting gives the hall's code with its slip; one in it needs none.
+    "room_tablet_slip": lambda s, w, v: Call({"id": s.meeting_id}, data={"slip": s.slip_code, "code": s.join_code}),
     "minutes": lambda s, w, v: Call({"id": s.ended_meeting_id}),
     "minutes_md": lambda s, w, v: Call({"id": s.ended_meeting_id}),
     "room_ws": lambda s, w, v: Call({"id": s.meeting_id}, query={"audience": v}),
     "join": lambda s, w, v: Call(query={"code": s.join_code}, data={"code": s.join_code}),
+    "slip": lambda s, w, v: Call(query={"code": s.slip_code}),
+    "slips": lambda s, w, v: Call({"community": s.slug}, data={"building": _building_of(w, s), "unit": ""}),
     "committee": lambda s, w, v: Call({"id": s.committee_id}),
     "organisation": lambda s, w, v: Call({"id": w.organisation_id}),
     "household_import": lambda s, w, v: Call(data={"community": s.community_id},
@@ -375,6 +412,12 @@ CALLS = {
     "login": lambda s, w, v: Call(data={"username": "committee", "password": "demo1234"}),
     "logout": lambda s, w, v: Call(),
     "lang": lambda s, w, v: Call(query={"to": "en", "next": "/"}),
+    "change_password": lambda s, w, v: Call(data={"current": "demo1234", "new": "a-new-password-1", "again":
+                                                  "a-new-password-1"}),
+    "audit_log": lambda s, w, v: Call(query={"action": "signin"}),
+    "person": lambda s, w, v: Call({"id": s.person_id}),
+    "person_export": lambda s, w, v: Call({"id": s.person_id}),
+    "person_erase": lambda s, w, v: Call({"id": s.person_id}),
     "static": lambda s, w, v: Call({"path": _static_file()}),
 }
 
@@ -392,24 +435,44 @@ def url(endpoint: Endpoint, call: Call) -> str:
 
 # Tables a refused request may legitimately write: counts of failed guesses (throttling).
 VOLATILE = {"throttlecount", "alembic_version"}
+# Columns any request may write, left out of the fingerprint: a staff session's last use, written at
+# most once a minute by every signed-in request, GETs and refusals included (forum/sessions.py). It
+# is bookkeeping for idle expiry and changes nothing anyone sees; the rest of the session row (its
+# start, its end, whose it is) is compared like any other.
+VOLATILE_COLUMNS = {"staffsession": {"last_seen_at"}}
+# Audit rows a request that changes nothing writes on purpose, by the route that writes them: the
+# audit log records refused sign-ins (who tried which account, from where), and who downloaded a
+# person's data (reading personal data is what the log is for). Only that route's rows of that
+# action are left out, and only where the caller says the route wrote them (``changed(audited=…)``):
+# an audit row written by any other refused request or GET is still a change.
+AUDITED_READS = {"login": "signin_refused", "person_export": "person_export"}
 
 
 def tables(engine: Engine) -> list[str]:
     return sorted(t for t in inspect(engine).get_table_names() if t not in VOLATILE)
 
 
-def row_counts(engine: Engine) -> dict[str, int]:
+def _rows(t: str, audited: str | None) -> str:
+    where = " where action <> :audited" if t == "auditentry" and audited else ""
+    return f'from "{t}"{where}'
+
+
+def row_counts(engine: Engine, audited: str | None = None) -> dict[str, int]:
     with engine.connect() as c:
-        return {t: c.execute(text(f'select count(*) from "{t}"')).scalar_one() for t in tables(engine)}
+        return {t: c.execute(text(f"select count(*) {_rows(t, audited)}"), {"audited": audited}).scalar_one()
+                for t in tables(engine)}
 
 
-def fingerprint(engine: Engine) -> dict[str, str]:
-    """A digest of every row of every table: equal fingerprints, nothing stored or changed."""
+def fingerprint(engine: Engine, audited: str | None = None) -> dict[str, str]:
+    """A digest of every row of every table: equal fingerprints, nothing stored or changed.
+    ``audited``: the action of audit rows to leave out (one of AUDITED_READS)."""
     out = {}
     with engine.connect() as c:
         for t in tables(engine):
+            skip = VOLATILE_COLUMNS.get(t, set())
+            columns = ", ".join(f'"{col["name"]}"' for col in inspect(c).get_columns(t) if col["name"] not in skip)
             digest = hashlib.blake2b(digest_size=16)
-            for row in c.execute(text(f'select * from "{t}" order by 1')):
+            for row in c.execute(text(f"select {columns} {_rows(t, audited)} order by 1"), {"audited": audited}):
                 digest.update(repr(tuple(row)).encode())
             out[t] = digest.hexdigest()
     return out
@@ -432,6 +495,7 @@ class Server:
         self.engine: Engine | None = None
         self.pristine: dict[str, str] | None = None
         self.pristine_counts: dict[str, int] = {}
+        self._pristine_audited: dict[str, dict[str, str]] = {}  # the world's fingerprint without those rows
 
     def __enter__(self) -> Server:
         self.reset()
@@ -459,6 +523,7 @@ class Server:
         if self.pristine is None:
             self.pristine = fingerprint(self.engine)
             self.pristine_counts = row_counts(self.engine)
+            self._pristine_audited = {a: fingerprint(self.engine, a) for a in AUDITED_READS.values()}
 
     def as_role(self, role: str) -> TestClient:
         assert self.client is not None
@@ -466,7 +531,10 @@ class Server:
         self.client.cookies.update(self.world.cookies[role])
         return self.client
 
-    def changed(self) -> list[str]:
-        """The tables that differ from the world's (the server is reset after every change)."""
+    def changed(self, audited: str | None = None) -> list[str]:
+        """The tables that differ from the world's (the server is reset after every change).
+        ``audited``: leave out the audit rows of that action (AUDITED_READS: the route wrote them)."""
         assert self.engine is not None and self.pristine is not None
-        return changed_tables(self.pristine, fingerprint(self.engine))
+        if audited is None:
+            return changed_tables(self.pristine, fingerprint(self.engine))
+        return changed_tables(self._pristine_audited[audited], fingerprint(self.engine, audited))

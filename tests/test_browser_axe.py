@@ -28,14 +28,15 @@ pytestmark = pytest.mark.browser
 # Who looks at pages: a visitor and a facilitator everywhere; the others where a page is theirs.
 LOOKERS = ("anonymous", "facilitator_A")
 OWN_LOOKERS = {"household_import": ("admin",), "room_tablet": ("tablet_A",), "vote_ballot": ("tablet_A",),
-               "room_kiosk": ("shared_tablet_A",)}
+               "room_kiosk": ("shared_tablet_A",), "audit_log": ("admin",), "person": ("admin",)}
 # Pages in another state than the world's live meeting: the ended meeting's hall screen and tablet.
 STATES = {"room_screen": ("live", "ended"), "room_tablet": ("live", "ended")}
 SHOTS = Path(os.environ.get("FORUM_AXE_SHOTS", "")) if os.environ.get("FORUM_AXE_SHOTS") else None
 
 
 # GET routes that are no page: data, a download, a redirect, an htmx fragment.
-NOT_PAGES = {"vote_result_json", "minutes_md", "lang", "vote_kiosk", "room_household_search"}
+NOT_PAGES = {"vote_result_json", "minutes_md", "lang", "vote_kiosk", "room_household_search",
+             "slip", "person_export"}
 
 
 def pages() -> list:
@@ -110,3 +111,25 @@ def test_every_page_has_no_serious_accessibility_violation(browser, world, base,
     assert checked, f"{endpoint.name}: no role could open it as a page at {address}"
     assert not problems, "\n".join(problems)
 
+
+
+def test_the_slips_print_sheet_has_no_serious_accessibility_violation(browser, world, base):
+    """The A4 sheet of household slips is a POST's answer, not a GET page: a facilitator prints a
+    unit's slips through the form. (It withdraws that unit's earlier slips in this module's world,
+    which no page above reads: the pages above run first, and /slip is no page.)"""
+    s = world.scopes["A"]
+    context = browser.new_context(viewport=TABLET, has_touch=True, locale="zh-CN")
+    try:
+        context.add_cookies([{"name": k, "value": v, "url": base} for k, v in world.cookies["facilitator_A"].items()])
+        page = context.new_page()
+        page.goto(f"{base}/c/{s.slug}/slips", wait_until="load")
+        page.select_option("select[name=building]", world.buildings["A"])
+        with page.expect_navigation(wait_until="load"):
+            page.get_by_role("button", name="打印凭条").click()
+        assert page.locator(".slip").count() >= 1, page.content()[:2000]
+        if SHOTS:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "slips-print-facilitator_A.png"), full_page=True)
+        assert not axe_serious(page)
+    finally:
+        context.close()

@@ -39,6 +39,7 @@ RUNNERS = frozenset({"facilitator", "admin"})  # run meetings and votes of their
 TRIAGERS = frozenset({"facilitator", "committee", "admin"})  # move issues of their community
 TABLET = frozenset({"tablet"})  # the resident's tablet checked in to the object's meeting
 SHARED_TABLET_OR_RUNNERS = frozenset({"shared_tablet", "facilitator", "admin"})
+STAFF = frozenset({"facilitator", "committee", "liaison", "admin"})  # anyone signed in (unscoped routes)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class Rule:
     refusal: str = "denied"
     # For pages: who sees the staff sections (``.staff``); None: the page has none to check.
     staff_sees: frozenset[str] | None = None
+    # For pages: who sees residents' names and flats (``[data-personal]``): the staff of the
+    # object's community (README, residents' personal data); None: the page shows none.
+    personal_sees: frozenset[str] | None = None
 
 
 PUBLIC = Rule(EVERYONE)
@@ -63,7 +67,7 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "series_list": {"GET": PUBLIC},
     "series_new": {"*": Rule(RUNNERS)},
     "committees": {"GET": PUBLIC},
-    "issue": {"GET": Rule(EVERYONE, staff_sees=TRIAGERS)},
+    "issue": {"GET": Rule(EVERYONE, staff_sees=TRIAGERS, personal_sees=TRIAGERS)},
     "issue_move": {"POST": Rule(TRIAGERS)},
     "issue_schedule": {"POST": Rule(TRIAGERS)},
     "series": {"GET": PUBLIC},
@@ -94,15 +98,21 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "room_screen": {"GET": PUBLIC},
     "room_kiosk": {"GET": Rule(SHARED_TABLET_OR_RUNNERS), "POST": Rule(RUNNERS)},
     "room_tablet": {"GET": PUBLIC},
+    # A resident's household slip, entered on a device in the meeting or on one giving the hall's code.
+    "room_tablet_slip": {"POST": PUBLIC},
     "room_tablet_action": {"POST": {
-        "join": PUBLIC, "pick": PUBLIC, "next-person": PUBLIC,
+        # Any device with the hall's code (the call carries it; a wrong or missing code is
+        # test_join's business): the tablet "pick your name" is gone, a name comes with a slip.
+        "join": PUBLIC, "next-person": PUBLIC,
         "hand": Rule(TABLET, refusal="ignored"), "comment": Rule(TABLET, refusal="ignored"),
     }},
-    "minutes": {"GET": PUBLIC},
+    "minutes": {"GET": Rule(EVERYONE, personal_sees=TRIAGERS)},
     "minutes_md": {"GET": PUBLIC},
     "room_ws": {"WEBSOCKET": {"console": Rule(RUNNERS), "kiosk": Rule(SHARED_TABLET_OR_RUNNERS),
                               "tablet": PUBLIC, "screen": PUBLIC}},
     "join": {"*": PUBLIC},
+    "slip": {"GET": PUBLIC},  # where a slip's QR code leads: keeps the code, verifies nothing
+    "slips": {"*": Rule(RUNNERS)},  # printing a building's household slips: staff who run its meetings
     "committee": {"GET": PUBLIC},
     "organisation": {"GET": PUBLIC},
     "household_import": {"*": Rule(ADMINS)},
@@ -110,6 +120,13 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "logout": {"POST": PUBLIC},
     "lang": {"GET": PUBLIC},
     "static": {"GET": PUBLIC},
+    "change_password": {"*": Rule(STAFF)},  # one's own password: anyone signed in
+    "audit_log": {"GET": Rule(ADMINS)},
+    # A resident's data: the staff who run their community's meetings (its facilitators) and
+    # admins (tests/test_privacy.py: a committee member may not export it); erasing: admins.
+    "person": {"GET": Rule(RUNNERS)},
+    "person_export": {"GET": Rule(RUNNERS)},
+    "person_erase": {"POST": Rule(ADMINS)},
 }
 
 # Each role: its kind and the community it belongs to ("A", "B" or None).
@@ -233,7 +250,9 @@ def test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, endpo
                 counts = server.pristine_counts  # every call starts from the world as built
                 answer = send(server.as_role(role), endpoint, method, call)
                 allowed = may(rule.who, role, scope)
-                changed = server.changed()
+                # An allowed sign-in or export is audited even where it changes nothing else.
+                audited = app_world.AUDITED_READS.get(endpoint.name) if allowed else None
+                changed = server.changed(audited)
                 if answer.status >= 500:
                     problems.append(f"{what}: server error {answer.status}")
                 elif allowed and (answer.refused or answer.status >= 400):
@@ -251,10 +270,13 @@ def test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, endpo
                     sees = rule.staff_sees is not None and may(rule.staff_sees, role, scope)
                     if rule.staff_sees is not None and bool(page.select(".staff")) != sees:
                         problems.append(f"{what}: staff sections {'hidden' if sees else 'shown'} against the rules")
+                    names = rule.personal_sees is not None and may(rule.personal_sees, role, scope)
+                    if rule.personal_sees is not None and bool(page.select("[data-personal]")) != names:
+                        problems.append(f"{what}: residents' names {'hidden' if names else 'shown'} against the rules")
                     problems += [f"{what}: offers a form to {action}, which the rules refuse to {role}"
                                  for action in offered_forms(page, url(endpoint, call))
                                  if not may_post(action, role, scope)]
-                if changed:
+                if changed or (audited and server.changed()):
                     server.reset()
     assert not problems, "\n".join(problems)
 
