@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, households
+from forum import auth, households
 from forum.i18n import gettext as _
 from forum.models import Area, AreaKind, Household
 from forum.web import form, int_param, page, render, require
@@ -81,10 +81,14 @@ def household_import(request: Request, db: Session) -> Response:
         return _refused(request, db, refused, values)
     digest = plan.digest()
     if confirm and hmac.compare_digest(digest, str(data.get("digest", ""))):
-        result = households.apply_plan(db, plan)
-        audit.record(db, request, "household_import", "community", community.id,
-                     f"{result.created} new, {result.updated} updated", community_id=community.id)
-        db.commit()
+        db.rollback()  # the plan only read; the import writes in its own short transactions
+        try:
+            # Chunked so ballots and check-ins keep being written while a large register loads; the
+            # audit entry is written with the import's last chunk.
+            result = households.apply_journaled(request.app.state.engine, plan, request=request)
+        except households.ImportBusy as busy:
+            return render(request, "households_import.html",
+                          _context(db, errors={"file": _(str(busy))}, values=values), status_code=409)
         return render(request, "households_import.html", _context(db, result=result, values=values,
                                                                    imported_into=community))
     db.rollback()
