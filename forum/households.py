@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -734,7 +734,16 @@ def _apply_chunk(conn: Connection, steps: Sequence, refs: dict[tuple[str, int], 
     def made(kind: str, target, rows: list, values: list[dict]) -> None:
         if not rows:
             return
-        ids = conn.execute(insert(target).returning(target.c.id, sort_by_parameter_order=True), values).scalars().all()
+        if conn.dialect.name == "sqlite":
+            # RETURNING in parameter order costs SQLite one statement per row. This transaction
+            # already holds the only writer lock (``_run`` moves the progress mark first), so the
+            # rows above the current highest id are exactly these, numbered in insertion order.
+            highest = conn.execute(select(func.coalesce(func.max(target.c.id), 0))).scalar_one()
+            conn.execute(insert(target), values)
+            ids = conn.execute(select(target.c.id).where(target.c.id > highest).order_by(target.c.id)).scalars().all()
+        else:
+            ids = conn.execute(insert(target).returning(target.c.id, sort_by_parameter_order=True),
+                               values).scalars().all()
         ref_name = "person_ref" if kind == "person_new" else "household_ref"
         for row, new_id in zip(rows, ids, strict=True):
             refs[(kind, getattr(row, ref_name))] = new_id
@@ -806,11 +815,15 @@ def _run(engine: Engine, job_id: int, request: HTTPConnection | None = None,
     done, chunks = job.applied, 0
     while True:
         with engine.begin() as conn:
-            steps = conn.execute(select(stage).where(stage.c.job_id == job_id, stage.c.seq >= done)
-                                 .order_by(stage.c.seq).limit(CHUNK_ROWS)).all()
+            # The progress mark first, so the transaction takes SQLite's writer lock before it reads:
+            # a read first would make its upgrade to a writer fail ("database is locked") whenever
+            # a check-in committed in between, and ``made`` relies on no other writer meanwhile.
+            upto = min(done + CHUNK_ROWS, job.total)
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(applied=upto))
+            steps = conn.execute(select(stage).where(stage.c.job_id == job_id, stage.c.seq >= done,
+                                                     stage.c.seq < upto).order_by(stage.c.seq)).all()
             _apply_chunk(conn, steps, refs)
-            done += len(steps)
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(applied=done))
+            done = upto
             if done >= job.total:
                 _finish(conn, job_id, request)
                 break
