@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
@@ -154,6 +155,31 @@ def test_an_import_killed_half_way_is_rolled_forward_on_the_next_start(file_engi
     assert households.resume_imports(file_engine) == 0  # and only once
 
 
+def test_an_import_killed_inside_a_chunk_redoes_that_whole_chunk(file_engine, reference, monkeypatch):
+    """Killed after a chunk's writes but before its commit: that chunk and its progress mark are
+    undone together, and the next start writes it again (not skipped, not written twice)."""
+    monkeypatch.setattr(households, "CHUNK_ROWS", 2)
+    community_id = _community(file_engine)
+    import_file(file_engine, community_id, FIRST.encode())
+    real_apply = households._apply_chunk
+    calls = []
+
+    def apply_then_die(conn, steps, refs):
+        real_apply(conn, steps, refs)
+        calls.append(len(steps))
+        if len(calls) == 4:
+            raise Crash("killed before the commit")
+
+    monkeypatch.setattr(households, "_apply_chunk", apply_then_die)
+    with pytest.raises(Crash):
+        import_file(file_engine, community_id, SECOND.encode())
+    monkeypatch.setattr(households, "_apply_chunk", real_apply)
+    with Session(file_engine) as session:
+        assert session.exec(select(ImportJob.applied).order_by(ImportJob.id.desc())).first() == 6  # 3 chunks
+    assert households.resume_imports(file_engine) == 1
+    assert _register(file_engine, community_id) == reference[1]
+
+
 def test_forum_db_upgrade_finishes_an_interrupted_import(tmp_path, reference, monkeypatch):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = database.make_engine(url)
@@ -226,7 +252,6 @@ def test_100k_rows_import_while_check_ins_keep_being_written(file_engine):
     # Another worker's check-ins, on connections of their own, every few milliseconds. They wait at
     # most 5 s for the writer lock (the app waits 30): a one-transaction import holds it far longer.
     writer = database.make_engine(f"sqlite:///{file_engine.url.database}")
-    from sqlalchemy import event
 
     @event.listens_for(writer, "connect")
     def _short_wait(dbapi_connection, _record):
@@ -250,28 +275,35 @@ def test_100k_rows_import_while_check_ins_keep_being_written(file_engine):
             i += 1
             time.sleep(0.005)
 
+    # How long each of the import's transactions lasts (from BEGIN to COMMIT: an upper bound on
+    # how long it holds the writer lock).
     commits: list[float] = []
-    last = [time.perf_counter()]
+    opened: dict[int, float] = {}
 
-    def timed(_chunk: int) -> None:
-        now = time.perf_counter()
-        commits.append(now - last[0])
-        last[0] = now
+    @event.listens_for(file_engine, "begin")
+    def _begin(conn) -> None:
+        opened[id(conn)] = time.perf_counter()
+
+    @event.listens_for(file_engine, "commit")
+    def _commit(conn) -> None:
+        if id(conn) in opened:
+            commits.append(time.perf_counter() - opened.pop(id(conn)))
 
     thread = threading.Thread(target=check_ins)
     thread.start()
     started = time.perf_counter()
     try:
-        result = import_file(file_engine, community_id, data, after_chunk=timed)
+        result = import_file(file_engine, community_id, data)
     finally:
         stop.set()
         thread.join()
         writer.dispose()
     took = time.perf_counter() - started
-    print(f"\n100k rows: {took:.1f} s, {len(commits)} chunks, longest {max(commits) * 1000:.0f} ms; "
+    print(f"\n100k rows: {took:.1f} s, {len(commits)} transactions, longest {max(commits) * 1000:.0f} ms; "
           f"check-ins {len(written)} written (slowest {max(written) * 1000:.0f} ms), {len(failed)} failed")
 
     assert failed == []
+    assert max(commits) < 5  # the lock is held for a chunk at a time, never for the whole file
     assert len(written) >= 20  # they really ran alongside the import
     assert result.created == 100_000
     with Session(file_engine) as session:
