@@ -32,6 +32,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import bindparam, delete, func, insert, update
@@ -448,6 +449,8 @@ class Plan:
     several_units: list[tuple[str, str, int]] = field(default_factory=list)
     # What the masked lists leave out (whole phone numbers, which people), for ``digest``.
     exact: list[tuple] = field(default_factory=list)
+    # The newest import applied when the plan was made: one applied since makes it stale (``_start_job``).
+    last_job: int = 0
 
     @property
     def changes(self) -> int:
@@ -540,6 +543,8 @@ def plan_import(session: Session, community_id: int, rows: Sequence[HouseholdRow
             fp.person = people[match]
 
     plan = Plan(community_id, list(units.values()), list(file_people.values()), owned)
+    plan.last_job = session.exec(select(func.coalesce(func.max(ImportJob.id), 0))
+                                 .where(ImportJob.status == "applied")).one()
     for fp in plan.people:
         if fp.person is None:
             plan.new_people += 1
@@ -650,9 +655,13 @@ def import_file(engine: Engine, community_id: int, data: bytes, *,
 #    moving the job's ``applied`` mark, so a chunk is written exactly once. A crash (or an error)
 #    half-way leaves the job ``pending``; ``resume_imports`` (run by ``forum serve`` and
 #    ``forum db upgrade`` on start) applies the rest, ending with the register as the whole file
-#    says. The last chunk marks the job ``applied`` and writes its audit entry in one transaction.
+#    says; so does the next import once the job's progress has stood still for STALE_SECONDS.
+#    The last chunk marks the job ``applied`` and writes its audit entry in one transaction.
 
 CHUNK_ROWS = 500  # staged steps per transaction: each commit holds the writer lock for milliseconds
+# An active import whose progress mark has not moved for this long was left by a process that died;
+# the next import finishes it first. (A live one moves it every chunk, well under a second.)
+STALE_SECONDS = 120
 
 _ORDER = ("person_new", "person_phone", "household_new", "household_update", "owner_add", "owner_remove")
 
@@ -698,17 +707,45 @@ def _stage_rows(plan: Plan) -> list[dict]:
 
 
 def _start_job(engine: Engine, plan: Plan, actor: str) -> int:
-    try:
-        with session_scope(engine) as session:
-            job = ImportJob(community_id=plan.community_id, digest=plan.digest(), actor=actor[:60],
-                            created=plan.created, updated=plan.updated)
-            session.add(job)
-            session.commit()
-            assert job.id is not None
-            return job.id
-    except IntegrityError:
-        raise ImportBusy(N_("Another register import is still being written; try again when it has finished.")) \
-            from None
+    for attempt in range(2):  # a second time only after a stalled import was cleared
+        try:
+            with session_scope(engine) as session:
+                job = ImportJob(community_id=plan.community_id, digest=plan.digest(), actor=actor[:60],
+                                created=plan.created, updated=plan.updated)
+                session.add(job)
+                session.commit()
+                assert job.id is not None
+                # Now the only active import: had another been applied since the plan was made, the
+                # plan's creates and removals would clash with it half-way, so it is made again.
+                newer = session.exec(select(func.count()).select_from(ImportJob)
+                                     .where(ImportJob.id > plan.last_job, ImportJob.status == "applied")).one()
+                if newer:
+                    _discard(engine, job.id)
+                    raise ImportBusy(N_("Another register import was written meanwhile; upload the file again."))
+                return job.id
+        except IntegrityError:
+            if attempt or not _recover_stale(engine):
+                raise ImportBusy(N_(
+                    "Another register import is still being written; try again when it has finished.")) from None
+    raise AssertionError("unreachable")
+
+
+def _recover_stale(engine: Engine) -> bool:
+    """Finish (or, if it never reached the register, forget) an active import whose progress has
+    stood still for STALE_SECONDS: the process writing it died. False if it is still moving."""
+    jobs = ImportJob.__table__
+    with engine.connect() as conn:
+        job = conn.execute(select(jobs.c.id, jobs.c.status, jobs.c.progress_at)
+                           .where(jobs.c.active.is_not(None))).first()
+    if job is None:
+        return True
+    if job.progress_at > now() - timedelta(seconds=STALE_SECONDS):
+        return False
+    if job.status == "staging":
+        _discard(engine, job.id)
+    else:
+        _run(engine, job.id)
+    return True
 
 
 def _stage(engine: Engine, job_id: int, steps: list[dict]) -> None:
@@ -718,6 +755,8 @@ def _stage(engine: Engine, job_id: int, steps: list[dict]) -> None:
         chunk = [{name: None for name in columns} | step | {"job_id": job_id, "seq": start + i}
                  for i, step in enumerate(steps[start:start + CHUNK_ROWS])]
         with engine.begin() as conn:
+            conn.execute(update(ImportJob.__table__).where(ImportJob.__table__.c.id == job_id)
+                         .values(progress_at=now()))
             conn.execute(insert(stage), chunk)
     with engine.begin() as conn:
         conn.execute(update(ImportJob.__table__).where(ImportJob.__table__.c.id == job_id)
@@ -819,7 +858,11 @@ def _run(engine: Engine, job_id: int, request: HTTPConnection | None = None,
             # a read first would make its upgrade to a writer fail ("database is locked") whenever
             # a check-in committed in between, and ``made`` relies on no other writer meanwhile.
             upto = min(done + CHUNK_ROWS, job.total)
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(applied=upto))
+            moved = conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == "pending",
+                                                    jobs.c.applied == done)
+                                 .values(applied=upto, progress_at=now()))
+            if moved.rowcount != 1:
+                break  # another process took over this job (it looked stalled): it finishes it
             steps = conn.execute(select(stage).where(stage.c.job_id == job_id, stage.c.seq >= done,
                                                      stage.c.seq < upto).order_by(stage.c.seq)).all()
             _apply_chunk(conn, steps, refs)

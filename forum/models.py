@@ -634,6 +634,8 @@ class ImportJob(SQLModel, table=True):
     updated: int = 0
     actor: str = Field(default="", max_length=60)  # "" for the command line, which keeps no audit entry
     started_at: NaiveDatetime = Field(default_factory=now)
+    # Moved by every chunk: an active job whose mark stands still is one a crash left behind.
+    progress_at: NaiveDatetime = Field(default_factory=now)
     finished_at: NaiveDatetime | None = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +17,20 @@ from forum import db as database
 from forum import households
 from forum.cli import main
 from forum.households import ImportBusy, ImportRefused, apply_plan, import_file, parse, plan_import
-from forum.models import Area, AreaKind, Attendance, Household, ImportJob, ImportStage, Meeting, Ownership, Person
+from forum.models import (
+    Area,
+    AreaKind,
+    Attendance,
+    AuditEntry,
+    Household,
+    ImportJob,
+    ImportStage,
+    Meeting,
+    Ownership,
+    Person,
+)
+from tests.test_forms import C1, GOOD_ROWS, apply_preview, area, households_of, html
+from tests.test_forms import HEADER as FORM_HEADER
 
 HEADER = "楼栋,单元,房号,面积,业主,电话,开发商持有\n"
 # Co-owners, one owner of two units, a developer-held unit without owner, owners without phones.
@@ -153,6 +166,29 @@ def test_an_import_killed_half_way_is_rolled_forward_on_the_next_start(file_engi
     assert _jobs(file_engine)[-1] == ("applied", None)
     assert _staged(file_engine) == 0
     assert households.resume_imports(file_engine) == 0  # and only once
+
+
+def test_the_next_import_finishes_one_a_dead_process_left(file_engine, reference, monkeypatch):
+    monkeypatch.setattr(households, "CHUNK_ROWS", 2)
+    community_id = _community(file_engine)
+    import_file(file_engine, community_id, FIRST.encode())
+    with pytest.raises(Crash):
+        import_file(file_engine, community_id, SECOND.encode(), after_chunk=_crash_after(2))
+    with pytest.raises(ImportBusy):  # moving a moment ago: it may be another worker's, still running
+        import_file(file_engine, community_id, SECOND.encode())
+    with Session(file_engine) as session:
+        job = session.exec(select(ImportJob).where(ImportJob.status == "pending")).one()
+        job.progress_at -= timedelta(seconds=households.STALE_SECONDS + 1)
+        session.add(job)
+        session.commit()
+    # Stalled: the next import rolls it forward, and is itself refused, its plan made before that.
+    with pytest.raises(ImportBusy, match="written meanwhile"):
+        import_file(file_engine, community_id, SECOND.encode())
+    assert _register(file_engine, community_id) == reference[1]
+    # Planned again, it finds nothing left to change.
+    assert import_file(file_engine, community_id, SECOND.encode()).created == 0
+    assert _register(file_engine, community_id) == reference[1]
+    assert _jobs(file_engine) == [("applied", None)] * 3
 
 
 def test_an_import_killed_inside_a_chunk_redoes_that_whole_chunk(file_engine, reference, monkeypatch):
@@ -311,3 +347,40 @@ def test_100k_rows_import_while_check_ins_keep_being_written(file_engine):
         assert session.exec(select(func.count()).select_from(Ownership)).one() == 98_000
         assert session.exec(select(func.count()).select_from(Attendance)).one() == len(written)
     assert _jobs(file_engine) == [("applied", None)] and _staged(file_engine) == 0
+
+
+# ---------------------------------------------------------------- through the upload page
+
+
+@pytest.fixture
+def web_db(demo_engine):
+    with Session(demo_engine) as session:
+        yield session
+
+
+def test_applying_an_upload_while_another_import_is_written_is_refused(admin, web_db):
+    before = households_of(web_db)
+    preview = admin.post("/admin/households", data={"community": str(area(web_db, C1).id)},
+                                  files={"file": ("register.csv", (FORM_HEADER + GOOD_ROWS).encode(), "text/csv")})
+    assert preview.status_code == 200
+    # Another import (another worker's, say) is being written now.
+    busy = ImportJob(community_id=area(web_db, C1).id, digest="x", status="pending", total=10)
+    web_db.add(busy)
+    web_db.commit()
+    response = apply_preview(admin, preview)
+    assert response.status_code == 409
+    assert "另一份户籍名册正在导入" in html(response).get_text()
+    assert households_of(web_db) == before
+    web_db.expire_all()
+    assert web_db.exec(select(func.count()).select_from(AuditEntry)
+                       .where(AuditEntry.action == "household_import")).one() == 0
+    assert web_db.exec(select(func.count()).select_from(ImportJob)).one() == 1
+    # Once it is done, the same preview applies, and is audited once.
+    busy.status, busy.active = "applied", None
+    web_db.add(busy)
+    web_db.commit()
+    assert apply_preview(admin, preview).status_code == 200
+    assert households_of(web_db) == before + 3
+    web_db.expire_all()
+    assert web_db.exec(select(func.count()).select_from(AuditEntry)
+                       .where(AuditEntry.action == "household_import")).one() == 1

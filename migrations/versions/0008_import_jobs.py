@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('updated', sa.Integer(), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('progress_at', sa.DateTime(), nullable=False),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['community_id'], ['area.id'], name=op.f('fk_importjob_community_id_area')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_importjob')),
