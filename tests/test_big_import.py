@@ -384,3 +384,21 @@ def test_applying_an_upload_while_another_import_is_written_is_refused(admin, we
     web_db.expire_all()
     assert web_db.exec(select(func.count()).select_from(AuditEntry)
                        .where(AuditEntry.action == "household_import")).one() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("crash_after", [None, 2])
+def test_on_postgres_the_same_register_and_the_same_roll_forward(postgres_engine, reference, monkeypatch,
+                                                                    crash_after):
+    database.upgrade(postgres_engine)
+    monkeypatch.setattr(households, "CHUNK_ROWS", 2)
+    community_id = _community(postgres_engine)
+    import_file(postgres_engine, community_id, FIRST.encode())
+    assert _register(postgres_engine, community_id) == reference[0]
+    if crash_after is None:
+        import_file(postgres_engine, community_id, SECOND.encode())
+    else:
+        with pytest.raises(Crash):
+            import_file(postgres_engine, community_id, SECOND.encode(), after_chunk=_crash_after(crash_after))
+        assert households.resume_imports(postgres_engine) == 1
+    assert _register(postgres_engine, community_id) == reference[1]
