@@ -17,7 +17,9 @@ optional developer column and needs no owner. Owners' votes count these owners a
 them (``forum.electorate``).
 
 An import is planned first (``plan_import``: what would change, nothing written) so the office
-sees a preview, then applied (``apply_plan``). Importing the same file twice changes nothing.
+sees a preview, then applied (``apply_plan`` in the caller's transaction, or ``apply_journaled`` in
+short transactions, as the upload, the command and ``import_file`` do: see there for how it stays all
+or nothing). Importing the same file twice changes nothing.
 
 Messages are English ids marked with ``N_``; they are translated where shown (``RowError.render``).
 """
@@ -876,8 +878,16 @@ def _run(engine: Engine, job_id: int, request: HTTPConnection | None = None,
     return ImportResult(created=job.created, updated=job.updated)
 
 
+def journal_steps(plan: Plan) -> list[dict]:
+    """The plan as the steps ``apply_journaled`` stages. Taken while the session that planned is still
+    in its transaction: a rollback would expire the people and units it names, and reading them back
+    one by one would cost a query per row."""
+    return _stage_rows(plan)
+
+
 def apply_journaled(engine: Engine, plan: Plan, *, request: HTTPConnection | None = None, actor: str = "",
-                    after_chunk: Callable[[int], None] | None = None) -> ImportResult:
+                    after_chunk: Callable[[int], None] | None = None,
+                    steps: list[dict] | None = None) -> ImportResult:
     """Write ``plan`` in short transactions, all or nothing by rolling forward (see above).
 
     ``request`` (a web import) has the audit entry written, as the signed-in user, in the
@@ -887,7 +897,8 @@ def apply_journaled(engine: Engine, plan: Plan, *, request: HTTPConnection | Non
     if request is not None and not actor:
         user = getattr(request.state, "user", None)
         actor = getattr(user, "username", None) or "—"
-    steps = _stage_rows(plan)
+    if steps is None:
+        steps = _stage_rows(plan)
     job_id = _start_job(engine, plan, actor)
     try:
         _stage(engine, job_id, steps)
