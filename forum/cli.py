@@ -82,8 +82,12 @@ def db_upgrade(revision: str) -> None:
 def _resume_imports(engine) -> None:
     """A register import a crash left half-written is finished now (all or nothing: see
     ``forum.households.apply_journaled``)."""
+    from sqlalchemy import inspect
+
     from forum import households
 
+    if not inspect(engine).has_table("importjob"):
+        return  # a schema short of 0008 (or not upgraded here) has no import journal
     finished = households.resume_imports(engine)
     if finished:
         click.echo(f"finished {finished} interrupted household import(s)")
