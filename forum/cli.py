@@ -56,8 +56,10 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
 def serve(host: str, port: int, reload: bool) -> None:
-    """Serve forum (upgrading the database first)."""
-    database.upgrade(_engine())
+    """Serve forum (upgrading the database first, and finishing any import a crash interrupted)."""
+    engine = _engine()
+    database.upgrade(engine)
+    _resume_imports(engine)
     _serve(host, port, reload)
 
 
@@ -70,8 +72,25 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
-    database.upgrade(_engine(), revision)
+    engine = _engine()
+    database.upgrade(engine, revision)
+    if revision == "head":
+        _resume_imports(engine)
     click.echo(f"database at {revision}")
+
+
+def _resume_imports(engine) -> None:
+    """A register import a crash left half-written is finished now (all or nothing: see
+    ``forum.households.apply_journaled``)."""
+    from sqlalchemy import inspect
+
+    from forum import households
+
+    if not inspect(engine).has_table("importjob"):
+        return  # a schema short of 0008 (or not upgraded here) has no import journal
+    finished = households.resume_imports(engine)
+    if finished:
+        click.echo(f"finished {finished} interrupted household import(s)")
 
 
 @main.command()
@@ -144,8 +163,11 @@ def import_households(file: Path, community: str, dry_run: bool) -> None:
             session.rollback()
             click.echo("dry run: nothing written")
             return
-        result = households.apply_plan(session, plan)
-        session.commit()
+    # The plan only read: the import writes in short transactions of its own.
+    try:
+        result = households.apply_journaled(engine, plan)
+    except households.ImportBusy as busy:
+        raise click.ClickException(f"nothing imported: {busy}") from None
     click.echo(f"imported {result.created} new and {result.updated} updated households into {community}")
 
 

@@ -612,3 +612,50 @@ class AuditEntry(SQLModel, table=True):
     target_id: int | None = None
     community_id: int | None = Field(default=None, foreign_key="area.id", index=True)
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class ImportJob(SQLModel, table=True):
+    """A register import written in chunks (``forum.households.apply_journaled``): its journal.
+
+    ``status``: ``staging`` while its plan is copied into ``ImportStage`` (the register untouched),
+    ``pending`` once the whole plan is staged and chunks are being applied (``applied`` counts the
+    staged steps written), ``applied`` when done. ``active`` is 1 while staging or pending and NULL
+    after, so its unique constraint lets one import run at a time, across workers.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="area.id", index=True)
+    digest: str = Field(max_length=64)
+    status: str = Field(default="staging", max_length=16)
+    active: int | None = Field(default=1, unique=True)
+    total: int = 0
+    applied: int = 0
+    created: int = 0
+    updated: int = 0
+    actor: str = Field(default="", max_length=60)  # "" for the command line, which keeps no audit entry
+    started_at: NaiveDatetime = Field(default_factory=now)
+    # Moved by every chunk: an active job whose mark stands still is one a crash left behind.
+    progress_at: NaiveDatetime = Field(default_factory=now)
+    finished_at: NaiveDatetime | None = None
+
+
+class ImportStage(SQLModel, table=True):
+    """One step of a staged import, applied in ``seq`` order. New people and units are named by
+    ``person_ref`` / ``household_ref`` (their place in the plan) until written; ``result_id`` then
+    keeps the id they got, so a resumed import links owners to the same rows."""
+
+    job_id: int = Field(foreign_key="importjob.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    kind: str = Field(max_length=16)
+    household_id: int | None = None
+    household_ref: int | None = None
+    person_id: int | None = None
+    person_ref: int | None = None
+    name: str | None = Field(default=None, max_length=60)
+    phone: str | None = Field(default=None, max_length=40)
+    building: str | None = Field(default=None, max_length=20)
+    unit: str | None = Field(default=None, max_length=20)
+    room: str | None = Field(default=None, max_length=20)
+    floor_area: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2), nullable=True))
+    developer_held: bool | None = None
+    result_id: int | None = None

@@ -4,7 +4,9 @@ Uploading a file checks it and shows what it would change (new units, areas, dev
 owners added and removed, phone numbers, masked); nothing is written. "Apply" sends the same file
 back with the fingerprint of that preview: the import is planned again and written only if it
 still changes exactly what was shown, so a register changed in between is shown again instead of
-being overwritten unseen. The file travels in the page (base64), so nothing is staged on the server.
+being overwritten unseen. The file travels in the page (base64), so nothing is staged on the server
+before "Apply". Apply writes through ``households.apply_journaled``: staged, then written in short
+transactions (all or nothing by rolling forward), so the room's writes go on during a large import.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, households
+from forum import auth, households
 from forum.i18n import gettext as _
 from forum.models import Area, AreaKind, Household
 from forum.web import form, int_param, page, render, require
@@ -81,10 +83,15 @@ def household_import(request: Request, db: Session) -> Response:
         return _refused(request, db, refused, values)
     digest = plan.digest()
     if confirm and hmac.compare_digest(digest, str(data.get("digest", ""))):
-        result = households.apply_plan(db, plan)
-        audit.record(db, request, "household_import", "community", community.id,
-                     f"{result.created} new, {result.updated} updated", community_id=community.id)
-        db.commit()
+        steps = households.journal_steps(plan)
+        db.rollback()  # the plan only read; the import writes in its own short transactions
+        try:
+            # Chunked so ballots and check-ins keep being written while a large register loads; the
+            # audit entry is written with the import's last chunk.
+            result = households.apply_journaled(request.app.state.engine, plan, request=request, steps=steps)
+        except households.ImportBusy as busy:
+            return render(request, "households_import.html",
+                          _context(db, errors={"file": _(str(busy))}, values=values), status_code=409)
         return render(request, "households_import.html", _context(db, result=result, values=values,
                                                                    imported_into=community))
     db.rollback()
