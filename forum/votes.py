@@ -70,6 +70,7 @@ from forum.models import (
     Attendance,
     Ballot,
     Household,
+    ImportJob,
     Issue,
     IssueEvent,
     Meeting,
@@ -392,6 +393,10 @@ def open_vote(db: Session, vote: Vote, *, actor: str) -> None:
     """Fix the electorate, check it can be counted, create the tallies; the caller commits."""
     if vote.status != VoteStatus.draft:
         raise VoteRefused("not_draft", N_("This vote has been opened already."))
+    if _register_being_written(db, vote):
+        # Its electorate would be fixed from a register half-way through an import.
+        raise VoteRefused("register_busy", N_("The household register of this community is being updated by an "
+                                              "import; open the vote once the import has finished."))
     electors, units = electorate.build(db, vote)
     _check_counts(vote, electors)
     db.add_all(electors)
@@ -402,6 +407,14 @@ def open_vote(db: Session, vote: Vote, *, actor: str) -> None:
     vote.opened_at = now()
     db.add(vote)
     _audit(db, vote, actor, "open", gettext("Opened with %(n)d eligible voters.") % {"n": len(electors)})
+
+
+def _register_being_written(db: Session, vote: Vote) -> bool:
+    """Whether an import is writing the register this vote's electorate is built from."""
+    if vote.scope == "attendance" and vote.counting_unit != "household":
+        return False  # built from check-ins alone
+    return db.exec(select(ImportJob.id).where(ImportJob.community_id == vote.community_id,
+                                             ImportJob.status == "pending")).first() is not None
 
 
 def ensure_current(db: Session, vote: Vote) -> Vote:

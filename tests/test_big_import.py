@@ -402,3 +402,28 @@ def test_on_postgres_the_same_register_and_the_same_roll_forward(postgres_engine
             import_file(postgres_engine, community_id, SECOND.encode(), after_chunk=_crash_after(crash_after))
         assert households.resume_imports(postgres_engine) == 1
     assert _register(postgres_engine, community_id) == reference[1]
+
+
+def test_an_owners_vote_does_not_open_on_a_register_half_written(facilitator, web_db):
+    """Its electorate would be fixed from whatever part of an import had been written so far."""
+    from forum.models import Vote, VoteElector
+    from tests.test_votes import lift_issue
+
+    issue = lift_issue(web_db)
+    data = {"question": "加装电梯方案是否通过？", "kind": "for_against", "scope": "unit", "scope_building": "5",
+            "scope_unit": "2", "counting_unit": "household", "weighting": "both", "rule": "owners_major",
+            "closing": "facilitator"}
+    vote_id = int(facilitator.post(f"/issues/{issue.id}/votes", data=data,
+                                   follow_redirects=False).headers["location"].rsplit("/", 1)[1])
+    busy = ImportJob(community_id=issue.community_id, digest="x", status="pending", total=10)
+    web_db.add(busy)
+    web_db.commit()
+    refused = facilitator.post(f"/votes/{vote_id}/open", follow_redirects=False)
+    assert refused.status_code == 422 and "正在导入更新" in html(refused).get_text()
+    web_db.expire_all()
+    assert web_db.get(Vote, vote_id).status == "draft"
+    assert web_db.exec(select(func.count()).select_from(VoteElector).where(VoteElector.vote_id == vote_id)).one() == 0
+    busy.status, busy.active = "applied", None
+    web_db.add(busy)
+    web_db.commit()
+    assert facilitator.post(f"/votes/{vote_id}/open", follow_redirects=False).status_code == 303
