@@ -32,6 +32,7 @@ from forum.models import (
     VoteProxy,
     VoteStatus,
 )
+from tests import test_votes
 from tests.conftest import sign_in
 from tests.test_votes import (
     cast,
@@ -50,19 +51,8 @@ from tests.test_votes import (
     zh,
 )
 
-
-@pytest.fixture
-def db(demo_engine):
-    with Session(demo_engine, expire_on_commit=False) as session:
-        yield session
-
-
-@pytest.fixture
-def room(db):
-    """The lift meeting with four unit owners and one guest checked in."""
-    meeting, entry = lift_meeting(db)
-    people = [check_in(db, meeting, p) for p in owners_of_unit(db)[:4]]
-    return meeting, entry, people, check_in(db, meeting, None, "访客")
+db = test_votes.db  # the fixtures: a session on the demo, and the lift meeting with four owners and a guest
+room = test_votes.room
 
 
 def other_meeting(db: Session, meeting: Meeting) -> Meeting:

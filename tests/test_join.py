@@ -7,30 +7,19 @@ import re
 from datetime import timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 from sqlmodel import Session, func, select
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from forum import joining, live, throttle
 from forum.models import Attendance, Meeting, ThrottleCount, VoteElector, VoteReceipt, VoteTally, now
-from tests.test_live import upcoming_meeting
+from tests import test_room
 from tests.test_votes import create, lift_meeting, open_
 
-
-def html(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-@pytest.fixture
-def meeting_id(demo_engine) -> int:
-    return upcoming_meeting(demo_engine)
-
-
-@pytest.fixture
-def live_meeting(facilitator, meeting_id) -> int:
-    facilitator.post(f"/meetings/{meeting_id}/run/start")
-    return meeting_id
+# A coming meeting of the demo, and the same meeting started by its facilitator.
+meeting_id = test_room.meeting_id
+live_meeting = test_room.live_meeting
+html = test_room.html
 
 
 def code_of(engine, meeting_id: int) -> str:
