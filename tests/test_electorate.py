@@ -371,3 +371,15 @@ def test_a_vote_opened_before_units_were_recorded_still_finds_its_households(db)
     assert electorate.key_for_household(db, vote, flats["201"].id) == f"h{flats['201'].id}"
     assert electorate.key_for_person(db, vote, owner_of(db, flats["201"])[0]) == f"h{flats['201'].id}"
     assert electorate.key_for_household(db, vote, flats["202"].id) is None
+
+
+def test_a_buyer_registered_on_a_developer_unit_gets_no_person_ballot_for_it(db):
+    """An unsold or undelivered unit is the developer's, whatever the register already records on it:
+    in a one-ballot-per-person vote it gives nobody a ballot nor adds to anyone's units."""
+    flats = stairwell(db)
+    buyer = owner_of(db, flats["201"])[0]
+    db.add(Ownership(household_id=flats["101"].id, person_id=buyer))
+    db.commit()
+    electors = {e.voter_key: e for e in electorate.compute_electorate(db, owners_vote(db, counting_unit="person"))}
+    assert len(electors) == 10 and electors[f"p{buyer}"].units == 1
+    assert "101" not in electors[f"p{buyer}"].label

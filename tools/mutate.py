@@ -35,8 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The focused tests first: with -x, a mutant they kill costs seconds, not the whole vote suite.
-DEFAULT_TESTS = ["tests/test_ballot_path.py", "tests/test_ballot_box_stress.py", "tests/test_votes.py",
-                 "tests/test_votes_postgres.py"]
+DEFAULT_TESTS = ["tests/test_ballot_path.py", "tests/test_verification.py", "tests/test_electorate.py",
+                 "tests/test_secrecy.py", "tests/test_join.py", "tests/test_ballot_box_stress.py",
+                 "tests/test_votes.py", "tests/test_votes_postgres.py"]
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,15 @@ def m(name: str, module: str, old: str, new: str) -> Mutant:
 
 
 V, B = "forum/votes.py", "forum/ballot_box.py"
+VF, E, S = "forum/verification.py", "forum/electorate.py", "forum/secrecy.py"
 MUTANTS = [
     # ---- forum/ballot_box.py
     m("box: device of another meeting counted (meeting filter dropped)", B,
-      "Attendance.meeting_id == vote.meeting_id, col(Attendance.device_token)", "col(Attendance.device_token)"),
+      "select(Attendance).where(Attendance.meeting_id == vote.meeting_id,\n"
+      "                                            col(Attendance.device_token).in_(sorted(tokens))))\n"
+      "    return {a.device_token: a for a in rows if a.meeting_id == vote.meeting_id and a.device_token in tokens}",
+      "select(Attendance).where(col(Attendance.device_token).in_(sorted(tokens))))\n"
+      "    return {a.device_token: a for a in rows if a.device_token in tokens}"),
     m("box: slips beyond the batch limit dropped", B,
       "self._slips[:self.batch_max], self._slips[self.batch_max:]", "self._slips[:self.batch_max], []"),
     m("box: a mixed batch counted against its first slip's vote", B,
@@ -103,18 +109,17 @@ MUTANTS = [
     m("votes: shared tablet takes a stale or forged nonce", V,
       "if not nonce or vote.kiosk_nonce != nonce or not vote.kiosk_voter:", "if not vote.kiosk_voter:"),
     m("votes: shared tablet opened for a voter who has voted", V,
-      "    if has_voted(db, vote, voter_key):\n        return gettext(\"This voter has voted already.\")\n    vote.kiosk_voter",
-      "    vote.kiosk_voter"),
+      "    if has_voted(db, vote, voter_key):\n        return gettext(\"This voter has voted already.\")\n    try:\n        verification.check_ballot(",
+      "    try:\n        verification.check_ballot("),
     m("votes: double tap in a batch counted twice", V, "fresh.setdefault(t.voter_key, t)", "fresh[id(t)] = t"),
     m("votes: secret ballot changed", V, "    if vote.secret or serial is not None:", "    if serial is not None:"),
     m("votes: change allowed where the vote forbids it", V, "        if not vote.allow_change:", "        if False:"),
     m("votes: paper serial entered twice", V,
-      "        raise VoteRefused(\"duplicate_serial\"", "        return\n        raise VoteRefused(\"duplicate_serial\""),
+      "    except IntegrityError:\n        raise VoteRefused(\"duplicate_serial\"",
+      "    except IntegrityError:\n        return\n        raise VoteRefused(\"duplicate_serial\""),
+    m("votes: secret paper serial entered twice", V,
+      "    if outcome == \"duplicate_serial\":\n        raise", "    if False:\n        raise"),
     # ---- forum/votes.py: who is eligible, how it counts
-    m("votes: non-owners in a person-counted household scope", V,
-      "col(Person.household_id).in_(list(by_id)), Person.is_owner)", "col(Person.household_id).in_(list(by_id)))"),
-    m("votes: unit scope ignores the unit", V,
-      "    if vote.scope == \"unit\":\n        q = q.where(Household.unit == vote.scope_unit)", ""),
     m("votes: owners' rule with one ballot per person passes the form", V,
       "(scope == \"attendance\" or counting_unit != \"household\")", "scope == \"attendance\""),
     m("votes: late arrival joins a closed vote", V,
@@ -134,6 +139,71 @@ MUTANTS = [
       "        if s not in keys:\n            raise", "        if s not in keys and False:\n            raise"),
     m("votes: show of hands beyond 100000", V, "n < 0 or n > 100000", "n < 0"),
     m("votes: exact count uses tallies on close", V, "    if exact and not vote.secret:", "    if False:"),
+    # ---- forum/verification.py: who may cast a binding ballot
+    m("verification: a self-declared attendance allowed in a binding vote", VF,
+      "    if not attendance.verified:\n        return set()", "    if False:\n        return set()"),
+    m("verification: a person typed on a tablet taken at its word", VF,
+      "return attendance.verified or attendance.checked_in_by != \"self\"", "return True"),
+    m("verification: proxy check skipped (every tablet ballot checked as a proxy)", VF,
+      "\"proxy\" if t._ballot.proxy else \"tablet\"", "\"proxy\""),
+    m("verification: shared tablet allowed without a verified resident present", VF,
+      "return None if verified_present else VoteRefused(", "return None if True else VoteRefused("),
+    m("verification: paper ballot of a binding vote without a serial", VF,
+      "return None if serial else VoteRefused(", "return None if True else VoteRefused("),
+    m("verification: is_binding misses household counting", VF,
+      "vote.scope in (\"community\", \"building\", \"unit\")\n            or vote.counting_unit == \"household\")",
+      "vote.scope in (\"community\", \"building\", \"unit\"))"),
+    m("verification: a verified buyer of a developer unit casts the developer's ballot", VF,
+      "return keys - {None, electorate.DEVELOPER_KEY}", "return keys - {None}"),
+    m("verification: counts_present admits every guest", VF,
+      "return vote.guests_count or attendance.admitted or attendance.verified", "return True"),
+    m("verification: shared tablet offered for every voter of a binding vote", VF,
+      "    keys = verified_keys(db, vote)\n    return [e for e in electors if e.voter_key in keys]",
+      "    return list(electors)"),
+    m("verification: a resident verified at another meeting counts as present", VF,
+      "Attendance.meeting_id == vote.meeting_id, Attendance.verified)", "Attendance.verified)"),
+    m("verification: a revoked verification still verifies", VF,
+      "    attendance.verified = False\n", ""),
+    # ---- forum/electorate.py: owners counted as the law counts them
+    m("electorate: co-owners counted twice", E,
+      "        for o in owners_of(units):\n",
+      "        for o in [Owner(f\"p{p}\", o.units, frozenset({p}), o.reasons) if len(o.people) > 1 else o\n"
+      "                  for o in owners_of(units) for p in (sorted(o.people) or [0])]:\n"),
+    m("electorate: developer units not merged", E,
+      "    if developer:\n        out.append((position[developer[0].id], Owner(DEVELOPER_KEY, tuple(developer), frozenset(), (DEVELOPER,))))",
+      "    for u in developer:\n        out.append((position[u.id], Owner(f\"h{u.id}\", (u,), frozenset(), ())))"),
+    m("electorate: one owner's units not merged", E,
+      "                if a != b:\n                    parent[max(a, b)]", "                if False:\n                    parent[max(a, b)]"),
+    m("electorate: area of a merged owner not summed", E,
+      "return sum(u.area_centi for u in self.units)", "return self.units[0].area_centi"),
+    m("electorate: a buyer of a developer unit given the developer's ballot", E,
+      "    keys.discard(DEVELOPER_KEY)\n", ""),
+    m("electorate: non-owner residents in a person-counted scope", E,
+      "            for person_id in sorted(owned.get(h.id, ())):",
+      "            for person_id in sorted(owned.get(h.id, set()) | set(db.exec(select(Person.id).where(Person.household_id == h.id)))):"),
+    m("electorate: developer-held units' registered owners in a person-counted scope", E,
+      "        if not h.developer_held:\n            for person_id", "        if True:\n            for person_id"),
+    m("electorate: unit scope ignores the unit", E,
+      "    if vote.scope == \"unit\":\n        q = q.where(Household.unit == vote.scope_unit)\n", ""),
+    m("electorate: building scope ignores the building", E,
+      "    if vote.scope in (\"building\", \"unit\"):\n        q = q.where(Household.building == vote.scope_building)\n", ""),
+    # ---- forum/secrecy.py: secret ballots written in batches of at least K voters
+    m("secrecy: a batch written with fewer than K voters", S,
+      "if len(waiting) < 2 * self.batch:", "if len(waiting) < self.batch:"),
+    m("secrecy: receipts written in arrival order", S,
+      "ordered = sorted(slips, key=lambda s: s.voter_key)", "ordered = list(slips)"),
+    m("secrecy: a waiting secret ballot replaced by a second", S,
+      "if s.voter_key in voted or s.voter_key in urn.keys(vote.id):", "if s.voter_key in voted:"),
+    m("secrecy: a paper serial waiting in the urn entered again", S,
+      "elif s.serial and (s.serial in used or s.serial in urn.serials(vote.id)):", "elif s.serial and s.serial in used:"),
+    m("secrecy: a batch that failed to write is lost", S,
+      "                urn._put_back(vote.id, due)\n", ""),
+    m("secrecy: a batch written into a vote closed meanwhile", S,
+      "            db.rollback()\n            return None", "            pass"),
+    m("secrecy: an open secret vote shows its counts", S,
+      "vote.results_while_open and not vote.secret", "vote.results_while_open"),
+    m("secrecy: a resident verified at another meeting reads named ballots", S,
+      "attendance.verified and attendance.meeting_id == vote.meeting_id", "attendance.verified"),
 ]
 
 
