@@ -19,10 +19,12 @@ from forum.models import (
     Household,
     HouseholdSlip,
     Meeting,
+    Ownership,
     Person,
     Verification,
     Vote,
     VoteAudit,
+    VoteElector,
     VoteReceipt,
     VoteTally,
     now,
@@ -466,3 +468,49 @@ def test_the_desk_verifies_owners_only(facilitator, demo_engine, lift):
     with Session(demo_engine) as db:
         assert db.exec(select(Verification)).first() is None
         assert db.exec(select(Attendance).where(Attendance.name == "租户小王")).first() is None
+
+
+# ---------------------------------------------------------------- whom a verification speaks for
+
+
+def test_a_verified_buyer_of_a_developer_unit_never_casts_the_developers_ballot(facilitator, demo_engine, lift):
+    """The developer's unsold or undelivered units are one owner (art. 9), whose ballot comes by paper
+    or proxy: a buyer recorded on an undelivered unit, even verified, does not hold it."""
+    meeting, entry, _flats, _owners = lift
+    vote_id = binding_vote(facilitator, demo_engine, meeting, entry, "owners_major")
+    with Session(demo_engine) as db:
+        developer_unit = next(h for h in unit_households(db) if h.developer_held)
+        buyer = Person(name="准业主", household_id=developer_unit.id)
+        db.add(buyer)
+        db.flush()
+        db.add(Ownership(household_id=developer_unit.id, person_id=buyer.id))
+        verified = Attendance(meeting_id=meeting.id, name=buyer.name, household_id=developer_unit.id,
+                              person_id=buyer.id, verified=True, admitted=True, checked_in_by="前台")
+        db.add(verified)
+        db.commit()
+        vote = db.get(Vote, vote_id)
+        assert db.get(VoteElector, (vote_id, "dev")) is not None  # the developer is an owner here
+        assert "dev" not in verification.keys_spoken_for(db, vote, verified)
+        assert verification.refusal(db, vote, "dev", "tablet", verified) is not None
+        assert "dev" not in verification.verified_keys(db, vote)  # nor is the shared tablet opened for it
+
+
+def test_only_residents_verified_at_the_votes_own_meeting_open_the_shared_tablet(facilitator, demo_engine, lift):
+    meeting, entry, flats, owners = lift
+    vote_id = binding_vote(facilitator, demo_engine, meeting, entry, "owners_major")
+    with Session(demo_engine) as db:
+        vote = db.get(Vote, vote_id)
+        other = db.exec(select(Meeting).where(Meeting.community_id == meeting.community_id,
+                                              Meeting.id != meeting.id)).first()
+        flat, owner = flats[0], owners[flats[0].id]
+        elsewhere = Attendance(meeting_id=other.id, name=owner.name, household_id=flat.id, person_id=owner.id,
+                               verified=True, admitted=True, checked_in_by="前台")
+        db.add(elsewhere)
+        db.commit()
+        key = votes.key_for_household(db, vote, flat.id)
+        assert key not in verification.verified_keys(db, vote)  # verified at another meeting: not here
+        here = Attendance(meeting_id=meeting.id, name=owner.name, household_id=flat.id, person_id=owner.id,
+                          verified=True, admitted=True, checked_in_by="前台")
+        db.add(here)
+        db.commit()
+        assert key in verification.verified_keys(db, vote)
