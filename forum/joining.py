@@ -37,6 +37,10 @@ _SEPARATORS = re.compile(r"[\s\-.·]+")
 # Failed codes before an address, or everyone at one meeting, waits for the window to end.
 BY_ADDRESS = throttle.Limit(attempts=10, seconds=10 * 60)
 BY_MEETING = throttle.Limit(attempts=60, seconds=10 * 60)
+# Check-ins a meeting's devices make themselves: a hall of 2,000 joins over some minutes, a script
+# with the code makes thousands in seconds (and every push re-renders every attendee). Past this
+# rate further self check-ins wait, and the console says how many were refused.
+SELF_CHECKINS = throttle.Limit(attempts=300, seconds=60)
 # How long a device may take from typing the code to checking in with its name.
 PASS_MINUTES = 30
 PASS_SESSION = "join_pass"
@@ -97,6 +101,32 @@ def record_failure(db: Session, request: Request, meeting: Meeting | None, at: d
     throttle.failed(db, [address], BY_ADDRESS, at)
     if by_meeting:
         throttle.failed(db, by_meeting, BY_MEETING, at)
+
+
+def _checkin_keys(meeting: Meeting) -> tuple[str, str]:
+    return f"checkin:meeting:{meeting.id}", f"checkin-refused:meeting:{meeting.id}"
+
+
+def admit_self_check_in(db: Session, meeting: Meeting, at: datetime | None = None) -> bool:
+    """Count one self check-in at ``meeting``; False (and counted as refused) past the rate. The
+    caller commits."""
+    taken, refused = _checkin_keys(meeting)
+    if throttle.retry_after(db, [taken], SELF_CHECKINS, at):
+        throttle.failed(db, [refused], SELF_CHECKINS, at)
+        return False
+    throttle.failed(db, [taken], SELF_CHECKINS, at)
+    return True
+
+
+def refused_check_ins(db: Session, meeting: Meeting, at: datetime | None = None) -> int:
+    """Self check-ins refused in the current window: what the facilitator is told of a flood."""
+    from forum.models import ThrottleCount
+
+    row = db.get(ThrottleCount, _checkin_keys(meeting)[1])
+    at = at or now()
+    if row is None or row.window_start <= at - timedelta(seconds=SELF_CHECKINS.seconds):
+        return 0
+    return row.failures
 
 
 def wait_message(seconds: int) -> str:

@@ -289,3 +289,31 @@ def test_someone_checked_in_after_a_vote_opened_is_offered_the_shared_tablet(fac
     assert "晚到的赵大爷" in kiosk.get_text()
     assert electorate(demo_engine, vote_id) == 2
 
+
+
+# ---------------------------------------------------------------- a flood of check-ins with the right code
+
+
+def test_self_check_ins_past_a_halls_rate_are_refused_and_the_console_is_told(app, facilitator, demo_engine,
+                                                                             live_meeting, monkeypatch):
+    """A script holding the code made 3,000 attendees in 35 s; past the rate further self check-ins
+    wait, nothing of theirs is stored, and the console says how many were refused."""
+    monkeypatch.setattr(joining, "SELF_CHECKINS", throttle.Limit(attempts=3, seconds=60))
+    code = code_of(demo_engine, live_meeting)
+    for i in range(3):
+        assert join(TestClient(app), live_meeting, f"来宾{i}", code=code).status_code == 303
+    flood = [join(TestClient(app), live_meeting, f"脚本{i}", code=code) for i in range(4)]
+    assert {r.status_code for r in flood} == {429}
+    assert "稍等一分钟" in html(flood[0]).select_one("#name-error").get_text()
+    assert sorted(a.name for a in attendances(demo_engine, live_meeting)) == ["来宾0", "来宾1", "来宾2"]
+    console = html(facilitator.get(f"/meetings/{live_meeting}/run"))
+    assert "4 次设备签到被拒绝" in console.select_one("#room-attendance").get_text()
+    # A minute later the hall may go on joining, and the warning is gone.
+    with Session(demo_engine) as db:
+        meeting = db.get(Meeting, live_meeting)
+        later = now() + timedelta(seconds=61)
+        assert joining.admit_self_check_in(db, meeting, at=later)
+        assert joining.refused_check_ins(db, meeting, at=later) == 0
+    # Staff check-ins at the desk are not counted against the hall.
+    assert facilitator.post(f"/meetings/{live_meeting}/run/checkin", data={"name": "前台签到"},
+                            follow_redirects=False).status_code == 303

@@ -147,6 +147,7 @@ def attendance_context(db: Session, meeting: Meeting) -> dict[str, Any]:
     owners = set(db.exec(select(Ownership.person_id).where(
         col(Ownership.person_id).in_({a.person_id for a in people if a.person_id}))))
     return {"people": people, "verifications": verification.verifications_of(db, meeting), "owners": owners,
+            "refused_check_ins": joining.refused_check_ins(db, meeting),
             "late_since": _opened_votes_since(db, meeting)}
 
 
@@ -654,6 +655,13 @@ def tablet_action(request: Request, db: Session) -> Response:
             context = _tablet_context(request, db, meeting, None, {"name": _("Please give your name.")},
                                       values | {"code": "", "slip": ""})
             return render(request, "room_tablet.html", context, status_code=422)
+        if not joining.admit_self_check_in(db, meeting):
+            db.commit()  # the refusal is counted, for the console; nothing else is stored
+            _changed(request, meeting, "attendance")
+            context = _tablet_context(request, db, meeting, None, {"name": _(
+                "Many devices are checking in at once. Please wait a minute and try again, or ask the "
+                "facilitator.")}, values | {"code": "", "slip": ""})
+            return render(request, "room_tablet.html", context, status_code=429)
         if me is not None:  # this tablet was someone else's: they stay checked in, the device is not theirs
             me.device_token = None
             db.add(me)
