@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from sqlmodel import Session
@@ -153,9 +155,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def live_server(app):
-    """The app served by uvicorn on a free loopback port, in a thread; yields its base URL."""
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
     import socket
     import threading
     import time
@@ -174,9 +176,18 @@ def live_server(app):
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by uvicorn on a free loopback port, in a thread; yields its base URL."""
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

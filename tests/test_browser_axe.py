@@ -9,19 +9,15 @@ the demo with a live meeting, a vote, a checked-in tablet and a shared tablet in
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from forum import db as database
 from forum.app import create_app
 from tests import app_world
 from tests.app_world import CALLS, Call, Endpoint, url
-from tests.conftest import TABLET, axe_serious
+from tests.conftest import TABLET, axe_serious, serving
 
 pytestmark = pytest.mark.browser
 
@@ -58,20 +54,8 @@ def base(world) -> str:
     """The world served by uvicorn on a free loopback port (GET pages only: nothing changes it)."""
     engine = database.make_engine(f"sqlite:///{world.path}")
     app = create_app(app_world.settings(), engine=engine)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ws="websockets-sansio", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as url:
+        yield url
     engine.dispose()
 
 
