@@ -48,6 +48,7 @@ from forum.models import (
     Person,
     Verification,
     Vote,
+    VoteElectorUnit,
     VoteStatus,
     now,
 )
@@ -148,7 +149,25 @@ def verified_keys(db: Session, vote: Vote) -> set[str]:
 
 
 def verified_at_meeting(db: Session, vote: Vote, voter_key: str) -> bool:
-    return voter_key in verified_keys(db, vote)
+    """Whether a resident verified at the vote's meeting speaks for ``voter_key``. Asked on every
+    shared-tablet ballot, so it looks only at the attendances that could: those of the key's units,
+    of their owners, or of the key's person — not at everyone verified in the hall."""
+    if vote.meeting_id is None:
+        return False
+    households = set(db.exec(select(VoteElectorUnit.household_id).where(VoteElectorUnit.vote_id == vote.id,
+                                                                        VoteElectorUnit.voter_key == voter_key)))
+    number = int(voter_key[1:]) if voter_key[1:].isdigit() else None
+    if number is not None and voter_key.startswith("h"):
+        households.add(number)
+    people = set(db.exec(select(Ownership.person_id).where(col(Ownership.household_id).in_(sorted(households)))))
+    if number is not None and voter_key.startswith("p"):
+        people.add(number)
+    if not households and not people:
+        return False
+    candidates = db.exec(select(Attendance).where(
+        Attendance.meeting_id == vote.meeting_id, Attendance.verified,
+        col(Attendance.household_id).in_(sorted(households)) | col(Attendance.person_id).in_(sorted(people)))).all()
+    return any(voter_key in keys_spoken_for(db, vote, a) for a in candidates)
 
 
 def check_ballot(db: Session, vote: Vote, voter_key: str, *, via: str, attendance: Attendance | None = None,

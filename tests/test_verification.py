@@ -514,3 +514,19 @@ def test_only_residents_verified_at_the_votes_own_meeting_open_the_shared_tablet
         db.add(here)
         db.commit()
         assert key in verification.verified_keys(db, vote)
+
+
+def test_the_shared_tablet_check_agrees_with_every_verified_residents_keys(facilitator, demo_engine, lift):
+    """``verified_at_meeting`` looks only at the attendances that could speak for a key; it must
+    answer as the whole hall's keys do, for every elector, merged owners included."""
+    meeting, entry, flats, owners = lift
+    vote_id = binding_vote(facilitator, demo_engine, meeting, entry, "owners_major")
+    for i in (0, 2, 4):  # 201 alone; 301 (one owner with 302); 401 (co-owners)
+        facilitator.post(f"/meetings/{meeting.id}/run/verify",
+                         data={"household": str(flats[i].id), "person": str(owners[flats[i].id].id)})
+    with Session(demo_engine) as db:
+        vote = db.get(Vote, vote_id)
+        everyone = verification.verified_keys(db, vote)
+        electors = [e.voter_key for e in db.exec(select(VoteElector).where(VoteElector.vote_id == vote_id))]
+        assert len(everyone) == 3 and everyone <= set(electors)
+        assert {k for k in electors if verification.verified_at_meeting(db, vote, k)} == everyone
