@@ -81,14 +81,14 @@ def db_upgrade(revision: str) -> None:
 
 def _resume_imports(engine) -> None:
     """A register import a crash left half-written is finished now (all or nothing: see
-    ``forum.households.apply_journaled``)."""
+    ``forum.household_register.journal``)."""
     from sqlalchemy import inspect
 
-    from forum import households
+    from forum import household_register
 
     if not inspect(engine).has_table("importjob"):
         return  # a schema short of 0008 (or not upgraded here) has no import journal
-    finished = households.resume_imports(engine)
+    finished = household_register.resume_imports(engine)
     if finished:
         click.echo(f"finished {finished} interrupted household import(s)")
 
@@ -138,8 +138,8 @@ def import_group() -> None:
 @click.option("--community", required=True, help="Slug of the community the households belong to.")
 @click.option("--dry-run", is_flag=True, help="Only say what the file would change; write nothing.")
 def import_households(file: Path, community: str, dry_run: bool) -> None:
-    """Import the household registry (units and their owners) from a CSV (UTF-8 or GBK): all rows or none."""
-    from forum import households
+    """Import the household register (units and their owners) from a CSV (UTF-8 or GBK): all rows or none."""
+    from forum import household_register as register
 
     engine = _engine()
     database.upgrade(engine)
@@ -148,8 +148,8 @@ def import_households(file: Path, community: str, dry_run: bool) -> None:
         if area is None:
             raise click.ClickException(f"no community {community!r}")
         try:
-            plan = households.plan_import(session, area.id, households.parse(file.read_bytes()))
-        except households.ImportRefused as refused:
+            plan = register.plan_import(session, area.id, register.parse(file.read_bytes()))
+        except register.ImportRefused as refused:
             session.rollback()
             for e in refused.errors:
                 text = e.message % e.params if e.params else e.message
@@ -165,8 +165,8 @@ def import_households(file: Path, community: str, dry_run: bool) -> None:
             return
     # The plan only read: the import writes in short transactions of its own.
     try:
-        result = households.apply_journaled(engine, plan)
-    except households.ImportBusy as busy:
+        result = register.apply_journaled(engine, plan)
+    except register.ImportBusy as busy:
         raise click.ClickException(f"nothing imported: {busy}") from None
     click.echo(f"imported {result.created} new and {result.updated} updated households into {community}")
 

@@ -5,7 +5,7 @@ about 300 households with owners, three meeting series and the meetings already 
 sign-ins, and some twenty-five issues in every lifecycle status. Times are relative to today, so a
 demo started any day has past meetings with minutes and an upcoming weekly talk with an agenda.
 
-Issues are raised and moved only through ``forum.registry`` so every step is in their history,
+Issues are raised and moved only through ``forum.issue_registry`` so every step is in their history,
 as it would be in real use; the steps are then dated back to when the story says they happened,
 so "days from raised to resolved" means something in the demo.
 
@@ -25,7 +25,7 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 from sqlmodel import Session, select
 
-from forum import registry
+from forum import issue_registry
 from forum.auth import hash_password
 from forum.lifecycle import Action, Facts
 from forum.models import (
@@ -473,7 +473,7 @@ def _between(a: datetime, b: datetime, fraction: float) -> datetime:
 
 
 class _Story:
-    """Walks issues through ``forum.registry`` and dates each recorded step."""
+    """Walks issues through ``forum.issue_registry`` and dates each recorded step."""
 
     def __init__(self, session: Session, committees: dict[int, dict[CommitteeKind, Committee]]) -> None:
         self.session = session
@@ -481,7 +481,7 @@ class _Story:
         self.entries: dict[tuple[int, int], AgendaEntry] = {}
 
     def _stamp(self, issue: Issue, at: datetime) -> None:
-        # registry stamps steps with the clock; the demo's happened earlier.
+        # issue_registry stamps steps with the clock; the demo's happened earlier.
         self.session.flush()
         event = self.session.exec(select(IssueEvent).where(IssueEvent.issue_id == issue.id)
                                   .order_by(IssueEvent.id.desc())).first()
@@ -493,17 +493,17 @@ class _Story:
 
     def raise_(self, community: Area, at: datetime, *, title: str, description: str, category: str, place: str,
                source: Source, raised_by: str, actor: str | None = None, meeting: Meeting | None = None) -> Issue:
-        issue = registry.raise_issue(self.session, community_id=community.id, title=title, description=description,
-                                     category=category, place=place, source=source, raised_by=raised_by,
-                                     actor=actor, meeting_id=meeting.id if meeting else None)
+        issue = issue_registry.raise_issue(self.session, community_id=community.id, title=title,
+                                           description=description, category=category, place=place, source=source,
+                                           raised_by=raised_by, actor=actor, meeting_id=meeting.id if meeting else None)
         issue.raised_at = at
         self._stamp(issue, at)
         return issue
 
     def step(self, issue: Issue, action: Action, at: datetime, *, actor: str, note: str = "",
              meeting: Meeting | None = None, facts: Facts = Facts()) -> None:
-        registry.move(self.session, issue, action, actor=actor, facts=facts, note=note,
-                      meeting_id=meeting.id if meeting else None)
+        issue_registry.move(self.session, issue, action, actor=actor, facts=facts, note=note,
+                            meeting_id=meeting.id if meeting else None)
         self._stamp(issue, at)
 
     def accept(self, issue: Issue, at: datetime, kind: CommitteeKind, *, actor: str, note: str = "") -> None:
@@ -511,7 +511,7 @@ class _Story:
         self.step(issue, Action.accept, at, actor=actor, note=note, facts=Facts(committee_id=committee.id))
 
     def agenda(self, issue: Issue, meeting: Meeting, at: datetime, *, actor: str, minutes: int = 10) -> AgendaEntry:
-        entry = registry.place_on_agenda(self.session, issue, meeting, actor=actor, planned_minutes=minutes)
+        entry = issue_registry.place_on_agenda(self.session, issue, meeting, actor=actor, planned_minutes=minutes)
         self._stamp(issue, at)
         self.entries[(meeting.id, issue.id)] = entry
         return entry

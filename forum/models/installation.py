@@ -66,7 +66,7 @@ class AuditEntry(SQLModel, table=True):
 
 
 class ImportJob(SQLModel, table=True):
-    """A register import written in chunks (``forum.households.apply_journaled``): its journal.
+    """A register import written in chunks (``forum.household_register.journal``): its journal.
 
     ``status``: ``staging`` while its plan is copied into ``ImportStage`` (the register untouched),
     ``pending`` once the whole plan is staged and chunks are being applied (``applied`` counts the

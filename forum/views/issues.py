@@ -6,7 +6,7 @@ from sqlmodel import Session, col, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, lifecycle, people, registry
+from forum import audit, auth, issue_registry, lifecycle, people
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts, Status
 from forum.models import (
@@ -96,7 +96,7 @@ def issue_new(request: Request, db: Session) -> Response:
             values["source"] = Source.online
         errors = _raise_form_errors(values, staff)
         if not errors:
-            issue = registry.raise_issue(db, community_id=community.id, actor=user(request).display_name
+            issue = issue_registry.raise_issue(db, community_id=community.id, actor=user(request).display_name
                                          if staff else values["raised_by"], **values)
             if staff:
                 audit.record(db, request, "issue_raise", "issue", issue.id, community_id=community.id)
@@ -108,7 +108,7 @@ def issue_new(request: Request, db: Session) -> Response:
 
 def _detail_context(db: Session, issue: Issue) -> dict:
     community = db.get(Area, issue.community_id)
-    events = registry.history(db, issue.id)
+    events = issue_registry.history(db, issue.id)
     meetings = {m.id: m for m in db.exec(select(Meeting).where(
         col(Meeting.id).in_({e.meeting_id for e in events if e.meeting_id} | set(
             db.exec(select(AgendaEntry.meeting_id).where(AgendaEntry.issue_id == issue.id)).all()))))}
@@ -176,7 +176,7 @@ def issue_move(request: Request, db: Session) -> Response:
         note = values["reason"] or values["note"]
         try:
             old_status = issue.status
-            registry.move(db, issue, action, actor=staff.display_name, facts=facts, note=note)
+            issue_registry.move(db, issue, action, actor=staff.display_name, facts=facts, note=note)
             audit.record(db, request, "issue_move", "issue", issue.id, f"{action.value}: {old_status} → {issue.status}",
                          community_id=issue.community_id)
         except lifecycle.Refused as refused:
@@ -203,7 +203,7 @@ def issue_schedule(request: Request, db: Session) -> Response:
         errors["meeting"] = _("Choose a coming meeting of this community.")
     else:
         try:
-            registry.place_on_agenda(db, issue, meeting, actor=staff.display_name)
+            issue_registry.place_on_agenda(db, issue, meeting, actor=staff.display_name)
             audit.record(db, request, "issue_schedule", "issue", issue.id, f"meeting {meeting.id}",
                          community_id=issue.community_id)
         except lifecycle.Refused as refused:

@@ -21,7 +21,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from forum import audit, auth, electorate, joining, lifecycle, live, minutes, people, registry, sessions, verification
+from forum import (
+    audit,
+    auth,
+    electorate,
+    issue_registry,
+    joining,
+    lifecycle,
+    live,
+    minutes,
+    people,
+    sessions,
+    verification,
+)
 from forum.i18n import gettext as _
 from forum.lifecycle import Action, Facts
 from forum.models import (
@@ -181,7 +193,7 @@ def _move_issue(db: Session, issue: Issue | None, action: Action, *, actor: str,
     if issue is None:
         return
     try:
-        registry.move(db, issue, action, actor=actor, facts=facts, note=note, meeting_id=meeting.id)
+        issue_registry.move(db, issue, action, actor=actor, facts=facts, note=note, meeting_id=meeting.id)
     except lifecycle.Refused:
         pass
 
