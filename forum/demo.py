@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from forum import issue_registry
 from forum.auth import hash_password
-from forum.lifecycle import Action, Facts
+from forum.lifecycle import Facts, Step
 from forum.models import (
     AgendaEntry,
     Area,
@@ -487,7 +487,7 @@ class _Story:
                                   .order_by(IssueEvent.id.desc())).first()
         event.at = at
         issue.updated_at = at
-        if issue.resolved_at is not None and event.action == Action.resolve:
+        if issue.resolved_at is not None and event.action == Step.resolve:
             issue.resolved_at = at
         self.session.add_all([event, issue])
 
@@ -500,15 +500,15 @@ class _Story:
         self._stamp(issue, at)
         return issue
 
-    def step(self, issue: Issue, action: Action, at: datetime, *, actor: str, note: str = "",
+    def step(self, issue: Issue, step: Step, at: datetime, *, actor: str, note: str = "",
              meeting: Meeting | None = None, facts: Facts = Facts()) -> None:
-        issue_registry.move(self.session, issue, action, actor=actor, facts=facts, note=note,
+        issue_registry.move(self.session, issue, step, actor=actor, facts=facts, note=note,
                             meeting_id=meeting.id if meeting else None)
         self._stamp(issue, at)
 
     def accept(self, issue: Issue, at: datetime, kind: CommitteeKind, *, actor: str, note: str = "") -> None:
         committee = self.committees[issue.community_id][kind]
-        self.step(issue, Action.accept, at, actor=actor, note=note, facts=Facts(committee_id=committee.id))
+        self.step(issue, Step.accept, at, actor=actor, note=note, facts=Facts(committee_id=committee.id))
 
     def agenda(self, issue: Issue, meeting: Meeting, at: datetime, *, actor: str, minutes: int = 10) -> AgendaEntry:
         entry = issue_registry.place_on_agenda(self.session, issue, meeting, actor=actor, planned_minutes=minutes)
@@ -517,11 +517,11 @@ class _Story:
         return entry
 
     def discuss(self, issue: Issue, meeting: Meeting, note: str, *, actor: str = FACILITATOR) -> None:
-        self.step(issue, Action.discuss, self.during(issue, meeting), actor=actor, note=note, meeting=meeting)
+        self.step(issue, Step.discuss, self.during(issue, meeting), actor=actor, note=note, meeting=meeting)
 
     def decide(self, issue: Issue, meeting: Meeting, decision: str, *, actor: str = FACILITATOR) -> None:
         self.entries[(meeting.id, issue.id)].decision = decision
-        self.step(issue, Action.decide, self.during(issue, meeting, late=True), actor=actor, note=decision,
+        self.step(issue, Step.decide, self.during(issue, meeting, late=True), actor=actor, note=decision,
                   meeting=meeting, facts=Facts(decision=decision))
 
     def record(self, issue: Issue, meeting: Meeting, outcome: str) -> None:
@@ -554,12 +554,12 @@ def _first_community_issues(s: _Story, cal: _Calendar, c: Area, owners: dict[tup
     s.discuss(poultry, W_q1, "养鸡的邹孃孃到场，表示不知道小区内不能养活禽，愿意配合，但希望给点时间联系乡下亲戚。")
     s.decide(poultry, W_q1, "公共卫生委员会和网格员上门劝导，给予十天时间自行处置活禽；"
                             "物业公司拆除竹篱笆、清理院坝并消杀，恢复绿化；逾期不处置的，报区城市管理局依法处理。")
-    s.step(poultry, Action.start, _on(cal.W_q1, 2, 10), actor="公共卫生委员会 罗委员", note="已上门送达劝导告知书。")
-    s.step(poultry, Action.resolve, _on(cal.W_q1, 13, 10), actor="公共卫生委员会 罗委员",
+    s.step(poultry, Step.start, _on(cal.W_q1, 2, 10), actor="公共卫生委员会 罗委员", note="已上门送达劝导告知书。")
+    s.step(poultry, Step.resolve, _on(cal.W_q1, 13, 10), actor="公共卫生委员会 罗委员",
            note="活禽已全部送回乡下亲戚家，院坝已清理消杀，竹篱笆拆除，补种了麦冬。")
     s.agenda(poultry, Q, _on(cal.Q, -3, 10), actor=FACILITATOR)
     s.record(poultry, Q, "现场评议：满意 21 人、基本满意 5 人、不满意 1 人。评议通过，予以销号。")
-    s.step(poultry, Action.review, s.during(poultry, Q, late=True), actor=FACILITATOR, meeting=Q,
+    s.step(poultry, Step.review, s.during(poultry, Q, late=True), actor=FACILITATOR, meeting=Q,
            note="居民评议：满意。")
 
     # -- reviewed: overflowing bins, raised at a weekly talk
@@ -572,12 +572,12 @@ def _first_community_issues(s: _Story, cal: _Calendar, c: Area, owners: dict[tup
     s.agenda(bins, W_q2, cal.W_q2 + timedelta(minutes=12), actor=FACILITATOR)
     s.decide(bins, W_q2, "物业公司在4栋门口增设两个分类垃圾桶，与区城市管理局环卫所协调每天早晚各清运一次；"
                          "环境和物业管理委员会两周后回访。", actor=FACILITATOR)
-    s.step(bins, Action.start, _on(cal.W_q2, 1, 10), actor=LIAISON, note="已通知环卫所调整清运班次。")
-    s.step(bins, Action.resolve, _on(cal.W_q2, 8, 10), actor=COMMITTEE_MEMBER,
+    s.step(bins, Step.start, _on(cal.W_q2, 1, 10), actor=LIAISON, note="已通知环卫所调整清运班次。")
+    s.step(bins, Step.resolve, _on(cal.W_q2, 8, 10), actor=COMMITTEE_MEMBER,
            note="新增垃圾桶已到位，早7点、晚7点各清运一次，回访住户反映地面无堆积。")
     s.agenda(bins, Q, _on(cal.Q, -3, 10), actor=FACILITATOR)
     s.record(bins, Q, "现场评议：满意 18 人、基本满意 8 人、不满意 2 人。评议通过，予以销号。")
-    s.step(bins, Action.review, s.during(bins, Q, late=True), actor=FACILITATOR, meeting=Q, note="居民评议：满意。")
+    s.step(bins, Step.review, s.during(bins, Q, late=True), actor=FACILITATOR, meeting=Q, note="居民评议：满意。")
 
     # -- reopened at the review, coordinated again, now in progress: e-bikes charged in stairwells
     ebikes = s.raise_(c, _on(cal.W_q1, -10, 15), title="电动自行车在楼道停放、飞线充电", category="safety",
@@ -591,20 +591,20 @@ def _first_community_issues(s: _Story, cal: _Calendar, c: Area, owners: dict[tup
     s.agenda(ebikes, W_q2, _on(cal.W_q2, -2, 10), actor=FACILITATOR)
     s.decide(ebikes, W_q2, "治安保卫委员会会同物业公司开展楼道清理，张贴禁止楼道停放充电的告示；"
                            "物业公司在2栋旁临时划出电动车停放区。")
-    s.step(ebikes, Action.start, _on(cal.W_q2, 1, 10), actor="治安保卫委员会 冉委员", note="已张贴告示，逐户提醒。")
-    s.step(ebikes, Action.resolve, _on(cal.W_q2, 9, 10), actor="治安保卫委员会 冉委员",
+    s.step(ebikes, Step.start, _on(cal.W_q2, 1, 10), actor="治安保卫委员会 冉委员", note="已张贴告示，逐户提醒。")
+    s.step(ebikes, Step.resolve, _on(cal.W_q2, 9, 10), actor="治安保卫委员会 冉委员",
            note="楼道内电动车已全部移出，临时停放区已划线。")
     s.agenda(ebikes, Q, _on(cal.Q, -3, 10), actor=FACILITATOR)
     s.record(ebikes, Q, "现场评议：满意 6 人、基本满意 5 人、不满意 17 人。居民反映清理后一周楼道又停满了，"
                         "临时停放区没有充电桩，问题没有根本解决。评议不通过，重新交办。")
     reason = "季度评议不满意：临时停放区没有充电设施，楼道停放充电反弹。重新交办治安保卫委员会，提交月度协调会。"
-    s.step(ebikes, Action.reopen, s.during(ebikes, Q, late=True), actor=FACILITATOR, meeting=Q, note=reason,
+    s.step(ebikes, Step.reopen, s.during(ebikes, Q, late=True), actor=FACILITATOR, meeting=Q, note=reason,
            facts=Facts(reason=reason))
     # Reopening returns it to accepted, still with the security committee: it goes to the monthly meeting.
     s.agenda(ebikes, M, _between(_on(cal.Q, 1, 10), cal.M, 0.3), actor=FACILITATOR, minutes=15)
     s.decide(ebikes, M, "物业公司在2栋与3栋之间空地建设集中充电车棚（20个充电口，投币/扫码计费），一个月内建成；"
                         "解放碑派出所配合开展电动车安全宣传；车棚建成后楼道内禁止停放，治安保卫委员会每周巡查。")
-    s.step(ebikes, Action.start, _between(cal.M, now, 0.3), actor=LIAISON, note="车棚基础已开挖。")
+    s.step(ebikes, Step.start, _between(cal.M, now, 0.3), actor=LIAISON, note="车棚基础已开挖。")
 
     # -- in progress: kitchen fumes, coordinated with the departments at the monthly meeting
     fumes = s.raise_(c, _on(cal.W_m, -5, 15), title="3栋底楼面馆油烟扰民", category="fumes",
@@ -621,12 +621,12 @@ def _first_community_issues(s: _Story, cal: _Calendar, c: Area, owners: dict[tup
                          place="3栋1单元201", source=Source.hotline, raised_by="12345热线转办（3栋住户）",
                          actor=FACILITATOR,
                          description="楼下面馆的排烟管正对我家卧室窗户，早上油烟呛得人咳嗽，窗户都不敢开。")
-    s.step(duplicate, Action.merge, _on(cal.W_m, -2, 10), actor=COMMITTEE_MEMBER,
+    s.step(duplicate, Step.merge, _on(cal.W_m, -2, 10), actor=COMMITTEE_MEMBER,
            note="与“3栋底楼面馆油烟扰民”为同一问题，合并办理。", facts=Facts(merge_into=fumes.id))
     s.agenda(fumes, M, _on(cal.M, -5, 10), actor=FACILITATOR, minutes=15)
     s.decide(fumes, M, "由区城市管理局牵头、区市场监督管理局配合，督促面馆15日内更换高效油烟净化设备，"
                        "排烟管道改至楼顶高空排放；物业公司配合施工；环境和物业管理委员会每周回访2楼、3楼住户。")
-    s.step(fumes, Action.start, _between(cal.M, now, 0.4), actor=LIAISON,
+    s.step(fumes, Step.start, _between(cal.M, now, 0.4), actor=LIAISON,
            note="城管执法队员已现场检查，下达整改通知书，面馆已订购新净化设备。")
 
     # -- in progress: falling tiles, which needs the repair fund
@@ -638,7 +638,7 @@ def _first_community_issues(s: _Story, cal: _Calendar, c: Area, owners: dict[tup
     s.agenda(tiles, M, _on(cal.M, -4, 10), actor=FACILITATOR, minutes=15)
     s.decide(tiles, M, "物业公司立即搭设防护网、设置警示标志；区住建委指导启动专项维修资金使用程序，"
                        "由2栋业主表决后实施外墙维修。")
-    s.step(tiles, Action.start, _between(cal.M, now, 0.2), actor=LIAISON, note="防护网已搭设完毕。")
+    s.step(tiles, Step.start, _between(cal.M, now, 0.2), actor=LIAISON, note="防护网已搭设完毕。")
 
     # -- discussed, to be voted on at the next weekly talk: the lift of building 5, unit 2
     top = owners[("5", "2", "601")]
@@ -712,9 +712,9 @@ def _first_community_issues(s: _Story, cal: _Calendar, c: Area, owners: dict[tup
     s.agenda(dance, W_m, _on(cal.W_m, -2, 10), actor=FACILITATOR)
     s.decide(dance, W_m, "文化体育委员会与两支舞蹈队协商：音量控制在60分贝以内，活动时间调整为19:00—20:30，"
                          "两队错开场地，改用定向音箱。")
-    s.step(dance, Action.start, _on(cal.W_m, 1, 10), actor="文化体育委员会 何委员",
+    s.step(dance, Step.start, _on(cal.W_m, 1, 10), actor="文化体育委员会 何委员",
            note="已与两支舞蹈队队长签订文明跳舞承诺书。")
-    s.step(dance, Action.resolve, _between(_on(cal.W_m, 2, 10), now, 0.5), actor="文化体育委员会 何委员",
+    s.step(dance, Step.resolve, _between(_on(cal.W_m, 2, 10), now, 0.5), actor="文化体育委员会 何委员",
            note="连续两周晚间抽测，音量在55分贝左右，6栋住户反映明显改善。")
 
     # -- accepted, not yet scheduled
@@ -737,7 +737,7 @@ def _first_community_issues(s: _Story, cal: _Calendar, c: Area, owners: dict[tup
                     source=Source.hotline, raised_by="6栋住户 汪国华", actor=FACILITATOR,
                     description="家里的防盗窗锈得很厉害，希望社区出钱帮忙换成不锈钢的。")
     reason = "防盗窗属于业主专有部分，不属于社区公共事务，费用应由业主自行承担；已告知可联系有资质的施工单位。"
-    s.step(bars, Action.decline, _on(cal.w2, -4, 10), actor=FACILITATOR, note=reason, facts=Facts(reason=reason))
+    s.step(bars, Step.decline, _on(cal.w2, -4, 10), actor=FACILITATOR, note=reason, facts=Facts(reason=reason))
 
 
 def _second_community_issues(s: _Story, cal: _Calendar, c: Area) -> None:
@@ -760,7 +760,7 @@ def _second_community_issues(s: _Story, cal: _Calendar, c: Area) -> None:
     s.decide(homestay, w2, "民宿经营者在各自房内设置行李存放区，楼道不得堆放物品；"
                            "派出所和社区联合开展民宿消防安全检查；人民调解委员会牵头制定《白象街民宿经营公约》。",
              actor=chair)
-    s.step(homestay, Action.start, _between(cal.c2_w2, now, 0.3), actor=chair,
+    s.step(homestay, Step.start, _between(cal.c2_w2, now, 0.3), actor=chair,
            note="第一次联合检查已完成，楼道已清空。")
 
     # -- decided: pigeons on the roof
@@ -781,8 +781,8 @@ def _second_community_issues(s: _Story, cal: _Calendar, c: Area) -> None:
     s.accept(septic, _on(cal.c2_w3, -1, 12), CommitteeKind.environment, actor=chair)
     s.agenda(septic, w3, _on(cal.c2_w3, 0, 16), actor=chair)
     s.decide(septic, w3, "物业公司三日内请专业单位疏通化粪池并清洗路面；环境和物业管理委员会跟进回访。", actor=chair)
-    s.step(septic, Action.start, _on(cal.c2_w3, 1, 10), actor=LIAISON, note="疏通作业已安排。")
-    s.step(septic, Action.resolve, _on(cal.c2_w3, 3, 10), actor=chair,
+    s.step(septic, Step.start, _on(cal.c2_w3, 1, 10), actor=LIAISON, note="疏通作业已安排。")
+    s.step(septic, Step.resolve, _on(cal.c2_w3, 3, 10), actor=chair,
            note="化粪池已疏通，路面已冲洗消毒，住户确认无异味。")
 
     # -- resolved: renovation noise at lunchtime
@@ -793,8 +793,8 @@ def _second_community_issues(s: _Story, cal: _Calendar, c: Area) -> None:
     s.agenda(works, w2, _on(cal.c2_w2, -1, 10), actor=chair)
     s.decide(works, w2, "装修户与施工队承诺遵守装修时间：工作日8:00—12:00、14:00—18:00，周末不进行高噪音作业；"
                         "物业公司加强巡查。", actor=chair)
-    s.step(works, Action.start, _on(cal.c2_w2, 1, 10), actor=chair, note="已在单元门口张贴装修时间告示。")
-    s.step(works, Action.resolve, _between(_on(cal.c2_w2, 2, 10), now, 0.6), actor=chair,
+    s.step(works, Step.start, _on(cal.c2_w2, 1, 10), actor=chair, note="已在单元门口张贴装修时间告示。")
+    s.step(works, Step.resolve, _between(_on(cal.c2_w2, 2, 10), now, 0.6), actor=chair,
            note="两周内未再接到投诉，装修户已按时施工。")
 
     # -- on the agenda of the next weekly talk, and a duplicate merged into it
@@ -806,7 +806,7 @@ def _second_community_issues(s: _Story, cal: _Calendar, c: Area) -> None:
     dup = s.raise_(c, _between(w1_end, now, 0.5), title="外来车辆占用小区车位", category="parking",
                    place="白象街小区大门内", source=Source.hotline, raised_by="12345热线转办（2栋住户）", actor=chair,
                    description="大门里面的车位经常被外面来的车占着，门卫也不管。")
-    s.step(dup, Action.merge, _between(w1_end, now, 0.7), actor=chair, note="与“小区停车位划线不合理”合并办理。",
+    s.step(dup, Step.merge, _between(w1_end, now, 0.7), actor=chair, note="与“小区停车位划线不合理”合并办理。",
            facts=Facts(merge_into=parking.id))
 
     # -- accepted: a lift wanted in building 8
@@ -826,4 +826,4 @@ def _second_community_issues(s: _Story, cal: _Calendar, c: Area) -> None:
                     source=Source.visit, raised_by="1栋住户 熊大成", actor=chair,
                     description="邻居借了我两万块钱两年不还，希望社区出面帮我要回来。")
     reason = "属于私人债务纠纷，社区无权强制追讨；已告知可申请人民调解委员会调解，或向人民法院起诉。"
-    s.step(debt, Action.decline, _on(cal.c2_w2, -5, 10), actor=chair, note=reason, facts=Facts(reason=reason))
+    s.step(debt, Step.decline, _on(cal.c2_w2, -5, 10), actor=chair, note=reason, facts=Facts(reason=reason))

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from forum import issue_registry
-from forum.lifecycle import Action, Facts
+from forum.lifecycle import Facts, Step
 from forum.models import Area
 
 
@@ -29,13 +29,13 @@ def _issue(db):
 
 def test_the_reason_is_the_history_note_when_no_note_is_given(db):
     issue = _issue(db)
-    issue_registry.move(db, issue, Action.decline, actor="主持人", facts=Facts(reason="属物业职责，已转交物业"))
+    issue_registry.move(db, issue, Step.decline, actor="主持人", facts=Facts(reason="属物业职责，已转交物业"))
     db.commit()
     assert [e.note for e in issue_registry.history(db, issue.id)] == ["", "属物业职责，已转交物业"]
 
 
 def test_an_explicit_note_wins_over_the_reason(db):
     issue = _issue(db)
-    issue_registry.move(db, issue, Action.decline, actor="主持人", facts=Facts(reason="重复"), note="与第3号议题重复")
+    issue_registry.move(db, issue, Step.decline, actor="主持人", facts=Facts(reason="重复"), note="与第3号议题重复")
     db.commit()
     assert issue_registry.history(db, issue.id)[-1].note == "与第3号议题重复"

@@ -69,7 +69,7 @@ class IssueEvent(SQLModel, table=True):
     issue_id: int = Field(foreign_key="issue.id", index=True)
     at: NaiveDatetime = Field(default_factory=now, index=True)
     actor: str = Field(max_length=60)
-    action: str = Field(max_length=20)
+    action: str = Field(max_length=20)  # a lifecycle.Step, or "raise" and "vote", which change no status
     from_status: str | None = Field(default=None, max_length=20)
     to_status: str = Field(max_length=20)
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
