@@ -237,9 +237,9 @@ def bench_group() -> None:
               help="How many facilitator actions to time.")
 def bench_live(tablets: int, actions: int) -> None:
     """Time live pushes to N tablets against a bare websockets broadcast; memory per tablet."""
-    from forum import bench
+    from forum.bench import live as live_bench
 
-    bench.run_live(tablets, actions, echo=click.echo)
+    live_bench.run_live(tablets, actions, echo=click.echo)
 
 
 @bench_group.command("vote")
@@ -251,7 +251,7 @@ def bench_live(tablets: int, actions: int) -> None:
               help="Run this many times and also print the medians (shared machines are noisy).")
 def bench_vote(voters: int, spread: float, rounds: int) -> None:
     """Every tablet casts within SPREAD seconds: exact totals, cast latency, result on every tablet."""
-    from forum import bench_vote as vote_bench
+    from forum.bench import vote as vote_bench
 
     results = [vote_bench.run_vote(voters, spread, echo=click.echo) for _ in range(rounds)]
     if rounds > 1:
