@@ -85,7 +85,7 @@ def test_seeding_twice_gives_the_same_rows(seeded):
 
 
 def test_the_demo_is_the_same_every_time(monkeypatch):
-    monkeypatch.setattr(demo, "hash_password", lambda password: "not-a-hash")
+    monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
     snapshots = []
     for _ in range(2):
         engine = _fresh_engine()
@@ -101,7 +101,7 @@ def test_the_demo_is_the_same_every_time(monkeypatch):
 
 
 def test_seed_joins_an_existing_district_and_admin(monkeypatch):
-    monkeypatch.setattr(demo, "hash_password", lambda password: "not-a-hash")
+    monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
     engine = _fresh_engine()
     with Session(engine) as session:
         session.add(Area(name="渝中区", kind="district", slug="yuzhong"))
@@ -308,7 +308,7 @@ def test_a_dissatisfied_review_reopened_an_issue(db):
     datetime(2027, 2, 28, 23, 59),
 ])
 def test_the_demo_holds_together_whatever_the_day(monkeypatch, today):
-    monkeypatch.setattr(demo, "hash_password", lambda password: "not-a-hash")
+    monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
     engine = _fresh_engine()
     with Session(engine) as session:
         demo.seed(session, today=today)
