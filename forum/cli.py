@@ -1,4 +1,5 @@
-"""The ``forum`` command: serve, demo, database upgrades, users, imports."""
+"""The ``forum`` command, its commands grouped below by concern: serving and the database, staff
+sign-ins, residents' data (the household register, a person's data), the demo and the benchmarks."""
 
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ def main() -> None:
     """forum: neighbourhood deliberation, from the weekly talk to the quarterly review."""
 
 
+# ---------------------------------------------------------------- serving and the database
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -93,6 +97,35 @@ def _resume_imports(engine) -> None:
         click.echo(f"finished {finished} interrupted household import(s)")
 
 
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def backup_command(file: Path, force: bool) -> None:
+    """Write a consistent copy of the database to FILE, also while the server runs."""
+    from forum import backup
+
+    try:
+        click.echo(backup.backup(_settings().database_url, file, force=force))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Put the backup in FILE in place of the database (stop the server first), then upgrade it."""
+    from forum import backup
+
+    try:
+        click.echo(backup.restore(_settings().database_url, file, force=force))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+# ---------------------------------------------------------------- staff sign-ins
+
+
 @main.command()
 @click.argument("username")
 @click.option("--name", "display_name", help="Name shown to others (default: the username).")
@@ -126,6 +159,49 @@ def createuser(username: str, display_name: str | None, role: str, community: st
             raise click.ClickException(str(e)) from None
         session.commit()
     click.echo(f"created {role} {username}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Staff sign-ins."""
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
+    from forum import audit, sessions
+    from forum.models import User
+
+    engine = _engine()
+    database.upgrade(engine)
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        if disabled:
+            ended = sessions.disable(session, user)
+            audit.record(session, None, "account_disable", "user", user.id, f"{ended} session(s) ended",
+                         community_id=user.community_id)
+        else:
+            sessions.enable(session, user)
+            audit.record(session, None, "account_enable", "user", user.id, community_id=user.community_id)
+        session.commit()
+    click.echo(f"{'disabled' if disabled else 'enabled'} {username}")
+
+
+@user_group.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable a sign-in: it is refused from now on and its sessions end on every device."""
+    _set_disabled(username, True)
+
+
+@user_group.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Let a disabled sign-in in again."""
+    _set_disabled(username, False)
+
+
+# ---------------------------------------------------------------- residents' data: household register, personal data
 
 
 @main.group("import")
@@ -171,30 +247,61 @@ def import_households(file: Path, community: str, dry_run: bool) -> None:
     click.echo(f"imported {result.created} new and {result.updated} updated households into {community}")
 
 
-@main.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
-def backup_command(file: Path, force: bool) -> None:
-    """Write a consistent copy of the database to FILE, also while the server runs."""
-    from forum import backup
-
-    try:
-        click.echo(backup.backup(_settings().database_url, file, force=force))
-    except backup.BackupError as error:
-        raise click.ClickException(str(error)) from None
+@main.group("person")
+def person_group() -> None:
+    """A resident's personal data, on their request."""
 
 
-@main.command("restore")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
-def restore_command(file: Path, force: bool) -> None:
-    """Put the backup in FILE in place of the database (stop the server first), then upgrade it."""
-    from forum import backup
+def _person_or_fail(session: Session, person_id: int):
+    from forum.models import Person
 
-    try:
-        click.echo(backup.restore(_settings().database_url, file, force=force))
-    except backup.BackupError as error:
-        raise click.ClickException(str(error)) from None
+    person = session.get(Person, person_id) if 0 < person_id < 2**63 else None
+    if person is None:
+        raise click.ClickException(f"no person {person_id}")
+    return person
+
+
+@person_group.command("export")
+@click.argument("person_id", type=int)
+def person_export(person_id: int) -> None:
+    """Print everything forum holds about a person, as JSON."""
+    import json
+
+    from forum import audit, people
+
+    engine = _engine()
+    database.upgrade(engine)
+    with Session(engine) as session:
+        person = _person_or_fail(session, person_id)
+        data = people.export(session, person)
+        audit.record(session, None, "person_export", "person", person.id,
+                     community_id=people.community_of(session, person))
+        session.commit()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@person_group.command("erase")
+@click.argument("person_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def person_erase(person_id: int, yes: bool) -> None:
+    """Replace a person's name, phone and flat with a placeholder; attendance and votes stay as counts."""
+    from forum import audit, people
+
+    engine = _engine()
+    database.upgrade(engine)
+    with Session(engine) as session:
+        person = _person_or_fail(session, person_id)
+        if not yes:
+            click.confirm(f"Erase the personal data of person {person_id}? This cannot be undone", abort=True)
+        changed = people.erase(session, person)
+        audit.record(session, None, "person_erase", "person", person.id,
+                     ", ".join(f"{k} {v}" for k, v in changed.items()),
+                     community_id=people.community_of(session, person))
+        session.commit()
+    click.echo(f"erased person {person_id}: " + ", ".join(f"{v} {k}" for k, v in changed.items()))
+
+
+# ---------------------------------------------------------------- the demo and the benchmarks
 
 
 @main.command()
@@ -258,97 +365,3 @@ def bench_vote(voters: int, spread: float, rounds: int) -> None:
         vote_bench.echo_medians(results, echo=click.echo)
     if not all(r["exact"] for r in results):
         raise click.ClickException("the final totals do not match what was cast")
-
-
-@main.group("person")
-def person_group() -> None:
-    """A resident's personal data, on their request."""
-
-
-def _person_or_fail(session: Session, person_id: int):
-    from forum.models import Person
-
-    person = session.get(Person, person_id) if 0 < person_id < 2**63 else None
-    if person is None:
-        raise click.ClickException(f"no person {person_id}")
-    return person
-
-
-@person_group.command("export")
-@click.argument("person_id", type=int)
-def person_export(person_id: int) -> None:
-    """Print everything forum holds about a person, as JSON."""
-    import json
-
-    from forum import audit, people
-
-    engine = _engine()
-    database.upgrade(engine)
-    with Session(engine) as session:
-        person = _person_or_fail(session, person_id)
-        data = people.export(session, person)
-        audit.record(session, None, "person_export", "person", person.id,
-                     community_id=people.community_of(session, person))
-        session.commit()
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-@person_group.command("erase")
-@click.argument("person_id", type=int)
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def person_erase(person_id: int, yes: bool) -> None:
-    """Replace a person's name, phone and flat with a placeholder; attendance and votes stay as counts."""
-    from forum import audit, people
-
-    engine = _engine()
-    database.upgrade(engine)
-    with Session(engine) as session:
-        person = _person_or_fail(session, person_id)
-        if not yes:
-            click.confirm(f"Erase the personal data of person {person_id}? This cannot be undone", abort=True)
-        changed = people.erase(session, person)
-        audit.record(session, None, "person_erase", "person", person.id,
-                     ", ".join(f"{k} {v}" for k, v in changed.items()),
-                     community_id=people.community_of(session, person))
-        session.commit()
-    click.echo(f"erased person {person_id}: " + ", ".join(f"{v} {k}" for k, v in changed.items()))
-
-
-@main.group("user")
-def user_group() -> None:
-    """Staff sign-ins."""
-
-
-def _set_disabled(username: str, disabled: bool) -> None:
-    from forum import audit, sessions
-    from forum.models import User
-
-    engine = _engine()
-    database.upgrade(engine)
-    with Session(engine) as session:
-        user = session.exec(select(User).where(User.username == username)).first()
-        if user is None:
-            raise click.ClickException(f"no user {username!r}")
-        if disabled:
-            ended = sessions.disable(session, user)
-            audit.record(session, None, "account_disable", "user", user.id, f"{ended} session(s) ended",
-                         community_id=user.community_id)
-        else:
-            sessions.enable(session, user)
-            audit.record(session, None, "account_enable", "user", user.id, community_id=user.community_id)
-        session.commit()
-    click.echo(f"{'disabled' if disabled else 'enabled'} {username}")
-
-
-@user_group.command("disable")
-@click.argument("username")
-def user_disable(username: str) -> None:
-    """Disable a sign-in: it is refused from now on and its sessions end on every device."""
-    _set_disabled(username, True)
-
-
-@user_group.command("enable")
-@click.argument("username")
-def user_enable(username: str) -> None:
-    """Let a disabled sign-in in again."""
-    _set_disabled(username, False)
