@@ -1,4 +1,5 @@
-"""The ``forum`` command: serve, demo, database upgrades, users, imports."""
+"""The ``forum`` command, its commands grouped below by concern: serving and the database, staff
+sign-ins, residents' data (the household register, a person's data), the demo and the benchmarks."""
 
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ def main() -> None:
     """forum: neighbourhood deliberation, from the weekly talk to the quarterly review."""
 
 
+# ---------------------------------------------------------------- serving and the database
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -81,16 +85,45 @@ def db_upgrade(revision: str) -> None:
 
 def _resume_imports(engine) -> None:
     """A register import a crash left half-written is finished now (all or nothing: see
-    ``forum.households.apply_journaled``)."""
+    ``forum.household_register.journal``)."""
     from sqlalchemy import inspect
 
-    from forum import households
+    from forum import household_register
 
     if not inspect(engine).has_table("importjob"):
         return  # a schema short of 0008 (or not upgraded here) has no import journal
-    finished = households.resume_imports(engine)
+    finished = household_register.resume_imports(engine)
     if finished:
         click.echo(f"finished {finished} interrupted household import(s)")
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def backup_command(file: Path, force: bool) -> None:
+    """Write a consistent copy of the database to FILE, also while the server runs."""
+    from forum import backup
+
+    try:
+        click.echo(backup.backup(_settings().database_url, file, force=force))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Put the backup in FILE in place of the database (stop the server first), then upgrade it."""
+    from forum import backup
+
+    try:
+        click.echo(backup.restore(_settings().database_url, file, force=force))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+# ---------------------------------------------------------------- staff sign-ins
 
 
 @main.command()
@@ -128,6 +161,49 @@ def createuser(username: str, display_name: str | None, role: str, community: st
     click.echo(f"created {role} {username}")
 
 
+@main.group("user")
+def user_group() -> None:
+    """Staff sign-ins."""
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
+    from forum import audit, sessions
+    from forum.models import User
+
+    engine = _engine()
+    database.upgrade(engine)
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        if disabled:
+            ended = sessions.disable(session, user)
+            audit.record(session, None, "account_disable", "user", user.id, f"{ended} session(s) ended",
+                         community_id=user.community_id)
+        else:
+            sessions.enable(session, user)
+            audit.record(session, None, "account_enable", "user", user.id, community_id=user.community_id)
+        session.commit()
+    click.echo(f"{'disabled' if disabled else 'enabled'} {username}")
+
+
+@user_group.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable a sign-in: it is refused from now on and its sessions end on every device."""
+    _set_disabled(username, True)
+
+
+@user_group.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Let a disabled sign-in in again."""
+    _set_disabled(username, False)
+
+
+# ---------------------------------------------------------------- residents' data: household register, personal data
+
+
 @main.group("import")
 def import_group() -> None:
     """Bring data in from files."""
@@ -138,8 +214,8 @@ def import_group() -> None:
 @click.option("--community", required=True, help="Slug of the community the households belong to.")
 @click.option("--dry-run", is_flag=True, help="Only say what the file would change; write nothing.")
 def import_households(file: Path, community: str, dry_run: bool) -> None:
-    """Import the household registry (units and their owners) from a CSV (UTF-8 or GBK): all rows or none."""
-    from forum import households
+    """Import the household register (units and their owners) from a CSV (UTF-8 or GBK): all rows or none."""
+    from forum import household_register as register
 
     engine = _engine()
     database.upgrade(engine)
@@ -148,8 +224,8 @@ def import_households(file: Path, community: str, dry_run: bool) -> None:
         if area is None:
             raise click.ClickException(f"no community {community!r}")
         try:
-            plan = households.plan_import(session, area.id, households.parse(file.read_bytes()))
-        except households.ImportRefused as refused:
+            plan = register.plan_import(session, area.id, register.parse(file.read_bytes()))
+        except register.ImportRefused as refused:
             session.rollback()
             for e in refused.errors:
                 text = e.message % e.params if e.params else e.message
@@ -165,99 +241,10 @@ def import_households(file: Path, community: str, dry_run: bool) -> None:
             return
     # The plan only read: the import writes in short transactions of its own.
     try:
-        result = households.apply_journaled(engine, plan)
-    except households.ImportBusy as busy:
+        result = register.apply_journaled(engine, plan)
+    except register.ImportBusy as busy:
         raise click.ClickException(f"nothing imported: {busy}") from None
     click.echo(f"imported {result.created} new and {result.updated} updated households into {community}")
-
-
-@main.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
-def backup_command(file: Path, force: bool) -> None:
-    """Write a consistent copy of the database to FILE, also while the server runs."""
-    from forum import backup
-
-    try:
-        click.echo(backup.backup(_settings().database_url, file, force=force))
-    except backup.BackupError as error:
-        raise click.ClickException(str(error)) from None
-
-
-@main.command("restore")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
-def restore_command(file: Path, force: bool) -> None:
-    """Put the backup in FILE in place of the database (stop the server first), then upgrade it."""
-    from forum import backup
-
-    try:
-        click.echo(backup.restore(_settings().database_url, file, force=force))
-    except backup.BackupError as error:
-        raise click.ClickException(str(error)) from None
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Only create the demo data.")
-def demo(host: str, port: int, no_serve: bool) -> None:
-    """Create (or upgrade) a database with a realistic demo community, then serve it."""
-    from forum import demo as demo_data
-
-    settings = _settings()
-    engine = database.make_engine(settings.database_url)
-    database.upgrade(engine)
-    with Session(engine) as session:
-        summary = demo_data.seed(session)
-        session.commit()
-    base = f"http://{host}:{port}"
-    click.echo(f"forum demo — database {settings.database_url}")
-    click.echo(f"  district overview   {base}/")
-    for slug in summary.communities:
-        click.echo(f"  community           {base}/c/{slug}")
-    click.echo(f"  tablets join at     {base}/join  (code shown on a live meeting's console and screen)")
-    click.echo("  demo sign-ins (username / password / role):")
-    for username, password, role in demo_data.DEMO_LOGINS:
-        click.echo(f"    {username:<12} {password:<10} {role}")
-    sys.stdout.flush()
-    if not no_serve:
-        _serve(host, port)
-
-
-@main.group("bench")
-def bench_group() -> None:
-    """Benchmarks, on this machine, on loopback only."""
-
-
-@bench_group.command("live")
-@click.option("--tablets", default=100, show_default=True, type=click.IntRange(1, 20000),
-              help="How many tablets to connect.")
-@click.option("--actions", default=20, show_default=True, type=click.IntRange(1, 1000),
-              help="How many facilitator actions to time.")
-def bench_live(tablets: int, actions: int) -> None:
-    """Time live pushes to N tablets against a bare websockets broadcast; memory per tablet."""
-    from forum import bench
-
-    bench.run_live(tablets, actions, echo=click.echo)
-
-
-@bench_group.command("vote")
-@click.option("--voters", default=200, show_default=True, type=click.IntRange(1, 20000),
-              help="How many voters (each with a tablet) cast.")
-@click.option("--spread", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
-              help="Seconds over which the ballots arrive.")
-@click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 20),
-              help="Run this many times and also print the medians (shared machines are noisy).")
-def bench_vote(voters: int, spread: float, rounds: int) -> None:
-    """Every tablet casts within SPREAD seconds: exact totals, cast latency, result on every tablet."""
-    from forum import bench_vote as vote_bench
-
-    results = [vote_bench.run_vote(voters, spread, echo=click.echo) for _ in range(rounds)]
-    if rounds > 1:
-        vote_bench.echo_medians(results, echo=click.echo)
-    if not all(r["exact"] for r in results):
-        raise click.ClickException("the final totals do not match what was cast")
 
 
 @main.group("person")
@@ -314,41 +301,67 @@ def person_erase(person_id: int, yes: bool) -> None:
     click.echo(f"erased person {person_id}: " + ", ".join(f"{v} {k}" for k, v in changed.items()))
 
 
-@main.group("user")
-def user_group() -> None:
-    """Staff sign-ins."""
+# ---------------------------------------------------------------- the demo and the benchmarks
 
 
-def _set_disabled(username: str, disabled: bool) -> None:
-    from forum import audit, sessions
-    from forum.models import User
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Only create the demo data.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Create (or upgrade) a database with a realistic demo community, then serve it."""
+    from forum import demo as demo_data
 
-    engine = _engine()
+    settings = _settings()
+    engine = database.make_engine(settings.database_url)
     database.upgrade(engine)
     with Session(engine) as session:
-        user = session.exec(select(User).where(User.username == username)).first()
-        if user is None:
-            raise click.ClickException(f"no user {username!r}")
-        if disabled:
-            ended = sessions.disable(session, user)
-            audit.record(session, None, "account_disable", "user", user.id, f"{ended} session(s) ended",
-                         community_id=user.community_id)
-        else:
-            sessions.enable(session, user)
-            audit.record(session, None, "account_enable", "user", user.id, community_id=user.community_id)
+        summary = demo_data.seed(session)
         session.commit()
-    click.echo(f"{'disabled' if disabled else 'enabled'} {username}")
+    base = f"http://{host}:{port}"
+    click.echo(f"forum demo — database {settings.database_url}")
+    click.echo(f"  district overview   {base}/")
+    for slug in summary.communities:
+        click.echo(f"  community           {base}/c/{slug}")
+    click.echo(f"  tablets join at     {base}/join  (code shown on a live meeting's console and screen)")
+    click.echo("  demo sign-ins (username / password / role):")
+    for username, password, role in demo_data.DEMO_LOGINS:
+        click.echo(f"    {username:<12} {password:<10} {role}")
+    sys.stdout.flush()
+    if not no_serve:
+        _serve(host, port)
 
 
-@user_group.command("disable")
-@click.argument("username")
-def user_disable(username: str) -> None:
-    """Disable a sign-in: it is refused from now on and its sessions end on every device."""
-    _set_disabled(username, True)
+@main.group("bench")
+def bench_group() -> None:
+    """Benchmarks, on this machine, on loopback only."""
 
 
-@user_group.command("enable")
-@click.argument("username")
-def user_enable(username: str) -> None:
-    """Let a disabled sign-in in again."""
-    _set_disabled(username, False)
+@bench_group.command("live")
+@click.option("--tablets", default=100, show_default=True, type=click.IntRange(1, 20000),
+              help="How many tablets to connect.")
+@click.option("--actions", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="How many facilitator actions to time.")
+def bench_live(tablets: int, actions: int) -> None:
+    """Time live pushes to N tablets against a bare websockets broadcast; memory per tablet."""
+    from forum.bench import live as live_bench
+
+    live_bench.run_live(tablets, actions, echo=click.echo)
+
+
+@bench_group.command("vote")
+@click.option("--voters", default=200, show_default=True, type=click.IntRange(1, 20000),
+              help="How many voters (each with a tablet) cast.")
+@click.option("--spread", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds over which the ballots arrive.")
+@click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="Run this many times and also print the medians (shared machines are noisy).")
+def bench_vote(voters: int, spread: float, rounds: int) -> None:
+    """Every tablet casts within SPREAD seconds: exact totals, cast latency, result on every tablet."""
+    from forum.bench import vote as vote_bench
+
+    results = [vote_bench.run_vote(voters, spread, echo=click.echo) for _ in range(rounds)]
+    if rounds > 1:
+        vote_bench.echo_medians(results, echo=click.echo)
+    if not all(r["exact"] for r in results):
+        raise click.ClickException("the final totals do not match what was cast")

@@ -3,7 +3,7 @@
     raised → accepted (committee assigned) → on agenda → discussed → decided → in progress →
     resolved → reviewed (closed); reopen goes back to accepted; decline and merge end it.
 
-``apply(status, action, ...)`` returns the next status or raises ``Refused`` with a reason a
+``apply(status, step, ...)`` returns the next status or raises ``Refused`` with a reason a
 person can read. Placing an issue on a later meeting's agenda (a monthly coordination, a
 quarterly review) does not move it back: only an accepted issue becomes "on agenda".
 """
@@ -29,7 +29,10 @@ class Status(StrEnum):
     merged = "merged"
 
 
-class Action(StrEnum):
+class Step(StrEnum):
+    """A step of an issue's lifecycle, recorded in its history. Not a follow-up action (跟进事项):
+    that is work with an owner and a due date, which these steps only start and finish."""
+
     accept = "accept"
     schedule = "schedule"
     unschedule = "unschedule"
@@ -56,46 +59,46 @@ STATUS_LABELS = {
     Status.merged: N_("Merged"),
 }
 
-ACTION_LABELS = {
-    Action.accept: N_("Accepted and assigned"),
-    Action.schedule: N_("Placed on agenda"),
-    Action.unschedule: N_("Taken off agenda"),
-    Action.discuss: N_("Discussed"),
-    Action.decide: N_("Decided"),
-    Action.start: N_("Work started"),
-    Action.resolve: N_("Resolved"),
-    Action.review: N_("Reviewed"),
-    Action.reopen: N_("Reopened"),
-    Action.decline: N_("Declined"),
-    Action.merge: N_("Merged"),
+STEP_LABELS = {
+    Step.accept: N_("Accepted and assigned"),
+    Step.schedule: N_("Placed on agenda"),
+    Step.unschedule: N_("Taken off agenda"),
+    Step.discuss: N_("Discussed"),
+    Step.decide: N_("Decided"),
+    Step.start: N_("Work started"),
+    Step.resolve: N_("Resolved"),
+    Step.review: N_("Reviewed"),
+    Step.reopen: N_("Reopened"),
+    Step.decline: N_("Declined"),
+    Step.merge: N_("Merged"),
 }
 
 # What the button that takes each step says.
-ACTION_BUTTONS = {
-    Action.discuss: N_("Mark as discussed"),
-    Action.decide: N_("Record the decision"),
-    Action.start: N_("Start the work"),
-    Action.resolve: N_("Mark as resolved"),
-    Action.review: N_("Record residents' review"),
+STEP_BUTTONS = {
+    Step.discuss: N_("Mark as discussed"),
+    Step.decide: N_("Record the decision"),
+    Step.start: N_("Start the work"),
+    Step.resolve: N_("Mark as resolved"),
+    Step.review: N_("Record residents' review"),
 }
 
 # Statuses in which an issue still needs somebody's attention.
 OPEN = frozenset(Status) - {Status.reviewed, Status.declined, Status.merged}
 ENDED = frozenset({Status.reviewed, Status.declined, Status.merged})
 
-# action → (the statuses it may start from, the status it leads to)
-TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
-    Action.accept: (frozenset({Status.raised}), Status.accepted),
-    Action.schedule: (frozenset({Status.accepted}), Status.on_agenda),
-    Action.unschedule: (frozenset({Status.on_agenda}), Status.accepted),
-    Action.discuss: (frozenset({Status.on_agenda}), Status.discussed),
-    Action.decide: (frozenset({Status.on_agenda, Status.discussed}), Status.decided),
-    Action.start: (frozenset({Status.decided}), Status.in_progress),
-    Action.resolve: (frozenset({Status.decided, Status.in_progress}), Status.resolved),
-    Action.review: (frozenset({Status.resolved}), Status.reviewed),
-    Action.reopen: (frozenset({Status.resolved, Status.reviewed}), Status.accepted),
-    Action.decline: (frozenset({Status.raised, Status.accepted, Status.on_agenda}), Status.declined),
-    Action.merge: (frozenset({Status.raised, Status.accepted, Status.on_agenda}), Status.merged),
+# step → (the statuses it may start from, the status it leads to)
+TRANSITIONS: dict[Step, tuple[frozenset[Status], Status]] = {
+    Step.accept: (frozenset({Status.raised}), Status.accepted),
+    Step.schedule: (frozenset({Status.accepted}), Status.on_agenda),
+    Step.unschedule: (frozenset({Status.on_agenda}), Status.accepted),
+    Step.discuss: (frozenset({Status.on_agenda}), Status.discussed),
+    Step.decide: (frozenset({Status.on_agenda, Status.discussed}), Status.decided),
+    Step.start: (frozenset({Status.decided}), Status.in_progress),
+    Step.resolve: (frozenset({Status.decided, Status.in_progress}), Status.resolved),
+    Step.review: (frozenset({Status.resolved}), Status.reviewed),
+    Step.reopen: (frozenset({Status.resolved, Status.reviewed}), Status.accepted),
+    Step.decline: (frozenset({Status.raised, Status.accepted, Status.on_agenda}), Status.declined),
+    Step.merge: (frozenset({Status.raised, Status.accepted, Status.on_agenda}), Status.merged),
 }
 
 # Statuses from which an issue may still be placed on a meeting's agenda; only ``accepted``
@@ -105,7 +108,7 @@ SCHEDULABLE = frozenset({Status.accepted, Status.on_agenda, Status.discussed, St
 
 
 class Refused(ValueError):
-    """An action that the lifecycle does not allow, with a reason for the person who tried."""
+    """A step that the lifecycle does not allow, with a reason for the person who tried."""
 
     def __init__(self, reason: str, **params: object) -> None:
         super().__init__(reason % params if params else reason)
@@ -124,30 +127,31 @@ class Facts:
     decision: str = ""
 
 
-def allowed_actions(status: Status | str) -> list[Action]:
+def allowed_steps(status: Status | str) -> list[Step]:
     status = Status(status)
-    return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
+    return [step for step, (sources, _) in TRANSITIONS.items() if status in sources]
 
 
-def apply(status: Status | str, action: Action | str, facts: Facts = Facts()) -> Status:
-    """The status after ``action``, or ``Refused`` saying why not."""
-    status, action = Status(status), Action(action)
-    sources, target = TRANSITIONS[action]
+def apply(status: Status | str, step: Step | str, facts: Facts = Facts()) -> Status:
+    """The status after ``step``, or ``Refused`` saying why not."""
+    status, step = Status(status), Step(step)
+    sources, target = TRANSITIONS[step]
     if status not in sources:
         if status in ENDED:
             raise Refused(N_("This issue is closed (%(status)s); reopen it first or raise a new one."),
                           status=status.value)
+        # "action" names the step in the catalog's message, whose id (and so its key) stays as translated.
         raise Refused(N_("An issue that is %(status)s cannot be %(action)s."),
-                      status=status.value, action=action.value)
-    if action is Action.accept and facts.committee_id is None:
+                      status=status.value, action=step.value)
+    if step is Step.accept and facts.committee_id is None:
         raise Refused(N_("Choose the committee responsible before accepting."))
-    if action in (Action.decline, Action.reopen) and not facts.reason.strip():
+    if step in (Step.decline, Step.reopen) and not facts.reason.strip():
         raise Refused(N_("Give a reason."))
-    if action is Action.merge:
+    if step is Step.merge:
         if facts.merge_into is None:
             raise Refused(N_("Choose the issue to merge into."))
         if facts.merge_into == facts.issue_id:
             raise Refused(N_("An issue cannot be merged into itself."))
-    if action is Action.decide and not facts.decision.strip():
+    if step is Step.decide and not facts.decision.strip():
         raise Refused(N_("Write down the decision."))
     return target

@@ -93,8 +93,8 @@ def build_env() -> Environment:
     env.globals.update(
         LANGUAGES=LANGUAGES,
         STATUS_LABELS=lifecycle.STATUS_LABELS,
-        ACTION_LABELS=lifecycle.ACTION_LABELS,
-        ACTION_BUTTONS=lifecycle.ACTION_BUTTONS,
+        STEP_LABELS=lifecycle.STEP_LABELS,
+        STEP_BUTTONS=lifecycle.STEP_BUTTONS,
         CATEGORIES=models.CATEGORIES,
         SOURCES=models.SOURCES,
         CADENCES=models.CADENCES,

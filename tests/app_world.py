@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 
 from forum import db as database
-from forum import live, recurrence, registry, verification, votes
+from forum import issue_registry, live, recurrence, verification, votes
 from forum.app import create_app
 from forum.auth import create_user
 from forum.demo import COMMUNITIES
@@ -161,7 +161,7 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
     both communities may have a building 1, so it is kept out of the Scope's probed fields)."""
     community = _one(db, select(Area).where(Area.slug == slug))
     committee = _one(db, select(Committee).where(Committee.community_id == community.id).order_by(Committee.id))
-    raised = registry.raise_issue(db, community_id=community.id, title=f"楼道灯坏了（{key}）", description="",
+    raised = issue_registry.raise_issue(db, community_id=community.id, title=f"楼道灯坏了（{key}）", description="",
                                   category="safety", place="3栋", source="online", raised_by="居民")
     series = _one(db, select(Series).where(Series.community_id == community.id).order_by(Series.id))
     meeting = _one(db, select(Meeting).where(Meeting.community_id == community.id,
@@ -171,13 +171,13 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
     occurrence = next(t for t in recurrence.occurrences(series.rrule, series.dtstart, now(), 20) if t not in taken)
     # Two entries at least, so moving and jumping have somewhere to go.
     for n in range(2):
-        extra = registry.raise_issue(db, community_id=community.id, title=f"议程{n + 1}（{key}）", description="",
+        extra = issue_registry.raise_issue(db, community_id=community.id, title=f"议程{n + 1}（{key}）", description="",
                                      category="noise", place="1栋", source="meeting", raised_by="居民")
-        registry.move(db, extra, "accept", actor=facilitator_name, facts=_facts(committee.id))
-        registry.place_on_agenda(db, extra, meeting, actor=facilitator_name)
-    schedulable = registry.raise_issue(db, community_id=community.id, title=f"垃圾分类（{key}）", description="",
+        issue_registry.move(db, extra, "accept", actor=facilitator_name, facts=_facts(committee.id))
+        issue_registry.place_on_agenda(db, extra, meeting, actor=facilitator_name)
+    schedulable = issue_registry.raise_issue(db, community_id=community.id, title=f"垃圾分类（{key}）", description="",
                                        category="sanitation", place="2栋", source="online", raised_by="居民")
-    registry.move(db, schedulable, "accept", actor=facilitator_name, facts=_facts(committee.id))
+    issue_registry.move(db, schedulable, "accept", actor=facilitator_name, facts=_facts(committee.id))
     db.flush()
     room.start(db, meeting, actor=facilitator_name)
     db.flush()

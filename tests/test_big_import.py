@@ -14,9 +14,8 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
 from forum import db as database
-from forum import households
 from forum.cli import main
-from forum.households import ImportBusy, ImportRefused, apply_plan, import_file, parse, plan_import
+from forum.household_register import ImportBusy, ImportRefused, apply_plan, import_file, journal, parse, plan_import
 from forum.models import (
     Area,
     AreaKind,
@@ -121,7 +120,7 @@ def _staged(engine) -> int:
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 500])
 def test_chunked_import_leaves_the_register_one_transaction_leaves(file_engine, reference, monkeypatch, chunk):
-    monkeypatch.setattr(households, "CHUNK_ROWS", chunk)
+    monkeypatch.setattr(journal, "CHUNK_ROWS", chunk)
     community_id = _community(file_engine)
     import_file(file_engine, community_id, FIRST.encode())
     assert _register(file_engine, community_id) == reference[0]
@@ -145,7 +144,7 @@ def _crash_after(n: int):
 @pytest.mark.parametrize("crash_after", [1, 3, 6])
 def test_an_import_killed_half_way_is_rolled_forward_on_the_next_start(file_engine, reference, monkeypatch,
                                                                        crash_after):
-    monkeypatch.setattr(households, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(journal, "CHUNK_ROWS", 2)
     community_id = _community(file_engine)
     import_file(file_engine, community_id, FIRST.encode())
     with pytest.raises(Crash):
@@ -161,15 +160,15 @@ def test_an_import_killed_half_way_is_rolled_forward_on_the_next_start(file_engi
     assert len(_jobs(file_engine)) == 2
 
     # The next start finishes it: the register is exactly what the whole file says.
-    assert households.resume_imports(file_engine) == 1
+    assert journal.resume_imports(file_engine) == 1
     assert _register(file_engine, community_id) == reference[1]
     assert _jobs(file_engine)[-1] == ("applied", None)
     assert _staged(file_engine) == 0
-    assert households.resume_imports(file_engine) == 0  # and only once
+    assert journal.resume_imports(file_engine) == 0  # and only once
 
 
 def test_the_next_import_finishes_one_a_dead_process_left(file_engine, reference, monkeypatch):
-    monkeypatch.setattr(households, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(journal, "CHUNK_ROWS", 2)
     community_id = _community(file_engine)
     import_file(file_engine, community_id, FIRST.encode())
     with pytest.raises(Crash):
@@ -178,7 +177,7 @@ def test_the_next_import_finishes_one_a_dead_process_left(file_engine, reference
         import_file(file_engine, community_id, SECOND.encode())
     with Session(file_engine) as session:
         job = session.exec(select(ImportJob).where(ImportJob.status == "pending")).one()
-        job.progress_at -= timedelta(seconds=households.STALE_SECONDS + 1)
+        job.progress_at -= timedelta(seconds=journal.STALE_SECONDS + 1)
         session.add(job)
         session.commit()
     # Stalled: the next import rolls it forward, and is itself refused, its plan made before that.
@@ -194,10 +193,10 @@ def test_the_next_import_finishes_one_a_dead_process_left(file_engine, reference
 def test_an_import_killed_inside_a_chunk_redoes_that_whole_chunk(file_engine, reference, monkeypatch):
     """Killed after a chunk's writes but before its commit: that chunk and its progress mark are
     undone together, and the next start writes it again (not skipped, not written twice)."""
-    monkeypatch.setattr(households, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(journal, "CHUNK_ROWS", 2)
     community_id = _community(file_engine)
     import_file(file_engine, community_id, FIRST.encode())
-    real_apply = households._apply_chunk
+    real_apply = journal._apply_chunk
     calls = []
 
     def apply_then_die(conn, steps, refs):
@@ -206,13 +205,13 @@ def test_an_import_killed_inside_a_chunk_redoes_that_whole_chunk(file_engine, re
         if len(calls) == 4:
             raise Crash("killed before the commit")
 
-    monkeypatch.setattr(households, "_apply_chunk", apply_then_die)
+    monkeypatch.setattr(journal, "_apply_chunk", apply_then_die)
     with pytest.raises(Crash):
         import_file(file_engine, community_id, SECOND.encode())
-    monkeypatch.setattr(households, "_apply_chunk", real_apply)
+    monkeypatch.setattr(journal, "_apply_chunk", real_apply)
     with Session(file_engine) as session:
         assert session.exec(select(ImportJob.applied).order_by(ImportJob.id.desc())).first() == 6  # 3 chunks
-    assert households.resume_imports(file_engine) == 1
+    assert journal.resume_imports(file_engine) == 1
     assert _register(file_engine, community_id) == reference[1]
 
 
@@ -220,7 +219,7 @@ def test_forum_db_upgrade_finishes_an_interrupted_import(tmp_path, reference, mo
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = database.make_engine(url)
     database.upgrade(engine)
-    monkeypatch.setattr(households, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(journal, "CHUNK_ROWS", 2)
     community_id = _community(engine)
     import_file(engine, community_id, FIRST.encode())
     with pytest.raises(Crash):
@@ -235,19 +234,19 @@ def test_forum_db_upgrade_finishes_an_interrupted_import(tmp_path, reference, mo
 def test_a_crash_while_staging_leaves_the_register_untouched(file_engine, reference, monkeypatch):
     community_id = _community(file_engine)
     import_file(file_engine, community_id, FIRST.encode())
-    real_stage = households._stage
+    real_stage = journal._stage
 
     def stage_then_die(engine, job_id, steps):
         real_stage(engine, job_id, steps[: len(steps) // 2])
         raise Crash("killed while staging")
 
-    monkeypatch.setattr(households, "_stage", stage_then_die)
+    monkeypatch.setattr(journal, "_stage", stage_then_die)
     with pytest.raises(Crash):
         import_file(file_engine, community_id, SECOND.encode())
     assert _register(file_engine, community_id) == reference[0]
     assert _jobs(file_engine) == [("applied", None)] and _staged(file_engine) == 0
     # The next import is not refused by the one that died.
-    monkeypatch.setattr(households, "_stage", real_stage)
+    monkeypatch.setattr(journal, "_stage", real_stage)
     import_file(file_engine, community_id, SECOND.encode())
     assert _register(file_engine, community_id) == reference[1]
 
@@ -391,7 +390,7 @@ def test_applying_an_upload_while_another_import_is_written_is_refused(admin, we
 def test_on_postgres_the_same_register_and_the_same_roll_forward(postgres_engine, reference, monkeypatch,
                                                                     crash_after):
     database.upgrade(postgres_engine)
-    monkeypatch.setattr(households, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(journal, "CHUNK_ROWS", 2)
     community_id = _community(postgres_engine)
     import_file(postgres_engine, community_id, FIRST.encode())
     assert _register(postgres_engine, community_id) == reference[0]
@@ -400,7 +399,7 @@ def test_on_postgres_the_same_register_and_the_same_roll_forward(postgres_engine
     else:
         with pytest.raises(Crash):
             import_file(postgres_engine, community_id, SECOND.encode(), after_chunk=_crash_after(crash_after))
-        assert households.resume_imports(postgres_engine) == 1
+        assert journal.resume_imports(postgres_engine) == 1
     assert _register(postgres_engine, community_id) == reference[1]
 
 

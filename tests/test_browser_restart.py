@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from forum import bench
 from forum import db as database
+from forum.bench import harness
 from forum.models import AgendaEntry, Attendance, Issue, Meeting
 from tests.room_pages import join_on
 
@@ -59,7 +59,7 @@ def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) ->
 def served(tmp_path):
     """A demo database served by ``forum serve``; yields (url, port, meeting id, restart)."""
     url = f"sqlite:///{tmp_path / 'forum.db'}"
-    meeting_id = bench.seed(url)
+    meeting_id = harness.seed(url)
     port = _free_port()
     processes = [_serve(url, port)]
     _wait_until_up(port, processes[-1])

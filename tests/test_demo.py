@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
-from forum import auth, demo, registry
+from forum import auth, demo, issue_registry
 from forum import db as database
 from forum.lifecycle import Status
 from forum.models import (
@@ -85,7 +85,7 @@ def test_seeding_twice_gives_the_same_rows(seeded):
 
 
 def test_the_demo_is_the_same_every_time(monkeypatch):
-    monkeypatch.setattr(demo, "hash_password", lambda password: "not-a-hash")
+    monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
     snapshots = []
     for _ in range(2):
         engine = _fresh_engine()
@@ -101,7 +101,7 @@ def test_the_demo_is_the_same_every_time(monkeypatch):
 
 
 def test_seed_joins_an_existing_district_and_admin(monkeypatch):
-    monkeypatch.setattr(demo, "hash_password", lambda password: "not-a-hash")
+    monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
     engine = _fresh_engine()
     with Session(engine) as session:
         session.add(Area(name="渝中区", kind="district", slug="yuzhong"))
@@ -273,7 +273,7 @@ def test_each_issue_history_ends_at_its_status(db):
 def test_histories_are_walked_step_by_step_in_the_past(db):
     now = datetime.now()
     for issue in db.exec(select(Issue)).all():
-        history = registry.history(db, issue.id)
+        history = issue_registry.history(db, issue.id)
         assert history[0].action == "raise" and history[0].at == issue.raised_at
         assert [e.id for e in history] == sorted(e.id for e in history), "ordered by time is ordered by step"
         for before, after in zip(history, history[1:], strict=False):
@@ -308,14 +308,14 @@ def test_a_dissatisfied_review_reopened_an_issue(db):
     datetime(2027, 2, 28, 23, 59),
 ])
 def test_the_demo_holds_together_whatever_the_day(monkeypatch, today):
-    monkeypatch.setattr(demo, "hash_password", lambda password: "not-a-hash")
+    monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
     engine = _fresh_engine()
     with Session(engine) as session:
         demo.seed(session, today=today)
         issues = session.exec(select(Issue)).all()
         assert {i.status for i in issues} == {s.value for s in Status}
         for issue in issues:
-            history = registry.history(session, issue.id)
+            history = issue_registry.history(session, issue.id)
             assert [e.id for e in history] == sorted(e.id for e in history), issue.title
             assert history[-1].to_status == issue.status and history[-1].at < today
         for meeting in session.exec(select(Meeting)).all():

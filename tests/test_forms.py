@@ -635,7 +635,7 @@ def test_login_never_leaves_the_site(client, next_url):
     assert response.headers["location"] == "/"
 
 
-# ---------------------------------------------------------------- household registry upload
+# ---------------------------------------------------------------- household register upload
 
 HEADER = "楼栋,单元,房号,面积,业主,电话\n"
 GOOD_ROWS = "9,1,101,88.50,张三,13800000001\n9,1,102,76,李四,\n9,2,201,101.25,王五,13800000003\n"

@@ -1,4 +1,4 @@
-"""Tests for forum.households: reading registers as offices save them, every refusal with its line,
+"""Tests for forum.household_register: reading registers as offices save them, every refusal with its line,
 and an import that is all or nothing."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from forum.households import (
+from forum.household_register import (
     HouseholdRow,
     ImportRefused,
     ImportResult,

@@ -6,7 +6,7 @@ from sqlmodel import Session, func, select
 from starlette.exceptions import HTTPException
 
 from forum.i18n import gettext
-from forum.lifecycle import ACTION_LABELS, STATUS_LABELS, Refused
+from forum.lifecycle import STATUS_LABELS, STEP_LABELS, Refused
 from forum.models import Area, AreaKind, Committee
 
 
@@ -25,7 +25,7 @@ def refusal(error: Refused) -> str:
     """A lifecycle refusal in the reader's language, with its statuses named, not coded."""
     params = {}
     for key, value in error.params.items():
-        labels = STATUS_LABELS if key == "status" else ACTION_LABELS if key == "action" else {}
+        labels = STATUS_LABELS if key == "status" else STEP_LABELS if key == "action" else {}
         label = labels.get(value)  # type: ignore[call-overload]
         params[key] = gettext(label) if label else value
     return gettext(error.reason) % params if params else gettext(error.reason)

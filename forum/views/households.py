@@ -1,11 +1,11 @@
-"""The household registry upload (admins): the same all-or-nothing import as the CLI, in two steps.
+"""The household register upload (admins): the same all-or-nothing import as the CLI, in two steps.
 
 Uploading a file checks it and shows what it would change (new units, areas, developer marks,
 owners added and removed, phone numbers, masked); nothing is written. "Apply" sends the same file
 back with the fingerprint of that preview: the import is planned again and written only if it
 still changes exactly what was shown, so a register changed in between is shown again instead of
 being overwritten unseen. The file travels in the page (base64), so nothing is staged on the server
-before "Apply". Apply writes through ``households.apply_journaled``: staged, then written in short
+before "Apply". Apply writes through ``household_register.apply_journaled``: staged, then written in short
 transactions (all or nothing by rolling forward), so the room's writes go on during a large import.
 """
 
@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import auth, households
+from forum import auth, household_register
 from forum.i18n import gettext as _
 from forum.models import Area, AreaKind, Household
 from forum.web import form, int_param, page, render, require
@@ -37,7 +37,7 @@ def _context(db: Session, **extra) -> dict:
             "values": {}, "plan": None, "preview_rows": PREVIEW_ROWS} | extra
 
 
-def _refused(request: Request, db: Session, refused: households.ImportRefused, values: dict) -> Response:
+def _refused(request: Request, db: Session, refused: household_register.ImportRefused, values: dict) -> Response:
     db.rollback()
     row_errors = [(e.line, e.field, _(e.message) % e.params if e.params else _(e.message)) for e in refused.errors]
     return render(request, "households_import.html",
@@ -77,19 +77,19 @@ def household_import(request: Request, db: Session) -> Response:
     if errors:
         return render(request, "households_import.html", _context(db, errors=errors, values=values), status_code=422)
     try:
-        rows = households.parse(content)
-        plan = households.plan_import(db, community.id, rows)
-    except households.ImportRefused as refused:
+        rows = household_register.parse(content)
+        plan = household_register.plan_import(db, community.id, rows)
+    except household_register.ImportRefused as refused:
         return _refused(request, db, refused, values)
     digest = plan.digest()
     if confirm and hmac.compare_digest(digest, str(data.get("digest", ""))):
-        steps = households.journal_steps(plan)
+        steps = household_register.journal_steps(plan)
         db.rollback()  # the plan only read; the import writes in its own short transactions
         try:
             # Chunked so ballots and check-ins keep being written while a large register loads; the
             # audit entry is written with the import's last chunk.
-            result = households.apply_journaled(request.app.state.engine, plan, request=request, steps=steps)
-        except households.ImportBusy as busy:
+            result = household_register.apply_journaled(request.app.state.engine, plan, request=request, steps=steps)
+        except household_register.ImportBusy as busy:
             return render(request, "households_import.html",
                           _context(db, errors={"file": _(str(busy))}, values=values), status_code=409)
         return render(request, "households_import.html", _context(db, result=result, values=values,

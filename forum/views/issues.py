@@ -6,9 +6,9 @@ from sqlmodel import Session, col, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, lifecycle, people, registry
+from forum import audit, auth, issue_registry, lifecycle, people
 from forum.i18n import gettext as _
-from forum.lifecycle import Action, Facts, Status
+from forum.lifecycle import Facts, Status, Step
 from forum.models import (
     CATEGORIES,
     SOURCES,
@@ -96,7 +96,7 @@ def issue_new(request: Request, db: Session) -> Response:
             values["source"] = Source.online
         errors = _raise_form_errors(values, staff)
         if not errors:
-            issue = registry.raise_issue(db, community_id=community.id, actor=user(request).display_name
+            issue = issue_registry.raise_issue(db, community_id=community.id, actor=user(request).display_name
                                          if staff else values["raised_by"], **values)
             if staff:
                 audit.record(db, request, "issue_raise", "issue", issue.id, community_id=community.id)
@@ -108,7 +108,7 @@ def issue_new(request: Request, db: Session) -> Response:
 
 def _detail_context(db: Session, issue: Issue) -> dict:
     community = db.get(Area, issue.community_id)
-    events = registry.history(db, issue.id)
+    events = issue_registry.history(db, issue.id)
     meetings = {m.id: m for m in db.exec(select(Meeting).where(
         col(Meeting.id).in_({e.meeting_id for e in events if e.meeting_id} | set(
             db.exec(select(AgendaEntry.meeting_id).where(AgendaEntry.issue_id == issue.id)).all()))))}
@@ -131,7 +131,7 @@ def _detail_context(db: Session, issue: Issue) -> dict:
         "committee": db.get(Committee, issue.committee_id) if issue.committee_id else None,
         "committees": committees_of(db, issue.community_id),
         "merged_into": db.get(Issue, issue.merged_into_id) if issue.merged_into_id else None,
-        "actions": lifecycle.allowed_actions(issue.status),
+        "steps": lifecycle.allowed_steps(issue.status),
         "schedulable_meetings": [m for m in upcoming if m.id not in on_agenda_of],
         "can_schedule": Status(issue.status) in lifecycle.SCHEDULABLE,
         "merge_targets": merge_targets,
@@ -156,10 +156,10 @@ def issue_move(request: Request, db: Session) -> Response:
     data = form(request)
     values = {k: str(data.get(k, "")).strip() for k in ("action", "committee", "reason", "merge_into", "note")}
     errors: dict[str, str] = {}
-    if values["action"] not in Action.__members__:
+    if values["action"] not in Step.__members__:
         errors["action"] = _("Choose what to do with the issue.")
     else:
-        action = Action(values["action"])
+        step = Step(values["action"])
         committee_id = int_param(values["committee"])
         # Only a committee of the issue's own community may take it on.
         if committee_id is not None and getattr(db.get(Committee, committee_id), "community_id", None) != \
@@ -176,12 +176,12 @@ def issue_move(request: Request, db: Session) -> Response:
         note = values["reason"] or values["note"]
         try:
             old_status = issue.status
-            registry.move(db, issue, action, actor=staff.display_name, facts=facts, note=note)
-            audit.record(db, request, "issue_move", "issue", issue.id, f"{action.value}: {old_status} → {issue.status}",
+            issue_registry.move(db, issue, step, actor=staff.display_name, facts=facts, note=note)
+            audit.record(db, request, "issue_move", "issue", issue.id, f"{step.value}: {old_status} → {issue.status}",
                          community_id=issue.community_id)
         except lifecycle.Refused as refused:
             field = {"accept": "committee", "merge": "merge_into", "decline": "reason", "reopen": "reason"}.get(
-                action.value, "action")
+                step.value, "action")
             errors[field] = refusal(refused)
             db.rollback()
         else:
@@ -203,7 +203,7 @@ def issue_schedule(request: Request, db: Session) -> Response:
         errors["meeting"] = _("Choose a coming meeting of this community.")
     else:
         try:
-            registry.place_on_agenda(db, issue, meeting, actor=staff.display_name)
+            issue_registry.place_on_agenda(db, issue, meeting, actor=staff.display_name)
             audit.record(db, request, "issue_schedule", "issue", issue.id, f"meeting {meeting.id}",
                          community_id=issue.community_id)
         except lifecycle.Refused as refused:

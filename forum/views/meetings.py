@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, lifecycle, recurrence, registry
+from forum import audit, auth, issue_registry, lifecycle, recurrence
 from forum.i18n import gettext as _
 from forum.models import (
     CADENCES,
@@ -232,7 +232,7 @@ def agenda_add(request: Request, db: Session) -> Response:
         errors["issue"] = _("This meeting has ended; its agenda is part of the record.")
     if not errors:
         try:
-            registry.place_on_agenda(db, issue, meeting, actor=staff.display_name, planned_minutes=minutes)
+            issue_registry.place_on_agenda(db, issue, meeting, actor=staff.display_name, planned_minutes=minutes)
             audit.record(db, request, "agenda_add", "meeting", meeting.id, f"issue {issue.id}",
                          community_id=meeting.community_id)
         except lifecycle.Refused as refused:
@@ -277,7 +277,7 @@ def agenda_remove(request: Request, db: Session) -> Response:
     if meeting.status == MeetingStatus.ended:
         return _agenda_response(request, db, meeting,
                                 {"issue": _("This meeting has ended; its agenda is part of the record.")})
-    registry.take_off_agenda(db, entry, actor=staff.display_name)
+    issue_registry.take_off_agenda(db, entry, actor=staff.display_name)
     audit.record(db, request, "agenda_remove", "meeting", meeting.id, f"issue {entry.issue_id}",
                  community_id=meeting.community_id)
     db.commit()

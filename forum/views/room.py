@@ -21,9 +21,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from forum import audit, auth, electorate, joining, lifecycle, live, minutes, people, registry, sessions, verification
+from forum import (
+    audit,
+    auth,
+    electorate,
+    issue_registry,
+    joining,
+    lifecycle,
+    live,
+    minutes,
+    people,
+    sessions,
+    verification,
+)
 from forum.i18n import gettext as _
-from forum.lifecycle import Action, Facts
+from forum.lifecycle import Facts, Step
 from forum.models import (
     AgendaEntry,
     Area,
@@ -175,13 +187,13 @@ live.register_part("comments", "_partials/room_comments.html", comments_context,
 # ---------------------------------------------------------------- changing the room
 
 
-def _move_issue(db: Session, issue: Issue | None, action: Action, *, actor: str, meeting: Meeting,
+def _move_issue(db: Session, issue: Issue | None, step: Step, *, actor: str, meeting: Meeting,
                 facts: Facts = Facts(), note: str = "") -> None:
     # Issues brought back to a coordination or review meeting are past these steps already.
     if issue is None:
         return
     try:
-        registry.move(db, issue, action, actor=actor, facts=facts, note=note, meeting_id=meeting.id)
+        issue_registry.move(db, issue, step, actor=actor, facts=facts, note=note, meeting_id=meeting.id)
     except lifecycle.Refused:
         pass
 
@@ -206,7 +218,7 @@ def go_to(db: Session, meeting: Meeting, entry: AgendaEntry | None, *, actor: st
         entry.started_at = entry.started_at or now()
         entry.ended_at = None
         db.add(entry)
-        _move_issue(db, db.get(Issue, entry.issue_id), Action.discuss, actor=actor, meeting=meeting)
+        _move_issue(db, db.get(Issue, entry.issue_id), Step.discuss, actor=actor, meeting=meeting)
     db.add(meeting)
 
 
@@ -254,7 +266,7 @@ def record_decision(db: Session, meeting: Meeting, entry: AgendaEntry, text: str
     db.add(entry)
     if text:
         issue = db.get(Issue, entry.issue_id)
-        _move_issue(db, issue, Action.decide, actor=actor, meeting=meeting, facts=Facts(decision=text), note=text)
+        _move_issue(db, issue, Step.decide, actor=actor, meeting=meeting, facts=Facts(decision=text), note=text)
 
 
 def give_floor(db: Session, meeting: Meeting, request: SpeakingRequest | None) -> None:

@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from forum.bench import (
+from forum.bench.harness import (
     FORUM_SERVER,
     HOST,
     Tablets,

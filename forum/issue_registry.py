@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from forum import lifecycle
 from forum.i18n import N_
-from forum.lifecycle import Action, Facts, Status
+from forum.lifecycle import Facts, Status, Step
 from forum.models import AgendaEntry, Issue, IssueEvent, Meeting, now
 
 
@@ -27,20 +27,20 @@ def raise_issue(session: Session, *, community_id: int, title: str, description:
     return issue
 
 
-def move(session: Session, issue: Issue, action: Action | str, *, actor: str, facts: Facts = Facts(),
+def move(session: Session, issue: Issue, step: Step | str, *, actor: str, facts: Facts = Facts(),
          note: str = "", meeting_id: int | None = None) -> Issue:
-    """Apply ``action`` (or raise ``lifecycle.Refused``) and record it in the issue's history."""
-    action = Action(action)
-    target = lifecycle.apply(issue.status, action, Facts(**{**facts.__dict__, "issue_id": issue.id}))
-    session.add(IssueEvent(issue_id=issue.id, actor=actor, action=action, from_status=issue.status,
+    """Apply ``step`` (or raise ``lifecycle.Refused``) and record it in the issue's history."""
+    step = Step(step)
+    target = lifecycle.apply(issue.status, step, Facts(**{**facts.__dict__, "issue_id": issue.id}))
+    session.add(IssueEvent(issue_id=issue.id, actor=actor, action=step, from_status=issue.status,
                            to_status=target, note=note or facts.reason or facts.decision, meeting_id=meeting_id))
-    if action is Action.accept:
+    if step is Step.accept:
         issue.committee_id = facts.committee_id
-    if action is Action.merge:
+    if step is Step.merge:
         issue.merged_into_id = facts.merge_into
     if target is Status.resolved:
         issue.resolved_at = now()
-    elif action is Action.reopen:
+    elif step is Step.reopen:
         issue.resolved_at = None
     issue.status = target
     issue.updated_at = now()
@@ -65,9 +65,9 @@ def place_on_agenda(session: Session, issue: Issue, meeting: Meeting, *, actor: 
                         planned_minutes=planned_minutes)
     session.add(entry)
     if issue.status == Status.accepted:
-        move(session, issue, Action.schedule, actor=actor, meeting_id=meeting.id)
+        move(session, issue, Step.schedule, actor=actor, meeting_id=meeting.id)
     else:
-        session.add(IssueEvent(issue_id=issue.id, actor=actor, action=Action.schedule, from_status=issue.status,
+        session.add(IssueEvent(issue_id=issue.id, actor=actor, action=Step.schedule, from_status=issue.status,
                                to_status=issue.status, meeting_id=meeting.id))
     return entry
 
@@ -81,7 +81,7 @@ def take_off_agenda(session: Session, entry: AgendaEntry, *, actor: str) -> None
     if issue and issue.status == Status.on_agenda:
         elsewhere = session.exec(select(AgendaEntry).where(AgendaEntry.issue_id == issue.id)).first()
         if elsewhere is None:
-            move(session, issue, Action.unschedule, actor=actor, meeting_id=meeting_id)
+            move(session, issue, Step.unschedule, actor=actor, meeting_id=meeting_id)
     # Positions stay dense so "move up/down" swaps neighbours.
     rest = session.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting_id)
                         .order_by(AgendaEntry.position)).all()
