@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from forum import db as database
-from forum import live, secrecy
+from forum import live, secrecy, votes
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
@@ -141,10 +141,14 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
         hub = app.state.hub
         hub.bind()
         beating = asyncio.create_task(hub.heartbeat(settings.heartbeat_seconds))
+        # Votes past their closing time are closed in the background, so that no read writes.
+        closer = app.state.vote_closer
+        closer.start()
         try:
             yield
         finally:
             beating.cancel()
+            await asyncio.to_thread(closer.stop)
             hub.unbind()
             # What was handed in is counted, then the box's thread ends with the server.
             await asyncio.to_thread(app.state.ballot_box.stop)
@@ -168,5 +172,7 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
     app.state.settings = settings
     app.state.hub = live.Hub(app)
     app.state.ballot_box = BallotBox(engine, settings.language)
+    app.state.vote_closer = votes.VoteCloser(engine, settings.vote_closer_seconds, settings.language,
+                                             changed=lambda vote: vote_views.tell_room(app.state.hub, vote))
     secrecy.configure(engine, settings.secret_batch)
     return app

@@ -22,6 +22,7 @@ DOCUMENTED = {
                            "URL's host, localhost and 127.0.0.1; * for any)",
     "FORUM_SECURE_COOKIES": "1 to mark cookies Secure (sent over HTTPS only), 0 not to (default: 1 when the public "
                             "URL is https)",
+    "FORUM_VOTE_CLOSER_SECONDS": "how often votes whose closing time has passed are looked for and closed (default 1)",
     "FORUM_SECRET_BATCH": "the fewest voters whose secret ballots are written to the database together (default 5)",
     "FORUM_SLIP_DAYS": "how many days a printed household slip's code stays valid (default 90)",
     "FORUM_SIGNIN_LIMIT": "failed sign-ins per account within the window before it is refused (default 10)",
@@ -37,6 +38,8 @@ TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 HEARTBEAT_SECONDS = 20.0
 HEARTBEAT_RANGE = (0.5, 300.0)
+VOTE_CLOSER_SECONDS = 1.0
+VOTE_CLOSER_RANGE = (0.1, 60.0)
 SECRET_BATCH = 5
 SECRET_BATCH_RANGE = (2, 1000)
 SLIP_DAYS = 90
@@ -72,6 +75,9 @@ class Settings:
             return self.secure_cookies
         return self.public_url.startswith("https://")
 
+    # A vote past its closing time takes no ballot at once; within this long it is closed and
+    # counted, and the room shows the result (forum.votes.closer).
+    vote_closer_seconds: float = VOTE_CLOSER_SECONDS
     # K: every commit that adds secret ballots adds those of at least this many voters (forum.secrecy).
     secret_batch: int = SECRET_BATCH
     # How long a printed household slip's code stays valid (forum.verification).
@@ -93,6 +99,8 @@ class Settings:
         language = normalise(env.get("FORUM_LANGUAGE")) or DEFAULT_LANGUAGE
         return cls(database_url=url, secret_key=key, language=language,
                    heartbeat_seconds=_seconds(env.get("FORUM_HEARTBEAT_SECONDS")),
+                   vote_closer_seconds=_number(env, "FORUM_VOTE_CLOSER_SECONDS", VOTE_CLOSER_SECONDS,
+                                               *VOTE_CLOSER_RANGE),
                    public_url=public_url(env.get("FORUM_PUBLIC_URL")),
                    allowed_hosts=_hosts(env.get("FORUM_ALLOWED_HOSTS")),
                    secure_cookies=_flag("FORUM_SECURE_COOKIES", env.get("FORUM_SECURE_COOKIES")),
@@ -153,6 +161,20 @@ def _seconds(text: str | None) -> float:
     if not low <= value <= high:
         raise ValueError(f"FORUM_HEARTBEAT_SECONDS is {text!r}; it must be a number of seconds "
                          f"from {low:g} to {high:g}.")
+    return value
+
+
+def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+    """A number setting within bounds; a wrong one stops the start with what is expected."""
+    text = (env.get(key) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also refuses nan
+        raise ValueError(f"{key} is {text!r}; it must be a number of seconds from {low:g} to {high:g}.")
     return value
 
 

@@ -150,7 +150,7 @@ def test_a_hall_of_tablets_against_a_small_batch_limit(demo_engine, db, monkeypa
             (audited == 0 and 1 <= batches <= n // 2)
         with Session(demo_engine) as s:
             vote = s.get(Vote, vote_id)
-            assert votes.participation(s, vote)[0] == n
+            assert votes.turnout(s, vote)[0] == n
             if vote_id == named:
                 assert votes.tally_result(s, vote) == votes.tally_result(s, vote, exact=True)
     assert db.execute(text("SELECT count(*) FROM ballot WHERE vote_id = :v"), {"v": named}).scalar() == \

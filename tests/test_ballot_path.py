@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 from bs4 import BeautifulSoup
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
@@ -28,10 +28,12 @@ from forum.models import (
     Ownership,
     Person,
     Vote,
+    VoteAudit,
     VoteElector,
     VoteProxy,
     VoteStatus,
 )
+from forum.votes import casting
 from tests import test_votes
 from tests.conftest import sign_in
 from tests.test_votes import (
@@ -425,12 +427,13 @@ def test_a_vote_is_closed_at_its_closing_time_not_a_moment_later(demo_engine, db
     closing = datetime(2030, 1, 1, 10, 0)
     db.execute(text("UPDATE vote SET closes_at = :t WHERE id = :id"), {"t": closing, "id": vote_id})
     db.commit()
-    monkeypatch.setattr(votes, "now", lambda: closing)
+    monkeypatch.setattr(casting, "now", lambda: closing)
     with Session(demo_engine, expire_on_commit=False) as s:
         with pytest.raises(votes.VoteRefused) as refused:
             votes.cast(s, s.get(Vote, vote_id), f"p{people[0].person_id}", ["for"], via="paper", cast_by="test",
                        paper_serial="A-2")
     assert refused.value.code == "not_open"
+    votes.close_due(demo_engine, closing)  # what the app's closer does within a second
     db.expire_all()
     assert db.get(Vote, vote_id).status == VoteStatus.closed
     assert count_rows(db, "votereceipt", vote_id) == 0
@@ -567,3 +570,39 @@ def test_a_show_of_hands_is_a_bounded_whole_number(demo_engine, db, room):
         s.rollback()
     db.expire_all()
     assert db.get(Vote, vote_id).hands == ""
+
+
+# ---------------------------------------------------------------- late arrivals, in the batch's transaction
+
+
+def test_late_arrivals_join_with_their_batch_in_one_transaction(demo_engine, db, room):
+    """Planted: the late arrivals committed on their own before the ballots (as they once were, in
+    the middle of the batch): two commits."""
+    meeting, entry, people, _guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry)
+    eligible = count_rows(db, "voteelector", vote_id)
+    late = [check_in(db, meeting, p) for p in owners_of_unit(db)[4:6]]
+    batch = [votes.TabletCast(a, "", ["for"]) for a in (people[0], *late, late[0])]  # a double tap too
+    commits = []
+    with Session(demo_engine, expire_on_commit=False) as s:
+        event.listen(s, "after_commit", lambda _session: commits.append(1))
+        votes.cast_from_tablets(s, s.get(Vote, vote_id), batch)
+    assert [t.outcome.outcome for t in batch] == ["counted", "counted", "counted", "unchanged"]
+    assert len(commits) == 1
+    assert count_rows(db, "voteelector", vote_id) == eligible + 2
+    joined = db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "elector")).all()
+    assert len(joined) == 2
+
+
+def test_a_late_arrivals_ballot_page_offers_the_ballot_and_writes_nothing(app, db, room):
+    """A read: the late arrival joins the electorate with their first ballot, not by looking."""
+    meeting, entry, _people, _guest = room
+    vote_id = open_vote_in(app.state.engine, meeting, entry)
+    eligible = count_rows(db, "voteelector", vote_id)
+    late = check_in(db, meeting, owners_of_unit(db)[6])
+    pad = tablet(app, late)
+    page = BeautifulSoup(pad.get(f"/votes/{vote_id}/ballot").text, "html.parser")
+    assert [b["value"] for b in page.select("button[name=choice]")] == ["for", "against", "abstain"]
+    assert count_rows(db, "voteelector", vote_id) == eligible
+    assert cast(pad, vote_id, f"p{late.person_id}", "for").status_code == 200
+    assert count_rows(db, "voteelector", vote_id) == eligible + 1

@@ -20,6 +20,7 @@ from forum import live, secrecy, votes
 from forum.app import create_app
 from forum.models import Attendance, Meeting, User, Vote, VoteAudit
 from forum.settings import Settings
+from forum.votes import lifecycle, tablets
 from tests import test_votes
 from tests.conftest import sign_in
 from tests.test_votes import (
@@ -212,25 +213,25 @@ def test_a_vote_that_closed_takes_no_more_and_loses_none(demo_engine, db, room, 
     assert outcomes(late) == ["not_open"]
     # Closed between a batch's checks and its deposit: the urn reads the status again, under its lock.
     second = open_vote_in(demo_engine, meeting, entry, secret="on", question="第二题")
-    checks = votes._check_tablets
+    checks = tablets._check_tablets
 
     def then_close(db_, vote, batch):
         checks(db_, vote, batch)
         with Session(demo_engine) as other:
             assert votes.close_vote(other, other.get(Vote, second), actor="test")
 
-    monkeypatch.setattr(votes, "_check_tablets", then_close)
+    monkeypatch.setattr(tablets, "_check_tablets", then_close)
     racing = [votes.TabletCast(a, "", ["for"]) for a in people]
     count_batch(demo_engine, second, racing)
     assert outcomes(racing) == ["not_open"] * 4
     with Session(demo_engine) as s:
         assert secrecy.waiting_count(s, second) == 0  # nothing left behind in the urn, told to no tablet
-        assert votes.participation(s, s.get(Vote, second))[0] == 0
+        assert votes.turnout(s, s.get(Vote, second))[0] == 0
     with Session(demo_engine) as s:
         vote = s.get(Vote, vote_id)
         totals = {t["key"]: t["heads"] for t in votes.tally_result(s, vote)["totals"]}
         assert totals == {"for": 0, "against": 3, "abstain": 0}
-        assert votes.participation(s, vote)[0] == 3
+        assert votes.turnout(s, vote)[0] == 3
 
 
 def test_a_failed_closing_puts_the_waiting_ballots_back(demo_engine, db, room, monkeypatch):
@@ -241,7 +242,7 @@ def test_a_failed_closing_puts_the_waiting_ballots_back(demo_engine, db, room, m
     def broken(*_args, **_kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(votes, "summary", broken)
+    monkeypatch.setattr(lifecycle, "summary", broken)
     with Session(demo_engine) as s, pytest.raises(RuntimeError):
         votes.close_vote(s, s.get(Vote, vote_id), actor="test")
     monkeypatch.undo()

@@ -128,3 +128,15 @@ def test_the_command_line_names_a_wrong_setting_without_a_traceback(monkeypatch)
     result = CliRunner().invoke(main, ["db", "upgrade"])
     assert result.exit_code == 1
     assert "FORUM_HEARTBEAT_SECONDS is 'fast'" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, 1.0), ("", 1.0), ("0.1", 0.1), ("5", 5.0), ("60", 60.0)])
+def test_vote_closer_seconds(given, expected):
+    env = {} if given is None else {"FORUM_VOTE_CLOSER_SECONDS": given}
+    assert Settings.from_env(env).vote_closer_seconds == expected
+
+
+@pytest.mark.parametrize("given", ["0", "0.05", "61", "-1", "fast", "nan", "inf"])
+def test_a_wrong_vote_closer_interval_is_refused_with_what_is_expected(given):
+    with pytest.raises(ValueError, match="FORUM_VOTE_CLOSER_SECONDS .* from 0.1 to 60"):
+        Settings.from_env({"FORUM_VOTE_CLOSER_SECONDS": given})

@@ -35,6 +35,7 @@ from forum.models import (
     now,
 )
 from forum.views.votes import DEVICE_COOKIE
+from forum.votes import tablets
 from tests.conftest import sign_in
 
 # ---------------------------------------------------------------- helpers
@@ -642,6 +643,7 @@ def test_a_vote_closes_itself_at_its_closing_time(app, facilitator, db, room):
                                                                        "id": vote_id})
     db.commit()
     assert cast(tablet(app, people[1]), vote_id, f"p{people[1].person_id}", "for").status_code == 409
+    votes.close_due(app.state.engine)  # what the app's closer does within a second
     r = result(facilitator, vote_id)
     assert r["status"] == "closed" and r["ballots"] == 1
     assert db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "close")).one()
@@ -804,7 +806,7 @@ def test_a_batch_counts_each_voter_once_and_answers_each_tablet_as_alone(demo_en
         assert votes.tally_result(s, vote) == votes.tally_result(s, vote, exact=True)
         totals = {t.choice: t.heads for t in s.exec(select(VoteTally).where(VoteTally.vote_id == vote_id))}
         assert totals == {"for": 1, "against": 2, "abstain": 1}
-        assert votes.participation(s, vote)[0] == 4
+        assert votes.turnout(s, vote)[0] == 4
         trail = s.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "ballot")).all()
         assert len(trail) == 4  # one per counted ballot; changes have their own entries
         changes = s.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id, VoteAudit.action == "change")).all()
@@ -849,7 +851,7 @@ def test_a_vote_closed_while_a_batch_was_checked_takes_none_of_it(demo_engine, d
     """Closing between the checks and the write: the status is read again under the writer lock."""
     meeting, entry, people, guest = room
     vote_id = open_vote_in(demo_engine, meeting, entry)
-    checks = votes._check_tablets
+    checks = tablets._check_tablets
 
     def then_close(db_, vote, batch):
         checks(db_, vote, batch)
@@ -857,7 +859,7 @@ def test_a_vote_closed_while_a_batch_was_checked_takes_none_of_it(demo_engine, d
             votes.close_vote(other, other.get(Vote, vote_id), actor="test")
             other.commit()
 
-    monkeypatch.setattr(votes, "_check_tablets", then_close)
+    monkeypatch.setattr(tablets, "_check_tablets", then_close)
     batch = [votes.TabletCast(a, "", ["for"]) for a in people]
     count_batch(demo_engine, vote_id, batch)
     assert outcomes(batch) == ["not_open"] * 4

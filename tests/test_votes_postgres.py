@@ -55,8 +55,8 @@ def test_batches_racing_for_the_same_voters_count_each_once_on_postgres(pg):
     assert len(counted) == len(hall)  # every voter counted by exactly one of the four batches
     assert {o for b in batches for o in outcomes(b)} <= {"received", "counted", "already"}
     with Session(pg) as s:
-        assert votes.participation(s, s.get(Vote, vote_id))[0] == len(hall)
+        assert votes.turnout(s, s.get(Vote, vote_id))[0] == len(hall)
         assert votes.close_vote(s, s.get(Vote, vote_id), actor="test")
     assert result_heads(pg, vote_id)["for"] == len(hall)
     with Session(pg) as s:
-        assert votes.participation(s, s.get(Vote, vote_id))[0] == len(hall)
+        assert votes.turnout(s, s.get(Vote, vote_id))[0] == len(hall)

@@ -35,9 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The focused tests first: with -x, a mutant they kill costs seconds, not the whole vote suite.
-DEFAULT_TESTS = ["tests/test_ballot_path.py", "tests/test_verification.py", "tests/test_electorate.py",
-                 "tests/test_secrecy.py", "tests/test_join.py", "tests/test_ballot_box_stress.py",
-                 "tests/test_votes.py", "tests/test_votes_postgres.py"]
+DEFAULT_TESTS = ["tests/test_ballot_path.py", "tests/test_vote_setup.py", "tests/test_vote_closer.py",
+                 "tests/test_verification.py", "tests/test_electorate.py", "tests/test_secrecy.py", "tests/test_join.py",
+                 "tests/test_ballot_box_stress.py", "tests/test_votes.py", "tests/test_votes_postgres.py"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,10 @@ def m(name: str, module: str, old: str, new: str) -> Mutant:
     return Mutant(name, module, old, new)
 
 
-V, B = "forum/votes.py", "forum/ballot_box.py"
+B = "forum/ballot_box.py"
+# forum/votes/: one module per concern
+VC, VT, VS, VL = "forum/votes/casting.py", "forum/votes/tablets.py", "forum/votes/staff.py", "forum/votes/lifecycle.py"
+VU, VH, VR, VX = "forum/votes/setup.py", "forum/votes/choices.py", "forum/votes/results.py", "forum/votes/closer.py"
 VF, E, S = "forum/verification.py", "forum/electorate.py", "forum/secrecy.py"
 MUTANTS = [
     # ---- forum/ballot_box.py
@@ -81,64 +84,75 @@ MUTANTS = [
       "        if inspect(obj).expired_attributes:\n            db.refresh(obj)", "        pass"),
     m("box: stop does not wake the thread", B,
       "            self._stopping = True\n            self._ready.notify()", "            self._stopping = True"),
-    # ---- forum/votes.py: who may cast
-    m("votes: single cast not re-checked open under the write lock", V,
-      "    try:\n        _still_open(db, vote)\n        if serial is not None:",
+    # ---- forum/votes/: who may cast
+    m("votes: single cast not re-checked open under the write lock", VC,
+      "    try:\n        still_open(db, vote)\n        if serial is not None:",
       "    try:\n        if serial is not None:"),
-    m("votes: batch not re-checked open under the write lock", V,
-      "        return counted\n    _still_open(db, vote)\n", "        return counted\n"),
-    m("votes: cast on a vote that is not open", V,
-      "    ensure_current(db, vote)\n    if vote.status != VoteStatus.open:\n        raise _not_open(vote)",
-      "    ensure_current(db, vote)"),
-    m("votes: ineligible voter's ballot counted", V,
+    m("votes: batch not re-checked open under the write lock", VT,
+      "        return counted\n    still_open(db, vote)\n", "        return counted\n"),
+    m("votes: cast on a vote that is not open", VC,
+      "    if not castable(vote, now()):\n        raise not_open(vote)\n", ""),
+    m("votes: a batch cast on a vote past its closing time", VT,
+      "    if not castable(vote, now()):\n        for t in batch:", "    if vote.status != VoteStatus.open:\n        for t in batch:"),
+    m("votes: a batch's late arrivals committed in the middle of it", VT,
+      "    _join(db, vote, late)\n    table = VoteReceipt.__table__", "    _join(db, vote, late)\n    db.commit()\n    table = VoteReceipt.__table__"),
+    m("votes: ineligible voter's ballot counted", VC,
       "    if elector is None:\n        raise VoteRefused(\"ineligible\", N_(\"This voter is not eligible in this vote.\"), \"voter\")",
       "    if elector is None:\n        elector = VoteElector(vote_id=vote.id, voter_key=voter_key, label=voter_key)"),
-    m("votes: tablet gets ballots of proxies other tablets hold", V,
+    m("votes: tablet gets ballots of proxies other tablets hold", VT,
       "if p.holder_attendance_id != attendance.id or (own is not None", "if (own is not None"),
-    m("votes: principal who gave a proxy keeps their own ballot", V,
+    m("votes: principal who gave a proxy keeps their own ballot", VT,
       "        if given is None or given.holder_attendance_id == attendance.id:", "        if True:"),
-    m("votes: proxy for a voter who has voted", V,
+    m("votes: proxy for a voter who has voted", VS,
       "    elif has_voted(db, vote, principal_key):\n        errors[\"principal\"] = gettext(\"This voter has voted already.\")\n",
       ""),
-    m("votes: proxy holder checked in at another meeting", V,
+    m("votes: proxy holder checked in at another meeting", VS,
       "if holder is None or holder.meeting_id != vote.meeting_id:", "if holder is None:"),
-    m("votes: voter holds their own proxy", V,
+    m("votes: voter holds their own proxy", VS,
       "elif principal is not None and voter_key_for(db, vote, holder) == principal_key:", "elif False:"),
-    m("votes: second proxy for one voter", V,
+    m("votes: second proxy for one voter", VS,
       "    elif db.get(VoteProxy, (vote.id, principal_key)) is not None:", "    elif False:"),
-    m("votes: shared tablet takes a stale or forged nonce", V,
+    m("votes: shared tablet takes a stale or forged nonce", VS,
       "if not nonce or vote.kiosk_nonce != nonce or not vote.kiosk_voter:", "if not vote.kiosk_voter:"),
-    m("votes: shared tablet opened for a voter who has voted", V,
+    m("votes: shared tablet opened for a voter who has voted", VS,
       "    if has_voted(db, vote, voter_key):\n        return gettext(\"This voter has voted already.\")\n    try:\n        verification.check_ballot(",
       "    try:\n        verification.check_ballot("),
-    m("votes: double tap in a batch counted twice", V, "fresh.setdefault(t.voter_key, t)", "fresh[id(t)] = t"),
-    m("votes: secret ballot changed", V, "    if vote.secret or serial is not None:", "    if serial is not None:"),
-    m("votes: change allowed where the vote forbids it", V, "        if not vote.allow_change:", "        if False:"),
-    m("votes: paper serial entered twice", V,
+    m("votes: double tap in a batch counted twice", VT, "fresh.setdefault(t.voter_key, t)", "fresh[id(t)] = t"),
+    m("votes: secret ballot changed", VC, "    if vote.secret or serial is not None:", "    if serial is not None:"),
+    m("votes: change allowed where the vote forbids it", VC, "        if not vote.allow_change:", "        if False:"),
+    m("votes: paper serial entered twice", VC,
       "    except IntegrityError:\n        raise VoteRefused(\"duplicate_serial\"",
       "    except IntegrityError:\n        return\n        raise VoteRefused(\"duplicate_serial\""),
-    m("votes: secret paper serial entered twice", V,
+    m("votes: secret paper serial entered twice", VC,
       "    if outcome == \"duplicate_serial\":\n        raise", "    if False:\n        raise"),
-    # ---- forum/votes.py: who is eligible, how it counts
-    m("votes: owners' rule with one ballot per person passes the form", V,
+    # ---- forum/votes/: who is eligible, how it counts
+    m("votes: owners' rule with one ballot per person passes the form", VU,
       "(scope == \"attendance\" or counting_unit != \"household\")", "scope == \"attendance\""),
-    m("votes: late arrival joins a closed vote", V,
-      "vote.scope != \"attendance\" or vote.status != VoteStatus.open", "vote.scope != \"attendance\""),
-    m("votes: tally takes the weight back with the wrong sign", V,
-      "    _bump(db, vote, old, elector, -1)", "    _bump(db, vote, old, elector, +1)"),
-    m("votes: batch counts area as heads", V, "        weight[1] += elector.area_centi or 0",
+    # (A late arrival joining a closed vote is no longer a mutant worth planting: only a cast, which
+    # checks the vote is open first, or staff admitting someone to an open vote, adds one.)
+    m("votes: late arrival joins although not counted among those present", VT,
+      "    if not verification.counts_present(vote, attendance):\n        return None\n    return elector_for_attendance",
+      "    return elector_for_attendance"),
+    m("votes: tally takes the weight back with the wrong sign", VC,
+      "    bump(db, vote, old, elector, -1)", "    bump(db, vote, old, elector, +1)"),
+    m("votes: batch counts area as heads", VT, "        weight[1] += elector.area_centi or 0",
       "        weight[1] += elector.heads"),
-    m("votes: closing twice allowed", V, "    if done.rowcount != 1:\n        if lazy:", "    if False:\n        if lazy:"),
-    m("votes: closing time reached is not a close", V,
-      "vote.closes_at is not None and vote.closes_at <= now()", "vote.closes_at is not None and vote.closes_at < now()"),
-    m("votes: a closing time of now accepted", V, "if closes_at <= (at or now()):", "if closes_at < (at or now()):"),
-    m("votes: several-of takes more than its maximum", V,
+    m("votes: closing twice allowed", VL, "    if done.rowcount != 1:\n        if lazy:", "    if False:\n        if lazy:"),
+    m("votes: closing time reached is not a close", VL,
+      "vote.closes_at is not None and vote.closes_at <= at", "vote.closes_at is not None and vote.closes_at < at"),
+    m("votes: the closer leaves a vote open at its closing minute", VX,
+      "col(Vote.closes_at) <= at", "col(Vote.closes_at) < at"),
+    m("votes: the closer closes a vote another closer closed", VL,
+      "Vote.id == vote.id, Vote.status == VoteStatus.open)\n                      .values(status=VoteStatus.closed",
+      "Vote.id == vote.id)\n                      .values(status=VoteStatus.closed"),
+    m("votes: a closing time of now accepted", VU, "if closes_at <= at:", "if closes_at < at:"),
+    m("votes: several-of takes more than its maximum", VH,
       "if vote.max_choices and len(picked) > vote.max_choices:", "if vote.max_choices and len(picked) > vote.max_choices + 1:"),
-    m("votes: one-of takes a blank ballot", V, "        if len(picked) != 1:", "        if len(picked) > 1:"),
-    m("votes: unknown choice accepted", V,
+    m("votes: one-of takes a blank ballot", VH, "        if len(picked) != 1:", "        if len(picked) > 1:"),
+    m("votes: unknown choice accepted", VH,
       "        if s not in keys:\n            raise", "        if s not in keys and False:\n            raise"),
-    m("votes: show of hands beyond 100000", V, "n < 0 or n > 100000", "n < 0"),
-    m("votes: exact count uses tallies on close", V, "    if exact and not vote.secret:", "    if False:"),
+    m("votes: show of hands beyond 100000", VS, "n < 0 or n > HANDS_MAX", "n < 0"),
+    m("votes: exact count uses tallies on close", VR, "    if exact and not vote.secret:", "    if False:"),
     # ---- forum/verification.py: who may cast a binding ballot
     m("verification: a self-declared attendance allowed in a binding vote", VF,
       "    if not attendance.verified:\n        return set()", "    if False:\n        return set()"),

@@ -20,7 +20,6 @@ from forum import audit, auth, ballot_box, electorate, live, minutes, secrecy, v
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
-    VOTE_STATUSES,
     AgendaEntry,
     Area,
     Attendance,
@@ -31,6 +30,7 @@ from forum.models import (
     VoteProxy,
     VoteReceipt,
     VoteStatus,
+    now,
 )
 from forum.views import room
 from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, run_view
@@ -40,13 +40,17 @@ DEVICE_COOKIE = live.DEVICE_COOKIE
 
 
 def notify(request: Request, vote: Vote, *, ballot: bool = False) -> None:
-    """Tell the live room a vote changed (after commit); a no-op where there is no live hub.
+    """Tell the live room a vote changed (after commit); a no-op where there is no live hub."""
+    tell_room(getattr(request.app.state, "hub", None), vote, ballot=ballot)
+
+
+def tell_room(hub: live.Hub | None, vote: Vote, *, ballot: bool = False) -> None:
+    """The parts of a meeting's room a vote's change refreshes (also as the closer closes it).
 
     A ballot changes only the count, which tablets do not show while the vote is open: it
     refreshes the "votecount" part (console and screen) and sends nothing to the hall's tablets,
     nor to the shared tablet, whose answer to the cast says "thank you" until the next voter.
     """
-    hub = getattr(request.app.state, "hub", None)
     if hub is not None and vote.meeting_id is not None:
         if ballot:
             hub.changed(vote.meeting_id, "votecount")
@@ -72,7 +76,7 @@ def _new_context(db: Session, meeting: Meeting | None, issue: Issue | None, valu
 
 
 def _statuses() -> dict:
-    return VOTE_STATUSES
+    return votes.STATUSES  # with "closing": an open vote past its closing time, not closed yet
 
 
 def _vote_form(request: Request, db: Session, meeting: Meeting | None, issue: Issue | None) -> Response:
@@ -113,8 +117,8 @@ def issue_votes(request: Request, db: Session) -> Response:
 
 
 def _vote(db: Session, request: Request) -> Vote:
-    vote = get_or_404(db, Vote, request.path_params["id"])
-    return votes.ensure_current(db, vote)
+    # As stored: a vote past its closing time is closed by the closer (forum.votes.closer), not by a read.
+    return get_or_404(db, Vote, request.path_params["id"])
 
 
 def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None = None,
@@ -170,10 +174,11 @@ def _receipts(db: Session, vote: Vote) -> list[str]:
 
 
 def result_context(db: Session, vote: Vote) -> dict:
-    """What the result block shows: participation always, tallies and verdict when allowed."""
-    ballots, eligible = votes.participation(db, vote)
+    """What the result block shows: the turnout always, tallies and verdict when allowed."""
+    ballots, eligible = votes.turnout(db, vote)
     waiting = secrecy.waiting_count(db, vote.id) if vote.secret and vote.status == VoteStatus.open else 0
-    context = {"vote": vote, "ballots": ballots, "eligible": eligible, "result": None, "waiting": waiting,
+    context = {"vote": vote, "vote_state": votes.shown_status(vote, now()), "ballots": ballots,
+               "eligible": eligible, "result": None, "waiting": waiting,
                "choices": votes.choices_of(vote), "rule_label": votes.RULES[vote.rule],
                "VOTE_STATUSES": _statuses(), "VIAS": votes.VIAS}
     if vote.status != VoteStatus.draft and votes.shows_tallies(vote):
@@ -349,8 +354,9 @@ def _attendance(db: Session, request: Request, vote: Vote) -> Attendance | None:
 
 def ballot_context(db: Session, vote: Vote, attendance: Attendance | None, **extra) -> dict:
     ballots = votes.ballots_for_attendance(db, vote, attendance) if attendance else []
-    context = {"vote": vote, "attendance": attendance, "my_ballots": ballots, "choices": votes.choices_of(vote),
-               "community": db.get(Area, vote.community_id), "message": None, "error": None}
+    context = {"vote": vote, "vote_state": votes.shown_status(vote, now()), "attendance": attendance,
+               "my_ballots": ballots, "choices": votes.choices_of(vote), "community": db.get(Area, vote.community_id),
+               "message": None, "error": None}
     if vote.status == VoteStatus.closed:  # the ballot shows the result only once the vote has closed
         context |= result_context(db, vote)
     return context | extra
@@ -416,7 +422,8 @@ def _cast_reply(request: Request, db: Session, counted: ballot_box.Counted) -> R
     if outcome == "already" and any(b.waiting for b in tablet.mine if b.voter_key == tablet.voter_key):
         outcome = "received"  # a second tap while the first waits to be counted with others
     # The tablet's ballots as the count left them: no second round of queries for the reply.
-    context = {"vote": vote, "attendance": attendance, "my_ballots": tablet.mine, "choices": votes.choices_of(vote),
+    context = {"vote": vote, "vote_state": votes.shown_status(vote, now()), "attendance": attendance,
+               "my_ballots": tablet.mine, "choices": votes.choices_of(vote),
                "community": None if is_htmx(request) else db.get(Area, vote.community_id), "error": None,
                "message": _(MESSAGES[outcome])}
     return render(request, _ballot_template(request), context)
@@ -430,7 +437,7 @@ def _ballot_template(request: Request) -> str:
 def vote_result_json(request: Request, db: Session) -> Response:
     """The result as data, when it may be shown (also what the benchmark checks)."""
     vote = _vote(db, request)
-    ballots, eligible = votes.participation(db, vote)
+    ballots, eligible = votes.turnout(db, vote)
     # "ballots" is the turnout: for an open secret vote it includes ballots received and waiting
     # to be counted with others ("waiting"); the counts ("result") only once it has closed.
     body = {"id": vote.id, "status": vote.status, "ballots": ballots, "eligible": eligible, "result": None}
@@ -461,7 +468,7 @@ live.register_part("votecount", "_partials/room_votecount.html", room_context, a
 def minutes_section(db: Session, meeting: Meeting, entry: AgendaEntry) -> minutes.Section | None:
     """Each closed vote on an agenda entry, with the fractions its rule compared, in the minutes."""
     closed = [v for v in votes.votes_of_meeting(db, meeting.id)
-              if v.agenda_entry_id == entry.id and votes.ensure_current(db, v).status == VoteStatus.closed]
+              if v.agenda_entry_id == entry.id and v.status == VoteStatus.closed]
     if not closed:
         return None
     lines = []
