@@ -93,7 +93,8 @@ def members(db: Session, committee_id: int, *, current: bool = True) -> list[tup
     return list(db.exec(statement.order_by(col(CommitteeMember.chair).desc(), CommitteeMember.id)))
 
 
-def add_member(db: Session, committee: Committee, *, name: str, phone: str = "", chair: bool = False) -> CommitteeMember:
+def add_member(db: Session, committee: Committee, *, name: str, phone: str = "",
+               chair: bool = False) -> CommitteeMember:
     """A new person on the committee (a resident leader, a lawyer, a doctor …)."""
     problems = Invalid()
     name, phone = _person(problems, name, phone)

@@ -24,8 +24,19 @@ from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
 from forum.settings import Settings
-from forum.views import account, admin, community, directory, households, issues, meetings, room
-from forum.views import admin_areas, admin_committees, admin_people
+from forum.views import (
+    account,
+    admin,
+    admin_areas,
+    admin_committees,
+    admin_people,
+    community,
+    directory,
+    households,
+    issues,
+    meetings,
+    room,
+)
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (

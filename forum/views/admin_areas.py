@@ -131,9 +131,9 @@ def _area_context(db: Session, user: User, area: Area) -> dict:
     move_to = [(a.id, areas.path_names(db, a)) for a in areas.in_scope(db, scope(user), (wanted,) if wanted else ())
                if a.id != area.parent_id] if wanted else []
     children = list(db.exec(select(Area).where(Area.parent_id == area.id).order_by(Area.name)))
+    child_kind = CHILD_KIND.get(AreaKind(area.kind)) if area.kind in (AreaKind.district, AreaKind.street) else None
     context = {"area": area, "parent": parent, "path": areas.path_names(db, area), "kind": _kind(area),
-               "children": children, "child_kind": CHILD_KIND.get(AreaKind(area.kind)) if area.kind in AreaKind.__members__
-               and area.kind != AreaKind.community else None,
+               "children": children, "child_kind": child_kind,
                "move_to": move_to, "may_change": auth.changes_area(user, area.id), "AREA_KINDS": AREA_KINDS,
                "accounts": [u for u in accounts.in_scope(db, area.id) if u.disabled_at is None]}
     if area.kind == AreaKind.community:

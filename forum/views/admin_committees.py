@@ -173,10 +173,9 @@ def invitee_remove(request: Request, db: Session) -> Response:
     series = _series(request, db)
     invitee = get_or_404(db, SeriesInvitee, request.path_params["invitee"])
     if invitee.series_id != series.id:
+        problem = Invalid({"invitee": (N_("That is not an invitee of this series."), {})})
         return page_with(request, "series_invitees.html", _invitees_context(db, series),
-                         Forms(invitee={"invitee": ""}).failed("invitee", {"invitee": ""},
-                                                               Invalid({"invitee": (N_("That is not an invitee of this series."), {})})),
-                         )
+                         Forms(invitee={"invitee": ""}).failed("invitee", {"invitee": ""}, problem))
     guest = db.get(Organisation, invitee.organisation_id) if invitee.organisation_id else \
         db.get(Committee, invitee.committee_id)
     db.delete(invitee)

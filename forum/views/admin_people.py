@@ -159,7 +159,8 @@ def _account_choices(db: Session, user: User) -> dict:
     committees = [c for c in db.exec(select(Committee).order_by(Committee.community_id, Committee.id))
                   if c.community_id in community_ids]
     names = {a.id: a.name for a in in_scope}
-    return {"scope_choices": ([("", gettext(N_("The whole installation")))] if here is None else []) + areas.labels(in_scope, db),
+    whole = [("", gettext(N_("The whole installation")))] if here is None else []
+    return {"scope_choices": whole + areas.labels(in_scope, db),
             "committee_choices": [(c.id, f"{names[c.community_id]} › {c.name}") for c in committees],
             "organisation_choices": [(o.id, o.name) for o in db.exec(select(Organisation).order_by(Organisation.name))]}
 
@@ -216,7 +217,8 @@ def _account(request: Request, db: Session) -> tuple[User, User]:
 def _user_page(request: Request, db: Session, user: User, other: User, *, forms: Forms | None = None,
                new_password: str | None = None, saved: str | None = None) -> Response:
     held = scopes.scope_of(other)
-    forms = forms or Forms(role={"role": other.role, "scope": str(held or ""), "committee": str(other.committee_id or ""),
+    forms = forms or Forms(role={"role": other.role, "scope": str(held or ""),
+                                 "committee": str(other.committee_id or ""),
                                  "organisation": str(other.organisation_id or "")}, disable={})
     context = {"account": other, "held": db.get(Area, held) if held else None, "self": other.id == user.id,
                "new_password": new_password, "saved_now": saved, **_account_choices(db, user)}

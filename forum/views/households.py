@@ -78,7 +78,8 @@ def household_import(request: Request, db: Session) -> Response:
             if len(content) > MAX_UPLOAD:
                 errors["file"] = _("The file is larger than 5 MB; split it into smaller files.")
     if errors:
-        return render(request, "households_import.html", _context(db, user, errors=errors, values=values), status_code=422)
+        return render(request, "households_import.html", _context(db, user, errors=errors, values=values),
+                      status_code=422)
     try:
         rows = households.parse(content)
         plan = households.plan_import(db, community.id, rows)
