@@ -199,7 +199,9 @@ def create(db: Session, *, name: str, parent: Area | None, slug: str = "", kind:
     problems = Invalid()
     name = one_line(name, NAME_MAX)
     slug = slug.strip().lower()
-    kind = CHILD_KIND[AreaKind(parent.kind) if parent else None] if kind is None else kind
+    if kind is None:  # under a community nothing fits: placement says so
+        kind = CHILD_KIND.get(AreaKind(parent.kind) if parent else None, AreaKind.community) \
+            if parent is None or parent.kind in AreaKind.__members__ else AreaKind.community
     check_name(problems, name)
     parent_node = Node(parent.id, parent.kind, parent.parent_id, parent.archived_at is not None) if parent else None
     problem = placement_problem(kind, parent_node)

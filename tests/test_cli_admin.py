@@ -26,7 +26,8 @@ from forum.models import (
 )
 from forum.settings import Settings
 
-AREAS_CSV = "区,街道,社区,地址名\n渝中区,,,yuzhong\n渝中区,解放碑街道,,jiefangbei\n渝中区,解放碑街道,较场口社区,jiaochangkou\n" \
+AREAS_CSV = "区,街道,社区,地址名\n渝中区,,,yuzhong\n渝中区,解放碑街道,,jiefangbei\n" \
+            "渝中区,解放碑街道,较场口社区,jiaochangkou\n" \
             "渝中区,解放碑街道,白象街社区,baixiangjie\n渝中区,朝天门街道,朝东路社区,chaodonglu\n"
 ORGANISATIONS_CSV = "名称,类型,电话,服务社区,联络人,联络人电话\n" \
                     "渝中区城市管理局,部门,023-6380 1234,jiaochangkou;白象街社区,张联络,13800000001\n" \
@@ -80,7 +81,8 @@ def test_a_community_from_an_empty_database_to_its_first_meeting(runner, engine,
     with Session(engine) as db:
         community = db.exec(select(Area).where(Area.slug == "jiaochangkou")).one()
         assert community.kind == "community" and db.get(Area, community.parent_id).slug == "jiefangbei"
-        assert db.exec(select(func.count()).select_from(Committee).where(Committee.community_id == community.id)).one() == 6
+        committees = select(func.count()).select_from(Committee).where(Committee.community_id == community.id)
+        assert db.exec(committees).one() == 6
         chair = db.exec(select(CommitteeMember)).one()
         assert chair.chair and db.get(Person, chair.person_id).name == "张律师"
         organisation = db.exec(select(Organisation)).one()

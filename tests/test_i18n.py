@@ -83,7 +83,8 @@ def test_translation_is_used(message):
 # Modules whose English is not shown to people using forum: counting's errors are for programmers
 # (votes turns each into a message of the catalog), the command line and the benchmarks speak to
 # whoever runs them in a terminal, the demo is data, settings' errors stop the server at start.
-NOT_SHOWN = {"counting.py", "bench.py", "bench_vote.py", "cli.py", "demo.py", "server.py", "settings.py", "i18n.py"}
+NOT_SHOWN = {"counting.py", "bench.py", "bench_vote.py", "cli.py", "demo.py", "server.py", "settings.py", "i18n.py",
+             "cli_admin.py", "hall.py"}
 _WORD = re.compile(r"^[A-Za-z’',.;:!?()-]+$")
 
 

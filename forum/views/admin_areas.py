@@ -60,8 +60,9 @@ def checklist(db: Session, user: User) -> list[dict]:
         ("communities", len(communities), "admin_home"),
         ("committees", count(select(func.count()).select_from(Committee).where(col(Committee.community_id).in_(ids))),
          "admin_home"),
-        ("organisations", count(select(func.count(func.distinct(OrganisationCommunity.organisation_id)))
-                                .where(col(OrganisationCommunity.community_id).in_(ids))), "admin_organisations"),
+        ("organisations", db.exec(select(func.count()).select_from(Organisation)).one() if here is None else
+         count(select(func.count(func.distinct(OrganisationCommunity.organisation_id)))
+               .where(col(OrganisationCommunity.community_id).in_(ids))), "admin_organisations"),
         ("facilitators", sum(1 for u in held if u.role == Role.facilitator and u.disabled_at is None), "admin_users"),
         ("series", count(select(func.count()).select_from(Series).where(col(Series.community_id).in_(ids))),
          "admin_home"),

@@ -217,12 +217,12 @@ def _account(request: Request, db: Session) -> tuple[User, User]:
 def _user_page(request: Request, db: Session, user: User, other: User, *, forms: Forms | None = None,
                new_password: str | None = None, saved: str | None = None) -> Response:
     held = scopes.scope_of(other)
-    forms = forms or Forms(role={"role": other.role, "scope": str(held or ""),
-                                 "committee": str(other.committee_id or ""),
-                                 "organisation": str(other.organisation_id or "")}, disable={})
-    context = {"account": other, "held": db.get(Area, held) if held else None, "self": other.id == user.id,
+    shown = Forms(role={"role": other.role, "scope": str(held or ""), "committee": str(other.committee_id or ""),
+                        "organisation": str(other.organisation_id or "")}, account={})
+    shown.update(forms or {})  # the form refused, as it was sent
+    context = {"account": other, "held": db.get(Area, held) if held else None, "is_me": other.id == user.id,
                "new_password": new_password, "saved_now": saved, **_account_choices(db, user)}
-    response = page_with(request, "admin_user.html", context, forms)
+    response = page_with(request, "admin_user.html", context, shown)
     if new_password:
         response.headers["Cache-Control"] = "no-store"  # a password shown once stays out of every cache
     return response
@@ -240,7 +240,7 @@ def admin_user(request: Request, db: Session) -> Response:
     except Invalid as refused:
         db.rollback()
         db.refresh(other)
-        return _user_page(request, db, user, other, forms=Forms(disable={}).failed("role", values, refused))
+        return _user_page(request, db, user, other, forms=Forms().failed("role", values, refused))
     audit.record(db, request, "role_change", "user", other.id, f"{before} → {accounts.describe(db, other)}",
                  community_id=other.community_id)
     db.commit()
@@ -254,8 +254,7 @@ def user_disable(request: Request, db: Session) -> Response:
         ended = accounts.disable(db, other, by=user)
     except Invalid as refused:
         db.rollback()
-        return _user_page(request, db, user, other, forms=Forms(role={"role": other.role}).failed("disable", {},
-                                                                                                 refused))
+        return _user_page(request, db, user, other, forms=Forms().failed("account", {}, refused))
     audit.record(db, request, "account_disable", "user", other.id, f"{ended} session(s) ended",
                  community_id=other.community_id)
     db.commit()
@@ -276,7 +275,7 @@ def user_password_reset(request: Request, db: Session) -> Response:
     """A new password, shown once to the admin to hand over; the account's sessions end."""
     user, other = _account(request, db)
     if other.id == user.id:
-        return _user_page(request, db, user, other, forms=Forms(role={"role": other.role}).failed("password", {}, {
+        return _user_page(request, db, user, other, forms=Forms().failed("account", {}, {
             "password": gettext(N_("Change your own password under Password, at the top of the page."))}))
     password, ended = accounts.reset_password(db, other)
     audit.record(db, request, "password_reset", "user", other.id, f"{ended} session(s) ended",
