@@ -32,9 +32,11 @@ def _hall(host: str, port: int):
     from forum import hall
 
     where = hall.address(host, port, _settings().public_url)
-    if where.join:
-        click.echo(f"tablets on the hall's network join at {where.join}"
-                   + ("" if where.configured else " (found on this computer; set FORUM_PUBLIC_URL to choose)"))
+    if where.join and where.configured:
+        click.echo(f"tablets on the hall's network join at {where.join}")
+    elif where.join:
+        click.echo(f"FORUM_PUBLIC_URL is not set, so tablets join at this computer's address on the hall's "
+                   f"network: {where.join} (on the same Wi-Fi; set FORUM_PUBLIC_URL to choose another)")
     if where.warning:
         click.echo(f"warning: {where.warning}", err=True)
     return where

@@ -82,8 +82,8 @@ def address(host: str, port: int, configured: str, detect=None) -> Address:
     if host in ANY_HOSTS:
         found = (detect or lan_address)()
         if found is None:
-            return Address("", False, "this computer has no address on a local network that forum could find; "
-                                      "set FORUM_PUBLIC_URL to the address tablets use, such as "
+            return Address("", False, "FORUM_PUBLIC_URL is not set and this computer has no address on a local "
+                                      "network that forum could find; set it to the address tablets use, such as "
                                       f"FORUM_PUBLIC_URL=http://192.168.1.10:{port}")
         return Address(_url(found, port), False)
     return Address(_url(host, port), False)
