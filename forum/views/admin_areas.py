@@ -84,8 +84,11 @@ def _home_context(db: Session, user: User) -> dict:
 @page
 def admin_home(request: Request, db: Session) -> Response:
     user = admin(request)
-    return page_with(request, "admin_home.html", _home_context(db, user),
-                     Forms(create={"name": "", "parent": "", "slug": ""}))
+    context = _home_context(db, user)
+    # Most areas added go under the top of one's own tree (the district, a street's for its admin).
+    top = next((a.id for a, depth in context["rows"] if depth == 0 and a.kind != AreaKind.community
+                and a.archived_at is None), "")
+    return page_with(request, "admin_home.html", context, Forms(create={"name": "", "parent": top, "slug": ""}))
 
 
 @page
