@@ -24,7 +24,19 @@ from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
 from forum.settings import Settings
-from forum.views import account, admin, community, directory, households, issues, meetings, room
+from forum.views import (
+    account,
+    admin,
+    admin_areas,
+    admin_committees,
+    admin_people,
+    community,
+    directory,
+    households,
+    issues,
+    meetings,
+    room,
+)
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (
@@ -97,6 +109,33 @@ routes = [
     Route("/admin/people/{id:int}", admin.person_page, name="person"),
     Route("/admin/people/{id:int}/export.json", admin.person_export, name="person_export"),
     Route("/admin/people/{id:int}/erase", admin.person_erase, methods=POST, name="person_erase"),
+    # administration (issue #11): the area tree, committees, organisations, accounts, invitees
+    Route("/admin", admin_areas.admin_home, name="admin_home"),
+    Route("/admin/areas", admin_areas.area_create, methods=POST, name="area_create"),
+    Route("/admin/areas/{id:int}", admin_areas.admin_area, name="admin_area"),
+    Route("/admin/areas/{id:int}/rename", admin_areas.area_rename, methods=POST, name="area_rename"),
+    Route("/admin/areas/{id:int}/move", admin_areas.area_move, methods=POST, name="area_move"),
+    Route("/admin/areas/{id:int}/archive", admin_areas.area_archive, methods=POST, name="area_archive"),
+    Route("/admin/areas/{id:int}/restore", admin_areas.area_restore, methods=POST, name="area_restore"),
+    Route("/admin/areas/{id:int}/committees", admin_areas.committees_setup, methods=POST, name="committees_setup"),
+    Route("/admin/areas/{id:int}/formats", admin_areas.format_add, methods=POST, name="format_add"),
+    Route("/admin/formats/{id:int}", admin_areas.format_rename, methods=POST, name="format_rename"),
+    Route("/admin/committees/{id:int}", admin_committees.admin_committee, methods=BOTH, name="admin_committee"),
+    Route("/admin/committees/{id:int}/members", admin_committees.member_add, methods=POST, name="member_add"),
+    Route("/admin/members/{id:int}/chair", admin_committees.member_chair, methods=POST, name="member_chair"),
+    Route("/admin/members/{id:int}/remove", admin_committees.member_remove, methods=POST, name="member_remove"),
+    Route("/admin/organisations", admin_people.admin_organisations, methods=BOTH, name="admin_organisations"),
+    Route("/admin/organisations/{id:int}", admin_people.admin_organisation, methods=BOTH, name="admin_organisation"),
+    Route("/admin/organisations/{id:int}/liaisons", admin_people.liaison_add, methods=POST, name="liaison_add"),
+    Route("/admin/liaisons/{id:int}/remove", admin_people.liaison_remove, methods=POST, name="liaison_remove"),
+    Route("/admin/users", admin_people.admin_users, methods=BOTH, name="admin_users"),
+    Route("/admin/users/{id:int}", admin_people.admin_user, methods=BOTH, name="admin_user"),
+    Route("/admin/users/{id:int}/disable", admin_people.user_disable, methods=POST, name="user_disable"),
+    Route("/admin/users/{id:int}/enable", admin_people.user_enable, methods=POST, name="user_enable"),
+    Route("/admin/users/{id:int}/password", admin_people.user_password_reset, methods=POST, name="user_password_reset"),
+    Route("/series/{id:int}/invitees", admin_committees.series_invitees, methods=BOTH, name="series_invitees"),
+    Route("/series/{id:int}/invitees/{invitee:int}/remove", admin_committees.invitee_remove, methods=POST,
+          name="invitee_remove"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

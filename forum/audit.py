@@ -74,6 +74,30 @@ ACTIONS: dict[str, str] = {
     "household_import": N_("Household register imported"),
     "person_export": N_("Personal data exported"),
     "person_erase": N_("Personal data erased"),
+    # administration (issue #11)
+    "install_init": N_("Installation set up"),
+    "area_create": N_("Area created"),
+    "area_rename": N_("Area renamed"),
+    "area_move": N_("Area moved"),
+    "area_archive": N_("Area archived"),
+    "area_restore": N_("Area restored"),
+    "areas_import": N_("Areas imported"),
+    "committee_create": N_("Committees set up"),
+    "committee_rename": N_("Committee renamed"),
+    "member_add": N_("Committee member added"),
+    "member_chair": N_("Committee chair chosen"),
+    "member_remove": N_("Committee member left"),
+    "organisation_create": N_("Organisation created"),
+    "organisation_update": N_("Organisation changed"),
+    "organisations_import": N_("Organisations imported"),
+    "liaison_add": N_("Liaison added"),
+    "liaison_remove": N_("Liaison removed"),
+    "format_add": N_("Venue format added"),
+    "format_rename": N_("Venue format renamed"),
+    "invitee_add": N_("Standing invitee added"),
+    "invitee_remove": N_("Standing invitee removed"),
+    "account_create": N_("Account created"),
+    "password_reset": N_("Password reset"),
 }
 
 TARGETS: dict[str, str] = {
@@ -84,6 +108,10 @@ TARGETS: dict[str, str] = {
     "vote": N_("Vote"),
     "community": N_("Community"),
     "person": N_("Person"),
+    "area": N_("Area"),
+    "committee": N_("Committee"),
+    "organisation": N_("Organisation"),
+    "format": N_("Venue format"),
 }
 
 PAGE = 50
@@ -153,12 +181,15 @@ def parse_filters(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
                    target_id=target_id, since=days["since"], until=days["until"]), errors
 
 
-def entries(db: Session, filters: Filters, before: int | None = None,
-            limit: int = PAGE) -> tuple[list[AuditEntry], int | None]:
+def entries(db: Session, filters: Filters, before: int | None = None, limit: int = PAGE, *,
+            communities: list[int] | None = None, actor_id: int | None = None) -> tuple[list[AuditEntry], int | None]:
     """One page of entries, newest first, and the cursor for the next (older) page or None.
+    ``communities``: only entries of those communities, and the reader's own (``actor_id``).
 
     Pages are by id (keyset), so any page costs one index range scan however old the log."""
     statement = select(AuditEntry)
+    if communities is not None:
+        statement = statement.where(col(AuditEntry.community_id).in_(communities) | (AuditEntry.actor_id == actor_id))
     if filters.actor:
         statement = statement.where(AuditEntry.actor == filters.actor)
     if filters.action:

@@ -11,9 +11,11 @@ import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
-from forum.models import Role, User
+from forum import scopes
+from forum.models import Area, Role, User
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not tell which usernames exist.
@@ -94,7 +96,51 @@ def triages_in(user: User | None, community_id: int | None) -> bool:
 
 
 def acts_for(user: User | None, community_id: int | None) -> bool:
-    """Staff act in their own community; admins, and staff not tied to one community, in any."""
+    """Staff act in the communities of their role's scope (forum.scopes): their community, or every
+    community of their street or district; admins, and staff of no community, held over the whole
+    installation, in any."""
     if user is None:
         return False
-    return is_admin(user) or user.community_id is None or user.community_id == community_id
+    scope = scopes.scope_of(user)
+    if scope is None or scope == community_id:
+        return True
+    return community_id is not None and scopes.within(scope, chain_of(user, community_id))
+
+
+def administers(user: User | None, area_id: int | None) -> bool:
+    """An admin whose scope holds that area (``None``: the whole installation's admin only)."""
+    if not is_admin(user):
+        return False
+    scope = scopes.scope_of(user)
+    return scope is None or (area_id is not None and scopes.within(scope, chain_of(user, area_id)))
+
+
+def changes_area(user: User | None, area_id: int) -> bool:
+    """Renames, moves or archives that area: an admin whose scope lies above it (a street's
+    admin changes its communities; the street itself is the district's admin's)."""
+    return is_admin(user) and scopes.may_change(scopes.scope_of(user), chain_of(user, area_id))
+
+
+def manages(user: User | None, other: User) -> bool:
+    """Changes another account (role, scope, disabling, password): an admin whose scope holds the
+    scope that account's role is held in."""
+    held = scopes.scope_of(other)
+    return is_admin(user) and scopes.may_manage(scopes.scope_of(user), None if held is None else chain_of(user, held))
+
+
+def area_chain(db: Session, area_id: int) -> tuple[int, ...]:
+    """The area and its ancestors, nearest first (empty for no such area; cut at a cycle)."""
+    chain: list[int] = []
+    area = db.get(Area, area_id)
+    while area is not None and area.id not in chain and len(chain) <= scopes.MAX_DEPTH:
+        chain.append(area.id)
+        area = db.get(Area, area.parent_id) if area.parent_id is not None else None
+    return tuple(chain)
+
+
+def chain_of(user: User, area_id: int) -> tuple[int, ...]:
+    """``area_chain`` through the session the user was loaded in (every request loads its user in
+    its own), so permission checks keep their one-argument shape; the session's identity map
+    makes repeated checks free. A user in no session reaches only their own scope's area."""
+    db = object_session(user)
+    return area_chain(db, area_id) if isinstance(db, Session) else (area_id,)

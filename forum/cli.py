@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session, select
 
+from forum import cli_admin
 from forum import db as database
 from forum.models import Area, AreaKind, Role
 from forum.settings import Settings
@@ -26,24 +27,38 @@ def _engine():
     return database.make_engine(_settings().database_url)
 
 
-def _serve(host: str, port: int, reload: bool = False) -> None:
+def _hall(host: str, port: int):
+    """Where tablets join (FORUM_PUBLIC_URL, else this machine's LAN address when serving every
+    interface), said on the console with a warning where no tablet could reach it."""
+    from forum import hall
+
+    where = hall.address(host, port, _settings().public_url)
+    if where.join and where.configured:
+        click.echo(f"tablets on the hall's network join at {where.join}")
+    elif where.join:
+        click.echo(f"FORUM_PUBLIC_URL is not set, so tablets join at this computer's address on the hall's "
+                   f"network: {where.join} (on the same Wi-Fi; set FORUM_PUBLIC_URL to choose another)")
+    if where.warning:
+        click.echo(f"warning: {where.warning}", err=True)
+    return where
+
+
+def _serve(host: str, port: int, reload: bool = False, where=None) -> None:
+    import dataclasses
+    import os
+
     import uvicorn
 
-    settings = _settings()
-    if not settings.public_url and host not in ("127.0.0.1", "localhost", "::1"):
-        # Tablets on the hall's network use another address than this machine's own name.
-        click.echo(f"warning: FORUM_PUBLIC_URL is not set, so forum answers only to {', '.join(settings.hosts)} "
-                   "and the join QR code shows whatever address the console was opened at; set it to the "
-                   f"address tablets use, such as FORUM_PUBLIC_URL=http://<this machine's address>:{port}",
-                   err=True)
-
+    where = where or _hall(host, port)
     if reload:
+        if where.public_url:
+            os.environ["FORUM_PUBLIC_URL"] = where.public_url  # the reloading worker reads the environment
         uvicorn.run("forum.app:create_app", factory=True, host=host, port=port, reload=True)
     else:
         from forum.app import create_app
         from forum.server import serve
 
-        serve(create_app(_settings()), host, port)
+        serve(create_app(dataclasses.replace(_settings(), public_url=where.public_url)), host, port)
 
 
 @click.group()
@@ -64,7 +79,9 @@ def serve(host: str, port: int, reload: bool) -> None:
     engine = _engine()
     database.upgrade(engine)
     _resume_imports(engine)
-    _serve(host, port, reload)
+    where = _hall(host, port)
+    cli_admin.offer_init(engine, where.public_url or f"http://127.0.0.1:{port}")
+    _serve(host, port, reload, where)
 
 
 @main.group("db")
@@ -318,7 +335,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     with Session(engine) as session:
         summary = demo_data.seed(session)
         session.commit()
-    base = f"http://{host}:{port}"
+    where = _hall(host, port)
+    base = where.public_url or f"http://{host}:{port}"
     click.echo(f"forum demo — database {settings.database_url}")
     click.echo(f"  district overview   {base}/")
     for slug in summary.communities:
@@ -329,7 +347,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"    {username:<12} {password:<10} {role}")
     sys.stdout.flush()
     if not no_serve:
-        _serve(host, port)
+        _serve(host, port, where=where)
 
 
 @main.group("bench")
@@ -365,3 +383,6 @@ def bench_vote(voters: int, spread: float, rounds: int) -> None:
         vote_bench.echo_medians(results, echo=click.echo)
     if not all(r["exact"] for r in results):
         raise click.ClickException("the final totals do not match what was cast")
+
+
+cli_admin.register(main, import_group, user_group)  # init, area, committee, organisation, user add, imports

@@ -110,10 +110,14 @@ def build_env() -> Environment:
 
 
 def _common_context(request: Request) -> dict[str, Any]:
+    from forum import room_header  # it reads the room's cookies, which forum.live names
+
     return {
         "user": getattr(request.state, "user", None),
         "language": i18n.current_language(),
         "htmx": is_htmx(request),
+        # A tablet in a meeting shows the meeting's header, not the site's menu.
+        "in_room": room_header.meeting_of_device(request) if not is_htmx(request) else None,
     }
 
 

@@ -32,6 +32,7 @@ from forum.models import (
     Area,
     Comment,
     Committee,
+    ForumFormat,
     Household,
     Meeting,
     MeetingStatus,
@@ -39,6 +40,7 @@ from forum.models import (
     Ownership,
     Person,
     Series,
+    User,
     VoteElector,
     now,
 )
@@ -144,6 +146,7 @@ class World:
     organisation_id: int
     cookies: dict[str, dict[str, str]] = field(default_factory=dict)  # role → cookies
     buildings: dict[str, str] = field(default_factory=dict)  # scope → a building with slips to print
+    admin: dict[str, Any] = field(default_factory=dict)  # the administration's objects (_administration)
 
 
 def settings() -> Settings:
@@ -250,6 +253,43 @@ def _facts(committee_id: int):
     return Facts(committee_id=committee_id)
 
 
+def _administration(db: Session, scopes: dict[str, Scope], organisation: Organisation) -> dict[str, Any]:
+    """What the administration routes act on: a street of no meeting with a community to rename,
+    move and archive and an archived one to restore; a committee member; a standing invitee of each
+    scope's series; and the ids of the demo's objects the routes name."""
+    from forum import administration
+
+    district = _one(db, select(Area).where(Area.kind == "district"))
+    street = _one(db, select(Area).where(Area.kind == "street"))
+    spare_street = Area(name="朝天门街道", kind="street", parent_id=district.id, slug="chaotianmen")
+    db.add(spare_street)
+    db.flush()
+    spare = Area(name="测试社区", kind="community", parent_id=spare_street.id, slug="spare")
+    archived = Area(name="旧社区", kind="community", parent_id=spare_street.id, slug="old", archived_at=now())
+    db.add_all([spare, archived])
+    db.flush()
+    committee = db.get(Committee, scopes["A"].committee_id)
+    member = administration.add_member(db, committee, name="刘律师", phone="13900000000")
+    out: dict[str, Any] = {
+        "street": street.id, "spare_street": spare_street.id, "spare": spare.id, "archived": archived.id,
+        "member": member.id, "organisation_name": organisation.name, "organisation_kind": organisation.kind,
+        "format": _one(db, select(ForumFormat.id).where(ForumFormat.community_id == scopes["A"].community_id)),
+        "liaison": _one(db, select(Person.id).where(Person.organisation_id == organisation.id)),
+        "facilitator": _one(db, select(User.id).where(User.username == "facilitator")),
+    }
+    uninvited = Organisation(name="未受邀单位", kind="social")
+    db.add(uninvited)
+    db.flush()
+    out["uninvited"] = uninvited.id
+    for key, scope in scopes.items():
+        extra = Organisation(name=f"受邀单位{key}", kind="social")
+        db.add(extra)
+        db.flush()
+        out[f"invitee_{key}"] = administration.add_invitee(db, db.get(Series, scope.series_id), organisation=extra).id
+    db.flush()
+    return out
+
+
 # The people of the matrix: every role, each with what identifies it to the server.
 ROLES = ("anonymous", "facilitator_A", "facilitator_B", "committee_A", "liaison", "admin", "tablet_A",
          "shared_tablet_A")
@@ -278,9 +318,10 @@ def build(path: Path, demo_template: Path) -> World:
                      "B": _scope(db, "B", slug_b, "白象街 陈书记")}
             scopes = {k: scope for k, (scope, _building) in built.items()}
             organisation = _one(db, select(Organisation).order_by(Organisation.id))
+            administration = _administration(db, scopes, organisation)
             db.commit()
         world = World(path=path, scopes=scopes, organisation_id=organisation.id,
-                      buildings={k: building for k, (_scope, building) in built.items()})
+                      buildings={k: building for k, (_scope, building) in built.items()}, admin=administration)
         app = create_app(settings(), engine=engine)
         with TestClient(app) as client:
 
@@ -308,7 +349,12 @@ def build(path: Path, demo_template: Path) -> World:
 # ---------------------------------------------------------------- how each route is called with success
 
 # Routes whose objects are not a community's: called once, not per scope.
-UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation", "slip", "change_password", "audit_log"}
+UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation", "slip", "change_password", "audit_log",
+            # administration: the area tree, organisations and accounts are the installation's
+            "admin_home", "area_create", "admin_area", "area_rename", "area_move", "area_archive", "area_restore",
+            "committees_setup", "format_add", "format_rename", "admin_committee", "member_add", "member_chair",
+            "member_remove", "admin_organisations", "admin_organisation", "liaison_add", "liaison_remove",
+            "admin_users", "admin_user", "user_disable", "user_enable", "user_password_reset"}
 
 
 @dataclass
@@ -419,6 +465,38 @@ CALLS = {
     "person_export": lambda s, w, v: Call({"id": s.person_id}),
     "person_erase": lambda s, w, v: Call({"id": s.person_id}),
     "static": lambda s, w, v: Call({"path": _static_file()}),
+    # administration (issue #11)
+    "admin_home": lambda s, w, v: Call(),
+    "area_create": lambda s, w, v: Call(data={"name": "新社区", "parent": w.admin["spare_street"], "slug": ""}),
+    "admin_area": lambda s, w, v: Call({"id": w.admin["spare"]}),
+    "area_rename": lambda s, w, v: Call({"id": w.admin["spare"]}, data={"name": "新名字社区"}),
+    "area_move": lambda s, w, v: Call({"id": w.admin["spare"]}, data={"parent": w.admin["street"]}),
+    "area_archive": lambda s, w, v: Call({"id": w.admin["spare"]}),
+    "area_restore": lambda s, w, v: Call({"id": w.admin["archived"]}),
+    "committees_setup": lambda s, w, v: Call({"id": w.admin["spare"]}),
+    "format_add": lambda s, w, v: Call({"id": s.community_id}, data={"name": "邻里议事会"}),
+    "format_rename": lambda s, w, v: Call({"id": w.admin["format"]}, data={"name": "幸福圆桌会（新）"}),
+    "admin_committee": lambda s, w, v: Call({"id": s.committee_id}, data={"name": "调解委员会"}),
+    "member_add": lambda s, w, v: Call({"id": s.committee_id}, data={"name": "赵医生", "phone": "", "chair": "1"}),
+    "member_chair": lambda s, w, v: Call({"id": w.admin["member"]}),
+    "member_remove": lambda s, w, v: Call({"id": w.admin["member"]}),
+    "admin_organisations": lambda s, w, v: Call(data={"name": "新物业公司", "kind": "property", "phone": "",
+                                                      "communities": s.community_id}),
+    "admin_organisation": lambda s, w, v: Call({"id": w.organisation_id}, data={
+        "name": w.admin["organisation_name"], "kind": w.admin["organisation_kind"], "phone": "023-6380 1234",
+        "communities": s.community_id}),
+    "liaison_add": lambda s, w, v: Call({"id": w.organisation_id}, data={"name": "新联络人", "phone": ""}),
+    "liaison_remove": lambda s, w, v: Call({"id": w.admin["liaison"]}),
+    "admin_users": lambda s, w, v: Call(data={"display_name": "新主任", "username": "new.facilitator",
+                                              "role": "facilitator", "scope": s.community_id, "committee": "",
+                                              "organisation": "", "password": ""}),
+    "admin_user": lambda s, w, v: Call({"id": w.admin["facilitator"]}, data={
+        "role": "facilitator", "scope": w.admin["street"], "committee": "", "organisation": ""}),
+    "user_disable": lambda s, w, v: Call({"id": w.admin["facilitator"]}),
+    "user_enable": lambda s, w, v: Call({"id": w.admin["facilitator"]}),
+    "user_password_reset": lambda s, w, v: Call({"id": w.admin["facilitator"]}),
+    "series_invitees": lambda s, w, v: Call({"id": s.series_id}, data={"invitee": f"o{w.admin.get('uninvited', 0)}"}),
+    "invitee_remove": lambda s, w, v: Call({"id": s.series_id, "invitee": w.admin.get(f"invitee_{s.key}", 0)}),
 }
 
 

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.browser
 # Who looks at pages: a visitor and a facilitator everywhere; the others where a page is theirs.
 LOOKERS = ("anonymous", "facilitator_A")
 OWN_LOOKERS = {"household_import": ("admin",), "room_tablet": ("tablet_A",), "vote_ballot": ("tablet_A",),
-               "room_kiosk": ("shared_tablet_A",), "audit_log": ("admin",), "person": ("admin",)}
+               "room_kiosk": ("shared_tablet_A",), "audit_log": ("admin",), "person": ("admin",),
+               **{name: ("admin",) for name in ("admin_home", "admin_area", "admin_committee", "admin_organisations",
+                                                "admin_organisation", "admin_users", "admin_user")}}
 # Pages in another state than the world's live meeting: the ended meeting's hall screen and tablet.
 STATES = {"room_screen": ("live", "ended"), "room_tablet": ("live", "ended")}
 SHOTS = Path(os.environ.get("FORUM_AXE_SHOTS", "")) if os.environ.get("FORUM_AXE_SHOTS") else None

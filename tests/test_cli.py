@@ -193,7 +193,12 @@ def test_demo_twice_does_not_duplicate(runner, engine):
         assert auth.authenticate(session, "facilitator", "demo1234") is not None
 
 
-def test_demo_host_and_port_in_urls(runner):
+def test_demo_host_and_port_in_urls(runner, monkeypatch):
+    from forum import hall
+
+    # Serving every interface, the addresses printed are the ones tablets use: this machine's on
+    # the LAN (issue 11), no longer http://0.0.0.0:9000, which no browser opens.
+    monkeypatch.setattr(hall, "lan_address", lambda: "10.0.0.5")
     result = run(runner, "demo", "--no-serve", "--host", "0.0.0.0", "--port", "9000")
     assert result.exit_code == 0
-    assert "http://0.0.0.0:9000/c/jiaochangkou" in result.output
+    assert "http://10.0.0.5:9000/c/jiaochangkou" in result.output

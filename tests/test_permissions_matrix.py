@@ -127,6 +127,16 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "person": {"GET": Rule(RUNNERS)},
     "person_export": {"GET": Rule(RUNNERS)},
     "person_erase": {"POST": Rule(ADMINS)},
+    # administration (issue #11): admins within their scope (tests/test_admin_scopes.py checks the
+    # scopes of street and district admins; every admin here holds the whole installation)
+    **{name: {"*": Rule(ADMINS)} for name in (
+        "admin_home", "area_create", "admin_area", "area_rename", "area_move", "area_archive", "area_restore",
+        "committees_setup", "format_add", "format_rename", "admin_committee", "member_add", "member_chair",
+        "member_remove", "admin_organisations", "admin_organisation", "liaison_add", "liaison_remove", "admin_users",
+        "admin_user", "user_disable", "user_enable", "user_password_reset")},
+    # a series' standing invitees: whoever runs the community's meetings, as the series itself
+    "series_invitees": {"*": Rule(RUNNERS)},
+    "invitee_remove": {"POST": Rule(RUNNERS)},
 }
 
 # Each role: its kind and the community it belongs to ("A", "B" or None).

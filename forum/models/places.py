@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from forum.i18n import N_
 from forum.models import base  # noqa: F401  (the naming convention, before any table)
+from forum.models.base import now
 
 
 class AreaKind(StrEnum):
@@ -77,6 +78,8 @@ class Area(SQLModel, table=True):
     kind: str = Field(max_length=20, index=True)
     parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
     slug: str = Field(max_length=60, unique=True)
+    # Archived, never deleted: its meetings, issues and votes keep their place (forum.areas).
+    archived_at: NaiveDatetime | None = None
 
 
 class Committee(SQLModel, table=True):
@@ -142,5 +145,33 @@ class User(SQLModel, table=True):
     community_id: int | None = Field(default=None, foreign_key="area.id")
     committee_id: int | None = Field(default=None, foreign_key="committee.id")
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    # Where the role is held: a community, a street or a district (forum.scopes). None: the
+    # community above, or for admins and staff of no community the whole installation.
+    scope_id: int | None = Field(default=None, foreign_key="area.id")
     # A disabled account signs in no more and its sessions have ended (forum.sessions.disable).
     disabled_at: NaiveDatetime | None = None
+
+
+# ---- administration (issue #11)
+# Who sits on a community's committees, and which communities an organisation serves. Liaisons
+# are people of an organisation (Person.organisation_id); their sign-ins are Users of it.
+
+
+class CommitteeMember(SQLModel, table=True):
+    """A person on a committee (resident leaders, legal, security and health professionals …).
+
+    Leaving keeps the row (``left_at``), so who sat on a committee when stays known."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    committee_id: int = Field(foreign_key="committee.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    chair: bool = False
+    joined_at: NaiveDatetime = Field(default_factory=now)
+    left_at: NaiveDatetime | None = None
+
+
+class OrganisationCommunity(SQLModel, table=True):
+    """An organisation serves a community: the department's or property company's patch."""
+
+    organisation_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    community_id: int = Field(foreign_key="area.id", primary_key=True, index=True)

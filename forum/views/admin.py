@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, people
+from forum import areas, audit, auth, people, scopes
 from forum.i18n import gettext as _
 from forum.models import Area, Household, Person, User
 from forum.web import checks_control_characters, get_or_404, page, redirect, render, require, require_in
@@ -27,7 +27,11 @@ def audit_log(request: Request, db: Session) -> Response:
     filters, errors = audit.parse_filters(params)
     raw_before = str(request.query_params.get("before", ""))
     before = int(raw_before) if raw_before.isascii() and raw_before.isdigit() and len(raw_before) <= 18 else None
-    rows, next_before = audit.entries(db, filters, before)
+    # A street's or district's admin reads the entries of its communities (and their own).
+    staff = request.state.user
+    within = None if scopes.scope_of(staff) is None else \
+        [a.id for a in areas.in_scope(db, scopes.scope_of(staff), ("community",), archived=True)]
+    rows, next_before = audit.entries(db, filters, before, communities=within, actor_id=staff.id)
     communities = {a.id: a for a in db.exec(select(Area).where(Area.kind == "community"))}
     actors = list(db.exec(select(User.username).order_by(User.username)))
     next_url = None
@@ -45,7 +49,7 @@ def _person(request: Request, db: Session, *, admin_only: bool = False) -> tuple
     person = get_or_404(db, Person, request.path_params["id"])
     community_id = people.community_of(db, person)
     if admin_only:
-        staff = require(request, auth.is_admin)
+        staff = require_in(request, auth.is_admin, community_id)  # a street's admin: its residents only
     else:
         staff = require_in(request, auth.can_run_meetings, community_id)
         if community_id is None and not auth.is_admin(staff):

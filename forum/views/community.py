@@ -14,7 +14,7 @@ from forum.web import page, render
 
 @page
 def index(request: Request, db: Session) -> Response:
-    areas = db.exec(select(Area).order_by(Area.id)).all()
+    areas = db.exec(select(Area).where(col(Area.archived_at).is_(None)).order_by(Area.id)).all()  # archived: not listed
     streets = [a for a in areas if a.kind == AreaKind.street]
     communities = [a for a in areas if a.kind == AreaKind.community]
     open_counts = count_by(db, Issue.community_id, col(Issue.status).in_([s.value for s in lifecycle.OPEN]))

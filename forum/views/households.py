@@ -29,8 +29,10 @@ MAX_UPLOAD = 5 * 1024 * 1024
 PREVIEW_ROWS = 200  # rows of each kind of change listed; the counts are always whole
 
 
-def _context(db: Session, **extra) -> dict:
-    communities = db.exec(select(Area).where(Area.kind == AreaKind.community).order_by(Area.id)).all()
+def _context(db: Session, user=None, **extra) -> dict:
+    # A street's or district's admin imports into its own communities only.
+    communities = [c for c in db.exec(select(Area).where(Area.kind == AreaKind.community).order_by(Area.id))
+                   if auth.administers(user, c.id)]
     counts = {c.id: len(db.exec(select(Household.id).where(Household.community_id == c.id)).all())
               for c in communities}
     return {"communities": communities, "counts": counts, "errors": {}, "row_errors": [], "result": None,
@@ -38,24 +40,25 @@ def _context(db: Session, **extra) -> dict:
 
 
 def _refused(request: Request, db: Session, refused: household_register.ImportRefused, values: dict) -> Response:
+    user = request.state.user
     db.rollback()
     row_errors = [(e.line, e.field, _(e.message) % e.params if e.params else _(e.message)) for e in refused.errors]
     return render(request, "households_import.html",
-                  _context(db, row_errors=row_errors, values=values,
+                  _context(db, user, row_errors=row_errors, values=values,
                            errors={"file": _("Nothing was imported: fix the rows below and upload again.")}),
                   status_code=422)
 
 
 @page
 def household_import(request: Request, db: Session) -> Response:
-    require(request, auth.is_admin)
+    user = require(request, auth.is_admin)
     if request.method != "POST":
-        return render(request, "households_import.html", _context(db))
+        return render(request, "households_import.html", _context(db, user))
     data = form(request)
     values = {"community": str(data.get("community", ""))}
     errors: dict[str, str] = {}
     community = db.get(Area, int_param(values["community"]) or 0)
-    if community is None or community.kind != AreaKind.community:
+    if community is None or community.kind != AreaKind.community or not auth.administers(user, community.id):
         errors["community"] = _("Choose the community the households belong to.")
     confirm = data.get("confirm") == "1"
     content = b""
@@ -75,7 +78,8 @@ def household_import(request: Request, db: Session) -> Response:
             if len(content) > MAX_UPLOAD:
                 errors["file"] = _("The file is larger than 5 MB; split it into smaller files.")
     if errors:
-        return render(request, "households_import.html", _context(db, errors=errors, values=values), status_code=422)
+        return render(request, "households_import.html", _context(db, user, errors=errors, values=values),
+                      status_code=422)
     try:
         rows = household_register.parse(content)
         plan = household_register.plan_import(db, community.id, rows)
@@ -91,13 +95,13 @@ def household_import(request: Request, db: Session) -> Response:
             result = household_register.apply_journaled(request.app.state.engine, plan, request=request, steps=steps)
         except household_register.ImportBusy as busy:
             return render(request, "households_import.html",
-                          _context(db, errors={"file": _(str(busy))}, values=values), status_code=409)
-        return render(request, "households_import.html", _context(db, result=result, values=values,
+                          _context(db, user, errors={"file": _(str(busy))}, values=values), status_code=409)
+        return render(request, "households_import.html", _context(db, user, result=result, values=values,
                                                                    imported_into=community))
     db.rollback()
     notice = _("The register changed since that preview. Here is what the file would change now; check it "
                "again.") if confirm else None
     return render(request, "households_import.html",
-                  _context(db, plan=plan, digest=digest, data=base64.b64encode(content).decode(), values=values,
+                  _context(db, user, plan=plan, digest=digest, data=base64.b64encode(content).decode(), values=values,
                            community=community, notice=notice),
                   status_code=409 if notice else 200)
