@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from forum import agenda
 from forum.i18n import gettext as _
 from forum.models import (
     CATEGORIES,
@@ -74,8 +75,7 @@ class Record:
 
 
 def record(db: Session, meeting: Meeting, *, full: bool = True) -> Record:
-    entries = list(db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
-                           .order_by(AgendaEntry.position, AgendaEntry.id)))
+    entries = agenda.entries_of(db, meeting.id)
     people = list(db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)
                           .order_by(Attendance.checked_in_at, Attendance.id)))
     by_id = {a.id: a for a in people}
