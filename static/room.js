@@ -81,6 +81,17 @@
     document.querySelectorAll("[data-room-offline]").forEach(function (el) { el.hidden = on; });
   }
   document.addEventListener("htmx:ws:after:connection", function () { connected(true); });
+  // A console tells each new connection its page's name; the hub then leaves it out of the push
+  // of what it changed itself (its action's reply brought those parts already).
+  function introduce(el) {
+    var connection = el._htmx && el._htmx.ws && el._htmx.ws.connection;
+    var socket = connection && connection.socket;
+    if (el.dataset.page && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({page: el.dataset.page}));
+    }
+  }
+  document.addEventListener("htmx:ws:after:connection", function (evt) { introduce(evt.target); });
+  document.querySelectorAll("[data-page]").forEach(introduce);  // connected before this script ran
   document.addEventListener("htmx:ws:close", function (evt) {
     if (evt.detail && evt.detail.reason === "removed") return;  // the page is going away
     connected(false);

@@ -13,8 +13,11 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from forum import live
+from forum import live, parts
+from forum.app import create_app
 from forum.models import AgendaEntry, Attendance, Issue, Meeting, MeetingStatus
+from forum.web import templates
+from tests.conftest import _settings as app_settings
 from tests.conftest import sign_in
 
 
@@ -54,6 +57,11 @@ def receive_until(ws, needle: str, timeout: float = 5.0) -> str:
 
 def ids(text: str) -> set[str]:
     return set(re.findall(r'hx-target="#(room-[a-z]+)"', text))
+
+
+def new_hub(app, **options) -> live.Hub:
+    """A hub of its own over the app's database, parts and routes, as create_app builds one."""
+    return live.Hub(app.state.engine, parts.PARTS, live.Renderer(app.url_path_for, templates.env), **options)
 
 
 @pytest.fixture
@@ -250,7 +258,7 @@ async def settled(hub: live.Hub, meeting_id: int, timeout: float = 5.0) -> None:
 
 def _push(app, meeting_id: int, subscribers: int, *parts: str, bursts: int = 1) -> tuple[int, int, list[FakeSocket]]:
     """Attach fake tablets, announce changes, and count renders and database queries."""
-    hub = live.Hub(app, interval=0.05)
+    hub = new_hub(app, interval=0.05)
     sockets = [FakeSocket() for _ in range(subscribers)]
     queries = []
 
@@ -288,7 +296,7 @@ def test_a_burst_of_changes_is_merged(app, live_meeting):
 
 
 def test_changed_from_a_worker_thread_reaches_the_loop(app, live_meeting):
-    hub = live.Hub(app, interval=0.01)
+    hub = new_hub(app, interval=0.01)
     socket = FakeSocket()
 
     async def run() -> None:
@@ -302,21 +310,19 @@ def test_changed_from_a_worker_thread_reaches_the_loop(app, live_meeting):
     assert len(socket.sent) == 1 and "room-entry" in socket.sent[0]
 
 
-def test_another_module_can_register_a_part(facilitator, live_meeting):
-    live.register_part("probe", "_partials/room_status.html", lambda db, meeting: {"count": 7, "qr": str},
+def test_a_part_added_to_the_table_is_pushed(demo_engine, live_meeting):
+    probe = parts.Part("probe", "_partials/room_status.html", lambda db, meeting: {"count": 7, "qr": str},
                        audiences=("screen",))
-    try:
-        with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=screen") as ws:
-            text = receive(ws)
-        assert 'hx-target="#room-probe"' in text
-        with pytest.raises(ValueError):
-            live.register_part("bad", "x.html", lambda db, meeting: {}, audiences=("kitchen",))
-    finally:
-        live.PARTS.pop("probe", None)
+    app = create_app(app_settings(), engine=demo_engine, room_parts={**parts.PARTS, "probe": probe})
+    with TestClient(app) as client, client.websocket_connect(f"/meetings/{live_meeting}/ws?audience=screen") as ws:
+        text = receive(ws)
+    assert 'hx-target="#room-probe"' in text
+    with pytest.raises(ValueError):
+        parts.Part("bad", "x.html", lambda db, meeting: {}, audiences=("kitchen",))
 
 
 def test_changed_without_a_running_hub_is_harmless(app, live_meeting):
-    hub = live.Hub(app)
+    hub = new_hub(app)
     room = hub.rooms.setdefault(live_meeting, live.Room())
     hub.changed(live_meeting, "queue")  # no loop bound yet: nothing to do, no error
     assert (room.version, room.pending, room.scheduled) == (0, set(), False)

@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from forum import live
+from forum import auth
 from forum.models import (
     Attendance,
     Comment,
@@ -80,7 +80,7 @@ def test_starting_assigns_a_join_code_and_goes_live(facilitator, meeting_id, dem
 
 
 def test_the_qr_code_encodes_the_join_address(facilitator, live_meeting, demo_engine):
-    from forum.views.room import qr_svg
+    from forum.web import qr_svg
 
     code = meeting(demo_engine, live_meeting).join_code
     svg = str(qr_svg(f"http://testserver/join?code={code}"))
@@ -221,7 +221,7 @@ def test_a_resident_joins_and_is_matched_to_their_household(client, live_meeting
                            data={"name": owner.name, "building": home.building, "unit": home.unit, "room": home.room,
                                  "code": code_of(demo_engine, live_meeting)})
     assert response.status_code == 303
-    token = client.cookies.get(live.DEVICE_COOKIE)
+    token = client.cookies.get(auth.DEVICE_COOKIE)
     with Session(demo_engine) as db:
         me = db.exec(select(Attendance).where(Attendance.device_token == token)).one()
     assert me.household_id == home.id and me.person_id == owner.id and not me.is_guest
@@ -274,7 +274,7 @@ def test_tablet_actions_without_an_identity_do_no_harm(client, live_meeting, act
     response = client.post(f"/meetings/{live_meeting}/tablet/{action}", data=data, follow_redirects=False)
     assert response.status_code in (303, 422)
     assert room_state(demo_engine, live_meeting) == before  # no check-in, hand or comment stored
-    assert live.DEVICE_COOKIE not in response.cookies  # and the device was given nobody's identity
+    assert auth.DEVICE_COOKIE not in response.cookies  # and the device was given nobody's identity
 
 
 def room_state(engine, meeting_id: int) -> tuple[list, list, list]:
@@ -291,7 +291,7 @@ def test_a_forged_device_cookie_is_ignored(client, live_meeting, demo_engine):
     client.post(f"/meetings/{live_meeting}/tablet/join", data={"name": "真住户"})  # someone is checked in
     before = room_state(demo_engine, live_meeting)
     forger = TestClient(client.app)
-    forger.cookies.set(live.DEVICE_COOKIE, "x' OR 1=1 --")
+    forger.cookies.set(auth.DEVICE_COOKIE, "x' OR 1=1 --")
     page = forger.get(f"/meetings/{live_meeting}/tablet")
     assert page.status_code == 200
     # It is nobody: the join form, not the checked-in resident's tablet.
