@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
+import time
 
 import anyio
 import pytest
@@ -125,6 +127,37 @@ def test_a_new_connection_gets_the_state_as_it_is_now(facilitator, live_meeting,
         text = receive(ws)
     entry_part = text.split('hx-target="#room-entry"')[1].split("</hx-partial>")[0]
     assert title in entry_part
+
+
+def test_the_acting_console_is_not_sent_its_own_change_again(app, facilitator, live_meeting):
+    """The console that pressed "next" has the changed parts from its action's reply: the push
+    leaves its socket out (another console still gets it), and later pushes reach it as before."""
+    hub = app.state.hub
+    page = "console-one-page"
+    url = f"/meetings/{live_meeting}/ws?audience=console"
+    with facilitator.websocket_connect(url) as acting, facilitator.websocket_connect(url) as other:
+        receive(acting), receive(other)
+        acting.send_text(json.dumps({"page": page}))
+        wait_until(lambda: page in hub.rooms[live_meeting].pages.values())
+        response = facilitator.post(f"/meetings/{live_meeting}/run/next",
+                                    headers={"HX-Request": "true", live.PAGE_HEADER: page})
+        assert ids(response.text) == {"room-agenda", "room-entry", "room-queue"}
+        assert {"room-agenda", "room-entry", "room-queue"} <= ids(receive_until(other, "room-entry"))
+        # Someone else's change afterwards: the acting console hears that, and nothing before it.
+        tablet = join_tablet(app, live_meeting)
+        tablet.post(f"/meetings/{live_meeting}/tablet/hand", data={"up": "1"})
+        later = receive(acting)
+        assert "room-entry" not in ids(later) and ids(later) & {"room-queue", "room-attendance", "room-status"}
+        # Its next action without its name (a form posted without htmx): the push is its too.
+        facilitator.post(f"/meetings/{live_meeting}/run/previous")
+        assert "room-entry" in ids(receive_until(acting, "room-entry"))
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
 
 
 def test_a_console_socket_needs_a_facilitator(client, committee_member, live_meeting):
@@ -308,6 +341,29 @@ def test_changed_from_a_worker_thread_reaches_the_loop(app, live_meeting):
 
     run_loop(run)
     assert len(socket.sent) == 1 and "room-entry" in socket.sent[0]
+
+
+def test_a_part_another_page_changed_too_goes_to_the_acting_page(app, live_meeting):
+    """Pending changes merge: a part one page changed is skipped for it only while nobody else
+    changed it before the push went."""
+    hub = new_hub(app, interval=0.05)
+    acting, other = FakeSocket(), FakeSocket()
+
+    async def run() -> None:
+        hub.bind()
+        room = hub.rooms.setdefault(live_meeting, live.Room())
+        room.subscribers[("console", "zh-Hans")] = {acting, other}
+        room.pages[acting] = "page-of-acting"
+        hub.changed(live_meeting, "entry", "queue", page="page-of-acting")
+        hub.changed(live_meeting, "queue")  # a tablet's hand, before the push went
+        await other.wait_for(1)
+        await settled(hub, live_meeting)
+
+    run_loop(run)
+    assert ids(other.sent[0]) == {"room-entry", "room-queue"}
+    assert [ids(text) for text in acting.sent] == [{"room-queue"}]
+    # Rendered once for both: the acting page's message is the other's without its own part.
+    assert acting.sent[0] in other.sent[0]
 
 
 def test_a_part_added_to_the_table_is_pushed(demo_engine, live_meeting):

@@ -134,6 +134,36 @@ def test_htmx_actions_answer_with_the_changed_parts(facilitator, live_meeting):
     assert '<hx-partial hx-target="#room-entry" hx-swap="outerHTML">' in response.text
 
 
+def partial_targets(response) -> list[str]:
+    """The elements an htmx reply swaps: each <hx-partial>'s target, and the id of what it holds."""
+    doc = html(response)
+    targets = [p["hx-target"] for p in doc.find_all("hx-partial")]
+    assert targets == [f"#{p.find(True)['id']}" for p in doc.find_all("hx-partial")]
+    return targets
+
+
+def test_an_htmx_reply_carries_only_the_parts_the_action_changed(app, facilitator, live_meeting, demo_engine):
+    htmx = {"HX-Request": "true"}
+    response = facilitator.post(f"/meetings/{live_meeting}/run/next", headers=htmx)
+    assert sorted(partial_targets(response)) == ["#room-agenda", "#room-entry", "#room-queue"]
+    response = facilitator.post(f"/meetings/{live_meeting}/run/next-speaker", headers=htmx)
+    assert partial_targets(response) == ["#room-queue"]
+    response = facilitator.post(f"/meetings/{live_meeting}/run/decision", data={"decision": "同意"}, headers=htmx)
+    assert sorted(partial_targets(response)) == ["#room-agenda", "#room-entry"]
+    # Starting or ending changes everything: the reply is the whole console.
+    response = facilitator.post(f"/meetings/{live_meeting}/run/end", headers=htmx)
+    assert len(partial_targets(response)) == len(app.state.hub.parts_for("console"))
+    # A tablet's hand changes its queue; its comment nothing a tablet shows, so nothing is swapped.
+    facilitator.post(f"/meetings/{live_meeting}/run/start")
+    tablet = TestClient(app)
+    tablet.post(f"/meetings/{live_meeting}/tablet/join",
+                data={"name": "甲", "code": code_of(demo_engine, live_meeting)})
+    assert partial_targets(tablet.post(f"/meetings/{live_meeting}/tablet/hand", data={"up": "1"},
+                                       headers=htmx)) == ["#room-queue"]
+    response = tablet.post(f"/meetings/{live_meeting}/tablet/comment", data={"text": "好"}, headers=htmx)
+    assert response.status_code == 204 and response.text == ""
+
+
 def test_check_in_from_the_household_registry(facilitator, live_meeting, demo_engine):
     with Session(demo_engine) as db:
         person = db.exec(select(Person).where(Person.household_id.is_not(None))).first()
