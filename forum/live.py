@@ -10,8 +10,11 @@ render per change, not 1,000.
 
 The console that made a change has the changed parts already (its action's htmx reply carries
 them): its page has a name, which it tells its socket (``{"page": …}``) and sends with each action
-(``X-Room-Page``), and the push leaves that socket out for those parts, unless someone else
-changed them too before the push went.
+together with how many of its socket's messages it has swapped in (``X-Room-Page: name count``).
+The push leaves that socket out for those parts only while it is sure the reply is the newest
+thing the page shows: the page had taken in everything sent to it when it acted, nothing was sent
+to it since, and nobody else changed those parts before the push went. Otherwise it is sent as to
+everyone (an older push still on its way could land after the reply).
 
 Personal state on a tablet (is my hand up, my place in the queue) is not in the shared fragment's
 wording: queue items carry ``data-attendance`` ids and static/room.js compares them with the
@@ -58,7 +61,8 @@ HEARTBEAT = '{"beat":1}'
 # at render time, which a device reads against its own: a render older than this would put the
 # count-downs of every page that connects off by its age.
 FULL_STATE_MAX_AGE = 1.0
-# The header a console's htmx requests carry (and what it tells its socket): which open page acted.
+# The header a console's htmx requests carry: its page's name (what it told its socket) and how
+# many of its socket's messages it had swapped in, "name count".
 PAGE_HEADER = "X-Room-Page"
 _PAGE_ID = re.compile(r"[A-Za-z0-9_\-]{8,32}")
 
@@ -66,6 +70,12 @@ _PAGE_ID = re.compile(r"[A-Za-z0-9_\-]{8,32}")
 def page_id(value: str | None) -> str | None:
     """A page's name as the page sent it, if it is one forum could have given."""
     return value if value and _PAGE_ID.fullmatch(value) else None
+
+
+def acting_page(header: str | None) -> tuple[str, int] | None:
+    """``X-Room-Page``'s name and count, if it has the shape room.js gives it."""
+    name, _space, count = (header or "").partition(" ")
+    return (name, int(count)) if page_id(name) and count.isdigit() and len(count) < 10 else None
 
 
 # ---------------------------------------------------------------- rendering
@@ -106,11 +116,15 @@ class Room:
 
     # The raw ASGI send of each open page, by (audience, language).
     subscribers: dict[tuple[str, str], set[Send]] = field(default_factory=dict)
-    # The name of each page that gave one (consoles), to leave it out of its own changes' push.
+    # The name of each console page that gave one, and how many messages its socket was sent
+    # (heartbeats aside), to leave it out of the push of its own change (see the module's doc).
     pages: dict[Send, str] = field(default_factory=dict)
+    sent: dict[Send, int] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)
-    # Of the pending parts, those only one page changed: that page has them already.
-    acted: dict[str, str] = field(default_factory=dict)
+    # Of the pending parts, those only one page changed (its socket, and its count then): it has them.
+    acted: dict[str, Send] = field(default_factory=dict)
+    acted_at: dict[Send, int] = field(default_factory=dict)
+    flushing: int = 0  # pushes being rendered or sent; two at once may arrive in either order
     everything: bool = False
     scheduled: bool = False
     last_flush: float = -1e9
@@ -214,10 +228,11 @@ class Hub:
 
     # ------------------------------------------------------------ telling the hub
 
-    def changed(self, meeting_id: int, *parts: str, page: str | None = None) -> None:
+    def changed(self, meeting_id: int, *parts: str, page: tuple[str, int] | None = None) -> None:
         """Parts of a meeting's room changed (no names: all of them). Safe from any thread; call
-        it after the commit, since the push reads the database. ``page``: the open page that made
-        the change and has these parts as they now stand; the push leaves it out for them."""
+        it after the commit, since the push reads the database. ``page``: the console page that made
+        the change (its name, and how many messages it had taken in), whose action's reply brings
+        it these parts as they now stand; the push may leave it out for them."""
         loop = self.loop
         if loop is None or loop.is_closed():
             return
@@ -230,7 +245,7 @@ class Hub:
         else:
             loop.call_soon_threadsafe(self._mark, meeting_id, parts, page)
 
-    def _mark(self, meeting_id: int, parts: tuple[str, ...], page: str | None = None) -> None:
+    def _mark(self, meeting_id: int, parts: tuple[str, ...], page: tuple[str, int] | None = None) -> None:
         room = self.rooms.get(meeting_id)
         if room is None:
             return
@@ -238,12 +253,13 @@ class Hub:
         room.full.clear()
         if not parts:
             room.everything = True
+        actor = self._actor(room, page)
         for name in parts:
-            # A part changed by two pages (or by one without a page) before the push goes is new
-            # to both of them: it goes to everyone.
-            if name not in room.pending and page is not None:
-                room.acted[name] = page
-            elif room.acted.get(name) != page:
+            # A part changed by two pages (or by one not sure to have it) before the push goes is
+            # new to both of them: it goes to everyone.
+            if name not in room.pending and actor is not None:
+                room.acted[name] = actor
+            elif room.acted.get(name) is not actor:
                 room.acted.pop(name, None)
             room.pending.add(name)
         if not room.scheduled:
@@ -252,6 +268,18 @@ class Hub:
             assert loop is not None
             delay = max(0.0, room.last_flush + self.interval - loop.time())
             loop.call_later(delay, lambda: loop.create_task(self._flush(meeting_id)))
+
+    @staticmethod
+    def _actor(room: Room, page: tuple[str, int] | None) -> Send | None:
+        """The socket of the page that acted, if the page had taken in all that was sent to it."""
+        if page is None:
+            return None
+        name, seen = page
+        send = next((s for s, n in room.pages.items() if n == name), None)
+        if send is None or room.sent.get(send) != seen:
+            return None
+        room.acted_at[send] = seen
+        return send
 
     async def _flush(self, meeting_id: int) -> None:
         room = self.rooms.get(meeting_id)
@@ -262,33 +290,53 @@ class Hub:
         room.last_flush = self.loop.time()
         names = None if room.everything else set(room.pending)
         acted = {} if room.everything else dict(room.acted)
+        acted_at = dict(room.acted_at)
         room.pending.clear()
         room.acted.clear()
+        room.acted_at.clear()
         room.everything = False
         groups = [g for g, subs in room.subscribers.items() if subs]
         if not groups:
             if room.count() == 0 and self.rooms.get(meeting_id) is room:
                 del self.rooms[meeting_id]  # everyone left while this push waited
             return
+        room.flushing += 1
+        try:
+            await self._push(meeting_id, room, groups, names, acted, acted_at)
+        finally:
+            room.flushing -= 1
+
+    async def _push(self, meeting_id: int, room: Room, groups: list[tuple[str, str]], names: set[str] | None,
+                    acted: dict[str, Send], acted_at: dict[Send, int]) -> None:
         try:
             rendered = await run_in_threadpool(self.rendered, meeting_id, groups, names, room.origin)
         except Exception:
             log.exception("rendering the room of meeting %s failed", meeting_id)
             return
-        # What each acting page has already: its own changes, from its action's reply.
-        has: dict[str, set[str]] = {}
-        for name, page in acted.items():
-            has.setdefault(page, set()).add(name)
+        # What each acting page has already: its own changes, from its action's reply; unless
+        # something else was sent to it since it acted, or another push is on its way beside this one.
+        has: dict[Send, set[str]] = {}
+        if room.flushing == 1:
+            for name, send in acted.items():
+                if room.sent.get(send) == acted_at.get(send):
+                    has.setdefault(send, set()).add(name)
         for group, chunks in rendered.items():
             sockets = room.subscribers.get(group, set())
-            actors = {send for send in sockets if room.pages.get(send) in has}
+            actors = sockets & has.keys()
             message = "".join(html for _name, html in chunks)
             if message:
                 await self._send_all(sockets, message, skip=actors)
+                self._count(room, sockets, actors)
             for send in actors:
-                rest = "".join(html for name, html in chunks if name not in has[room.pages[send]])
+                rest = "".join(html for name, html in chunks if name not in has[send])
                 if rest:
                     await self._send_all(sockets, rest, only=send)
+                    self._count(room, {send}, set())
+
+    @staticmethod
+    def _count(room: Room, sockets: set[Send], skipped: set[Send]) -> None:
+        for send in room.sent.keys() & sockets - skipped:  # the consoles, a few per meeting
+            room.sent[send] += 1
 
     async def heartbeat(self, interval: float) -> None:
         """Every ``interval`` seconds, one short message to every open room page, the same bytes
@@ -349,24 +397,20 @@ class Hub:
         await websocket.accept()
         group = (audience, i18n.current_language())
         room = self.rooms.setdefault(meeting_id, Room())
-        public = self.public_url
-        host = websocket.headers.get("host", "")
-        if public:
-            room.origin = public  # the join QR code shows the configured address, whoever connects
-        elif host and (audience == "console" or not room.origin):
-            # Local use: where the facilitator reached the server (an allowed host; an anonymous
-            # page may only fill in an origin nobody has set).
-            room.origin = f"{'https' if websocket.url.scheme == 'wss' else 'http'}://{host}"
-        subscribed = False
+        self._set_origin(room, audience, websocket)
+        subscribed, sent = False, 0
         room.joining += 1
         try:
             while True:
                 version, text = await self.full_state(meeting_id, room, group)
                 await websocket.send_text(text)
+                sent += 1
                 if room.version == version:
                     # Subscribing here, with no await since the version check, means every later
                     # change reaches this socket by a push and none is missed or sent out of order.
                     room.subscribers.setdefault(group, set()).add(send)
+                    if audience == "console":
+                        room.sent[send] = sent
                     room.joining -= 1
                     subscribed = True
                     break
@@ -382,10 +426,20 @@ class Hub:
             if subscribed:
                 room.subscribers.get(group, set()).discard(send)
                 room.pages.pop(send, None)
+                room.sent.pop(send, None)
             else:
                 room.joining -= 1
             if room.count() == 0 and self.rooms.get(meeting_id) is room and not room.scheduled:
                 del self.rooms[meeting_id]
+
+    def _set_origin(self, room: Room, audience: str, websocket: WebSocket) -> None:
+        host = websocket.headers.get("host", "")
+        if self.public_url:
+            room.origin = self.public_url  # the join QR code shows the configured address, whoever connects
+        elif host and (audience == "console" or not room.origin):
+            # Local use: where the facilitator reached the server (an allowed host; an anonymous
+            # page may only fill in an origin nobody has set).
+            room.origin = f"{'https' if websocket.url.scheme == 'wss' else 'http'}://{host}"
 
     @staticmethod
     def _introduce(room: Room, send: Send, text: str | None) -> None:

@@ -139,8 +139,9 @@ def test_the_acting_console_is_not_sent_its_own_change_again(app, facilitator, l
         receive(acting), receive(other)
         acting.send_text(json.dumps({"page": page}))
         wait_until(lambda: page in hub.rooms[live_meeting].pages.values())
+        # It had taken in the one message its socket was sent (the room as it was).
         response = facilitator.post(f"/meetings/{live_meeting}/run/next",
-                                    headers={"HX-Request": "true", live.PAGE_HEADER: page})
+                                    headers={"HX-Request": "true", live.PAGE_HEADER: f"{page} 1"})
         assert ids(response.text) == {"room-agenda", "room-entry", "room-queue"}
         assert {"room-agenda", "room-entry", "room-queue"} <= ids(receive_until(other, "room-entry"))
         # Someone else's change afterwards: the acting console hears that, and nothing before it.
@@ -151,6 +152,21 @@ def test_the_acting_console_is_not_sent_its_own_change_again(app, facilitator, l
         # Its next action without its name (a form posted without htmx): the push is its too.
         facilitator.post(f"/meetings/{live_meeting}/run/previous")
         assert "room-entry" in ids(receive_until(acting, "room-entry"))
+        receive_until(other, "room-entry")
+
+
+def test_a_console_not_sure_to_have_everything_gets_its_own_change_pushed(app, facilitator, live_meeting):
+    """A page that had not taken in all its socket was sent when it acted could swap an older push
+    in after the action's reply: it gets the push of its own change as everyone does."""
+    hub = app.state.hub
+    page = "console-two-page"
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console") as acting:
+        receive(acting)
+        acting.send_text(json.dumps({"page": page}))
+        wait_until(lambda: page in hub.rooms[live_meeting].pages.values())
+        facilitator.post(f"/meetings/{live_meeting}/run/next", headers={"HX-Request": "true",
+                                                                        live.PAGE_HEADER: f"{page} 0"})
+        assert "room-entry" in ids(receive(acting))
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:
@@ -353,8 +369,8 @@ def test_a_part_another_page_changed_too_goes_to_the_acting_page(app, live_meeti
         hub.bind()
         room = hub.rooms.setdefault(live_meeting, live.Room())
         room.subscribers[("console", "zh-Hans")] = {acting, other}
-        room.pages[acting] = "page-of-acting"
-        hub.changed(live_meeting, "entry", "queue", page="page-of-acting")
+        room.pages[acting], room.sent[acting] = "page-of-acting", 3
+        hub.changed(live_meeting, "entry", "queue", page=("page-of-acting", 3))
         hub.changed(live_meeting, "queue")  # a tablet's hand, before the push went
         await other.wait_for(1)
         await settled(hub, live_meeting)
@@ -362,8 +378,28 @@ def test_a_part_another_page_changed_too_goes_to_the_acting_page(app, live_meeti
     run_loop(run)
     assert ids(other.sent[0]) == {"room-entry", "room-queue"}
     assert [ids(text) for text in acting.sent] == [{"room-queue"}]
+    assert hub.rooms[live_meeting].sent[acting] == 4  # what its next action must say it has taken in
     # Rendered once for both: the acting page's message is the other's without its own part.
     assert acting.sent[0] in other.sent[0]
+
+
+def test_a_page_sent_something_after_it_acted_gets_its_own_change_pushed(app, live_meeting):
+    """An earlier push that went to the acting page after it acted could land after its reply."""
+    hub = new_hub(app, interval=0.05)
+    acting = FakeSocket()
+
+    async def run() -> None:
+        hub.bind()
+        room = hub.rooms.setdefault(live_meeting, live.Room())
+        room.subscribers[("console", "zh-Hans")] = {acting}
+        room.pages[acting], room.sent[acting] = "page-of-acting", 3
+        hub.changed(live_meeting, "entry", page=("page-of-acting", 3))
+        room.sent[acting] += 1  # as a push already under way when it acted would count
+        await acting.wait_for(1)
+        await settled(hub, live_meeting)
+
+    run_loop(run)
+    assert [ids(text) for text in acting.sent] == [{"room-entry"}]
 
 
 def test_a_part_added_to_the_table_is_pushed(demo_engine, live_meeting):

@@ -68,7 +68,7 @@ def base_context(request: Request, db: Session, meeting: Meeting, audience: str)
     return {"meeting": meeting, "community": db.get(Area, meeting.community_id), "audience": audience,
             "parts": hub.page_parts(db, meeting, audience, origin_of(request)),
             "ws_url": f"/meetings/{meeting.id}/ws?audience={audience}",
-            "page": page, "page_headers": {live.PAGE_HEADER: page} if page else None,
+            "page": page,
             "heartbeat": request.app.state.settings.heartbeat_seconds}
 
 
@@ -100,13 +100,14 @@ def with_token(response: Response, token: str) -> Response:
     return response
 
 
-def acting_page(request: Request) -> str | None:
-    """The open page whose htmx request this is, if it named itself."""
-    return live.page_id(request.headers.get(live.PAGE_HEADER)) if is_htmx(request) else None
+def acting_page(request: Request) -> tuple[str, int] | None:
+    """The console page whose htmx request this is (its name, and how many messages of its socket
+    it had taken in), if it said so."""
+    return live.acting_page(request.headers.get(live.PAGE_HEADER)) if is_htmx(request) else None
 
 
-def announce(request: Request, meeting: Meeting, *parts: str, page: str | None = None) -> None:
-    """Tell the room (after the commit) which parts changed; ``page`` has them already."""
+def announce(request: Request, meeting: Meeting, *parts: str, page: tuple[str, int] | None = None) -> None:
+    """Tell the room (after the commit) which parts changed; ``page`` gets them in the reply."""
     request.app.state.hub.changed(meeting.id, *parts, page=page)
 
 
