@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from forum import db as database
-from forum import live, secrecy, votes
+from forum import live, minutes, parts, secrecy, votes
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
@@ -46,6 +47,7 @@ from forum.web import (
     is_htmx,
     render,
     safe_next,
+    templates,
 )
 
 log = logging.getLogger("forum")
@@ -163,7 +165,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
-def create_app(settings: Settings | None = None, engine=None) -> Starlette:
+def create_app(settings: Settings | None = None, engine=None, *, room_parts: Mapping[str, parts.Part] | None = None,
+               minutes_sections: Sequence[minutes.SectionFn] | None = None) -> Starlette:
+    """The application. What the room's pages and the minutes are made of is the table in
+    :mod:`forum.parts` unless given here (a test adds a part or a section of its own)."""
     settings = settings or Settings.from_env()
     engine = engine or database.make_engine(settings.database_url)
     try:
@@ -209,7 +214,11 @@ def create_app(settings: Settings | None = None, engine=None) -> Starlette:
     )
     app.state.engine = engine
     app.state.settings = settings
-    app.state.hub = live.Hub(app)
+    # Links in pushed parts are paths: the hub knows the routes, never the app or its views.
+    renderer = live.Renderer(app.url_path_for, templates.env)
+    app.state.hub = live.Hub(engine, parts.PARTS if room_parts is None else room_parts, renderer,
+                             public_url=settings.public_url)
+    app.state.minutes_sections = parts.MINUTES_SECTIONS if minutes_sections is None else tuple(minutes_sections)
     app.state.ballot_box = BallotBox(engine, settings.language)
     app.state.vote_closer = votes.VoteCloser(engine, settings.vote_closer_seconds, settings.language,
                                              changed=lambda vote: vote_views.tell_room(app.state.hub, vote))

@@ -7,7 +7,9 @@ meetings by code). Sign-in is throttled by forum.views.account before any hashin
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Mapping
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,7 +17,7 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from forum import scopes
-from forum.models import Area, Role, User
+from forum.models import Area, Attendance, Meeting, MeetingStatus, Role, User
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not tell which usernames exist.
@@ -144,3 +146,47 @@ def chain_of(user: User, area_id: int) -> tuple[int, ...]:
     makes repeated checks free. A user in no session reaches only their own scope's area."""
     db = object_session(user)
     return area_chain(db, area_id) if isinstance(db, Session) else (area_id,)
+
+
+
+def can_run(user: User | None, meeting: Meeting) -> bool:
+    """Facilitators run their own community's meetings (one without a community, any); admins, all."""
+    return runs_meetings_in(user, meeting.community_id)
+
+
+# ---------------------------------------------------------------- devices in the hall
+# Residents never sign in: a tablet is known by a random token in a cookie, matched against
+# Attendance.device_token, and the meeting's shared tablet by a mark staff put in its session.
+
+DEVICE_COOKIE = "forum_device"
+# What forum hands out (secrets.token_urlsafe(24)); anything else in the cookie is nobody.
+_DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,64}")
+# The session key that makes a device a meeting's shared tablet (kiosk): {"meeting": id, "by": name}.
+# Only staff set it, and setting it signs them out on that device.
+KIOSK_SESSION = "kiosk"
+
+
+def device_token(cookies: Mapping[str, str]) -> str | None:
+    """The device's token from its cookie, if it has the shape forum gives."""
+    token = cookies.get(DEVICE_COOKIE)
+    return token if token and _DEVICE_TOKEN.fullmatch(token) else None
+
+
+def device_attendance(db: Session, cookies: Mapping[str, str], meeting_id: int | None) -> Attendance | None:
+    """Who this device speaks for: its check-in at that meeting; with no meeting named, its latest
+    check-in at a meeting that has not ended. The one way from a device to a person (the tablet,
+    its ballot page, the vote page's named ballots, a slip's link)."""
+    token = device_token(cookies)
+    if token is None:
+        return None
+    query = select(Attendance).where(Attendance.device_token == token)
+    if meeting_id is not None:
+        return db.exec(query.where(Attendance.meeting_id == meeting_id)).first()
+    return db.exec(query.join(Meeting, Attendance.meeting_id == Meeting.id)
+                   .where(Meeting.status != MeetingStatus.ended).order_by(Attendance.id.desc())).first()
+
+
+def is_kiosk_of(session: Mapping, meeting_id: int | None) -> bool:
+    """This device is the shared tablet of that meeting."""
+    kiosk = session.get(KIOSK_SESSION)
+    return isinstance(kiosk, dict) and meeting_id is not None and kiosk.get("meeting") == meeting_id

@@ -1,58 +1,56 @@
 """The live meeting room's push channel: one websocket per open page, HTML fragments rendered once.
 
-A room page (the facilitator's console, a resident's tablet, the hall's screen) is made of named
-*parts* — the agenda, the current entry, the speaking queue, … — each a template rendering one
-element with the id ``room-<name>``. When something changes, a view calls
-``hub.changed(meeting_id, "queue")`` after its commit; the hub waits a moment to merge a burst of
-changes, renders each changed part once per audience and language from the database, and sends
-the same bytes to every subscriber of that audience. Nothing per device is rendered or queried,
-so a hall of 1,000 tablets costs one render per change, not 1,000.
+A room page (the facilitator's console, a resident's tablet, the hall's screen, the shared
+tablet) is made of named *parts*, listed in :mod:`forum.parts` and handed to the hub by
+``create_app``. When something changes, a view calls ``hub.changed(meeting_id, "queue")`` after
+its commit; the hub waits a moment to merge a burst of changes, renders each changed part once
+per audience and language from the database, and sends the same bytes to every subscriber of
+that audience. Nothing per device is rendered or queried, so a hall of 1,000 tablets costs one
+render per change, not 1,000.
+
+The console that made a change has the changed parts already (its action's htmx reply carries
+them): its page has a name, which it tells its socket (``{"page": …}``) and sends with each action
+together with how many of its socket's messages it has swapped in (``X-Room-Page: name count``).
+The push leaves that socket out for those parts only while it is sure the reply is the newest
+thing the page shows: the page had taken in everything sent to it when it acted, nothing was sent
+to it since, and nobody else changed those parts before the push went. Otherwise it is sent as to
+everyone (an older push still on its way could land after the reply).
 
 Personal state on a tablet (is my hand up, my place in the queue) is not in the shared fragment's
 wording: queue items carry ``data-attendance`` ids and static/room.js compares them with the
 tablet's own id.
 
 The database holds the room's state; the hub holds only who is listening. A client that connects
-(or reconnects after a restart) gets every part at once.
-
-Other modules add parts with :func:`register_part` (the votes module adds "vote", rendered into
-``#room-vote``).
+(or reconnects after a restart) gets every part at once. The hub knows the engine, the parts, a
+renderer and the public address; never the views, nor the application.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jinja2 import Environment
 from markupsafe import Markup
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import auth, i18n, sessions
-from forum.models import Meeting, User
+from forum.models import Meeting
+from forum.parts import AUDIENCES, Part
 
 log = logging.getLogger("forum.live")
 
-# The cookie that names a tablet: a random token, matched against Attendance.device_token.
-DEVICE_COOKIE = "forum_device"
-AUDIENCES = ("console", "tablet", "screen", "kiosk")
-ROOM_AUDIENCES = ("console", "tablet", "screen")  # what a part is for unless it says (not the kiosk)
-# The session key that makes a device a meeting's shared tablet (kiosk): {"meeting": id, "by": name}.
-# Only staff set it, and setting it signs them out on that device.
-KIOSK_SESSION = "kiosk"
-
-
-def is_kiosk_of(session: dict, meeting_id: int | None) -> bool:
-    """This device is the shared tablet of that meeting."""
-    kiosk = session.get(KIOSK_SESSION)
-    return isinstance(kiosk, dict) and meeting_id is not None and kiosk.get("meeting") == meeting_id
 # Pushes per meeting are at most one per interval (~5 a second); the first change after a quiet
 # spell goes out at once, so a lone action is not delayed.
 FLUSH_INTERVAL = 0.2
@@ -63,105 +61,50 @@ HEARTBEAT = '{"beat":1}'
 # at render time, which a device reads against its own: a render older than this would put the
 # count-downs of every page that connects off by its age.
 FULL_STATE_MAX_AGE = 1.0
+# The header a console's htmx requests carry: its page's name (what it told its socket) and how
+# many of its socket's messages it had swapped in, "name count".
+PAGE_HEADER = "X-Room-Page"
+_PAGE_ID = re.compile(r"[A-Za-z0-9_\-]{8,32}")
 
 
-def can_run(user: User | None, meeting: Meeting) -> bool:
-    """Facilitators run their own community's meetings (one without a community, any); admins, all."""
-    return auth.can_run_meetings(user) and auth.acts_for(user, meeting.community_id)
+def page_id(value: str | None) -> str | None:
+    """A page's name as the page sent it, if it is one forum could have given."""
+    return value if value and _PAGE_ID.fullmatch(value) else None
 
 
-# ---------------------------------------------------------------- parts
+def acting_page(header: str | None) -> tuple[str, int] | None:
+    """``X-Room-Page``'s name and count, if it has the shape room.js gives it."""
+    name, _space, count = (header or "").partition(" ")
+    return (name, int(count)) if page_id(name) and count.isdigit() and len(count) < 10 else None
 
 
-@dataclass(frozen=True)
-class Part:
-    name: str
-    template: str
-    context: Callable[[Session, Meeting], dict[str, Any]]
-    audiences: tuple[str, ...]
-
-    @property
-    def element_id(self) -> str:
-        return f"room-{self.name}"
-
-
-PARTS: dict[str, Part] = {}
-
-
-def register_part(name: str, template: str, context_fn: Callable[[Session, Meeting], dict[str, Any]],
-                  audiences: Iterable[str] = ROOM_AUDIENCES) -> None:
-    """Add (or replace) a part of the room pages.
-
-    ``template`` renders the whole element ``<… id="room-{name}">`` (it is swapped by its outer
-    HTML); its context is ``context_fn(db, meeting)`` plus ``meeting``, ``audience`` and
-    ``url_for``. ``context_fn`` runs once per push, whatever the number of devices.
-    """
-    unknown = set(audiences) - set(AUDIENCES)
-    if unknown:
-        raise ValueError(f"unknown audiences {sorted(unknown)}; expected some of {AUDIENCES}")
-    PARTS[name] = Part(name, template, context_fn, tuple(audiences))
-
-
-def parts_for(audience: str) -> list[Part]:
-    return [p for p in PARTS.values() if audience in p.audiences]
+# ---------------------------------------------------------------- rendering
 
 
 class Renderer:
     """Renders parts outside a request: links are paths (devices reach the hall by different
     host names), and the translation functions read the language set around each render."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, url_path_for: Callable[..., Any], env: Environment) -> None:
+        self.url_path_for = url_path_for
+        self.env = env
         # Counted so a test can check that a push to many devices renders each part once.
         self.renders = 0
 
     def url_for(self, name: str, /, **params: Any) -> str:
-        return str(self.app.url_path_for(name, **params))
-
-    def contexts(self, db: Session, meeting: Meeting, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return {n: PARTS[n].context(db, meeting) for n in names if n in PARTS}
+        return str(self.url_path_for(name, **params))
 
     def render(self, part: Part, context: dict[str, Any], meeting: Meeting, audience: str,
                origin: str = "") -> Markup:
-        from forum.web import templates
-
         self.renders += 1
-        template = templates.env.get_template(part.template)
+        template = self.env.get_template(part.template)
         return Markup(template.render({**context, "meeting": meeting, "audience": audience, "origin": origin,
                                        "url_for": self.url_for, "part": part}))
 
-    def page_parts(self, db: Session, meeting: Meeting, audience: str, origin: str) -> dict[str, Markup]:
-        """Every part of an audience, for a page's first render (the language is the request's)."""
-        parts = parts_for(audience)
-        contexts = self.contexts(db, meeting, [p.name for p in parts])
-        return {p.name: self.render(p, contexts[p.name], meeting, audience, origin) for p in parts}
 
-    def messages(self, meeting_id: int, groups: Iterable[tuple[str, str]], names: Iterable[str] | None,
-                 origin: str) -> dict[tuple[str, str], str]:
-        """One websocket message per (audience, language): the changed parts as htmx partials."""
-        groups = list(groups)
-        wanted = {p.name for p in PARTS.values() if any(a in p.audiences for a, _lang in groups)}
-        names = wanted if names is None else wanted & set(names)
-        with Session(self.app.state.engine) as db:
-            meeting = db.get(Meeting, meeting_id)
-            if meeting is None:
-                return {}
-            contexts = self.contexts(db, meeting, sorted(names))
-        out: dict[tuple[str, str], str] = {}
-        for audience, language in groups:
-            token = i18n.set_language(language)
-            try:
-                chunks = []
-                for name in sorted(names):
-                    part = PARTS[name]
-                    if audience in part.audiences:
-                        html = self.render(part, contexts[name], meeting, audience, origin)
-                        chunks.append(f'<hx-partial hx-target="#{part.element_id}" hx-swap="outerHTML">'
-                                      f"{html}</hx-partial>")
-                out[(audience, language)] = "".join(chunks)
-            finally:
-                i18n.reset_language(token)
-        return out
+def partial(part: Part, html: str) -> str:
+    """A part as htmx swaps it by its id, in a push or an action's reply."""
+    return f'<hx-partial hx-target="#{part.element_id}" hx-swap="outerHTML">{html}</hx-partial>'
 
 
 # ---------------------------------------------------------------- the hub
@@ -173,7 +116,15 @@ class Room:
 
     # The raw ASGI send of each open page, by (audience, language).
     subscribers: dict[tuple[str, str], set[Send]] = field(default_factory=dict)
+    # The name of each console page that gave one, and how many messages its socket was sent
+    # (heartbeats aside), to leave it out of the push of its own change (see the module's doc).
+    pages: dict[Send, str] = field(default_factory=dict)
+    sent: dict[Send, int] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)
+    # Of the pending parts, those only one page changed (its socket, and its count then): it has them.
+    acted: dict[str, Send] = field(default_factory=dict)
+    acted_at: dict[Send, int] = field(default_factory=dict)
+    flushing: int = 0  # pushes being rendered or sent; two at once may arrive in either order
     everything: bool = False
     scheduled: bool = False
     last_flush: float = -1e9
@@ -187,8 +138,12 @@ class Room:
 
 
 class Hub:
-    def __init__(self, app: Any, interval: float = FLUSH_INTERVAL) -> None:
-        self.renderer = Renderer(app)
+    def __init__(self, engine: Engine, parts: Mapping[str, Part], renderer: Renderer, *, public_url: str = "",
+                 interval: float = FLUSH_INTERVAL) -> None:
+        self.engine = engine
+        self.parts = dict(parts)
+        self.renderer = renderer
+        self.public_url = public_url
         self.interval = interval
         self.loop: asyncio.AbstractEventLoop | None = None
         self.rooms: dict[int, Room] = {}
@@ -197,6 +152,54 @@ class Hub:
         # clients on one app, each on a loop of its own, and a later one must not take the hub
         # away from an earlier one that still has pages subscribed.
         self._loops: list[asyncio.AbstractEventLoop] = []
+
+    # ------------------------------------------------------------ rendering parts
+
+    def parts_for(self, audience: str) -> list[Part]:
+        return [p for p in self.parts.values() if audience in p.audiences]
+
+    def contexts(self, db: Session, meeting: Meeting, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {n: self.parts[n].context(db, meeting) for n in names if n in self.parts}
+
+    def render_part(self, name: str, context: dict[str, Any], meeting: Meeting, audience: str,
+                    origin: str = "") -> Markup:
+        """One part with a context the caller built (the shared tablet's answer to its ballot)."""
+        return self.renderer.render(self.parts[name], context, meeting, audience, origin)
+
+    def page_parts(self, db: Session, meeting: Meeting, audience: str, origin: str,
+                   names: Iterable[str] | None = None) -> dict[str, Markup]:
+        """The parts of an audience (all, or those named), as a page or an action's reply shows them
+        (the language is the request's)."""
+        parts = self.parts_for(audience)
+        if names is not None:
+            wanted = set(names)
+            parts = [p for p in parts if p.name in wanted]
+        contexts = self.contexts(db, meeting, [p.name for p in parts])
+        return {p.name: self.renderer.render(p, contexts[p.name], meeting, audience, origin) for p in parts}
+
+    def rendered(self, meeting_id: int, groups: Iterable[tuple[str, str]], names: Iterable[str] | None,
+                 origin: str) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """The changed parts as htmx partials, per (audience, language): each part's context built
+        once, and each rendered once per group, whatever the number of pages in it."""
+        groups = list(groups)
+        wanted = {p.name for p in self.parts.values() if any(a in p.audiences for a, _lang in groups)}
+        names = sorted(wanted if names is None else wanted & set(names))
+        with Session(self.engine) as db:
+            meeting = db.get(Meeting, meeting_id)
+            if meeting is None:
+                return {}
+            contexts = self.contexts(db, meeting, names)
+        out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for audience, language in groups:
+            token = i18n.set_language(language)
+            try:
+                out[(audience, language)] = [
+                    (name, partial(self.parts[name], self.renderer.render(
+                        self.parts[name], contexts[name], meeting, audience, origin)))
+                    for name in names if audience in self.parts[name].audiences]
+            finally:
+                i18n.reset_language(token)
+        return out
 
     def bind(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """A lifespan's loop joins the hub; pushes run on the oldest loop still bound."""
@@ -225,9 +228,11 @@ class Hub:
 
     # ------------------------------------------------------------ telling the hub
 
-    def changed(self, meeting_id: int, *parts: str) -> None:
+    def changed(self, meeting_id: int, *parts: str, page: tuple[str, int] | None = None) -> None:
         """Parts of a meeting's room changed (no names: all of them). Safe from any thread; call
-        it after the commit, since the push reads the database."""
+        it after the commit, since the push reads the database. ``page``: the console page that made
+        the change (its name, and how many messages it had taken in), whose action's reply brings
+        it these parts as they now stand; the push may leave it out for them."""
         loop = self.loop
         if loop is None or loop.is_closed():
             return
@@ -236,26 +241,45 @@ class Hub:
         except RuntimeError:
             running = None
         if running is loop:
-            self._mark(meeting_id, parts)
+            self._mark(meeting_id, parts, page)
         else:
-            loop.call_soon_threadsafe(self._mark, meeting_id, parts)
+            loop.call_soon_threadsafe(self._mark, meeting_id, parts, page)
 
-    def _mark(self, meeting_id: int, parts: tuple[str, ...]) -> None:
+    def _mark(self, meeting_id: int, parts: tuple[str, ...], page: tuple[str, int] | None = None) -> None:
         room = self.rooms.get(meeting_id)
         if room is None:
             return
         room.version += 1
         room.full.clear()
-        if parts:
-            room.pending.update(parts)
-        else:
+        if not parts:
             room.everything = True
+        actor = self._actor(room, page)
+        for name in parts:
+            # A part changed by two pages (or by one not sure to have it) before the push goes is
+            # new to both of them: it goes to everyone.
+            if name not in room.pending and actor is not None:
+                room.acted[name] = actor
+            elif room.acted.get(name) is not actor:
+                room.acted.pop(name, None)
+            room.pending.add(name)
         if not room.scheduled:
             room.scheduled = True
             loop = self.loop
             assert loop is not None
             delay = max(0.0, room.last_flush + self.interval - loop.time())
             loop.call_later(delay, lambda: loop.create_task(self._flush(meeting_id)))
+
+    @staticmethod
+    def _actor(room: Room, page: tuple[str, int] | None) -> Send | None:
+        """The socket of the page that acted, if the page had taken in all that was sent to it."""
+        if page is None:
+            return None
+        name, seen = page
+        send = next((s for s, n in room.pages.items() if n == name), None)
+        if send is None or room.sent.get(send) != seen:
+            return None
+        room.acted_at[send] = seen
+        return send
 
     async def _flush(self, meeting_id: int) -> None:
         room = self.rooms.get(meeting_id)
@@ -265,21 +289,54 @@ class Hub:
         room.scheduled = False
         room.last_flush = self.loop.time()
         names = None if room.everything else set(room.pending)
+        acted = {} if room.everything else dict(room.acted)
+        acted_at = dict(room.acted_at)
         room.pending.clear()
+        room.acted.clear()
+        room.acted_at.clear()
         room.everything = False
         groups = [g for g, subs in room.subscribers.items() if subs]
         if not groups:
             if room.count() == 0 and self.rooms.get(meeting_id) is room:
                 del self.rooms[meeting_id]  # everyone left while this push waited
             return
+        room.flushing += 1
         try:
-            messages = await run_in_threadpool(self.renderer.messages, meeting_id, groups, names, room.origin)
+            await self._push(meeting_id, room, groups, names, acted, acted_at)
+        finally:
+            room.flushing -= 1
+
+    async def _push(self, meeting_id: int, room: Room, groups: list[tuple[str, str]], names: set[str] | None,
+                    acted: dict[str, Send], acted_at: dict[Send, int]) -> None:
+        try:
+            rendered = await run_in_threadpool(self.rendered, meeting_id, groups, names, room.origin)
         except Exception:
             log.exception("rendering the room of meeting %s failed", meeting_id)
             return
-        for group, message in messages.items():
+        # What each acting page has already: its own changes, from its action's reply; unless
+        # something else was sent to it since it acted, or another push is on its way beside this one.
+        has: dict[Send, set[str]] = {}
+        if room.flushing == 1:
+            for name, send in acted.items():
+                if room.sent.get(send) == acted_at.get(send):
+                    has.setdefault(send, set()).add(name)
+        for group, chunks in rendered.items():
+            sockets = room.subscribers.get(group, set())
+            actors = sockets & has.keys()
+            message = "".join(html for _name, html in chunks)
             if message:
-                await self._send_all(room.subscribers.get(group, set()), message)
+                await self._send_all(sockets, message, skip=actors)
+                self._count(room, sockets, actors)
+            for send in actors:
+                rest = "".join(html for name, html in chunks if name not in has[send])
+                if rest:
+                    await self._send_all(sockets, rest, only=send)
+                    self._count(room, {send}, set())
+
+    @staticmethod
+    def _count(room: Room, sockets: set[Send], skipped: set[Send]) -> None:
+        for send in room.sent.keys() & sockets - skipped:  # the consoles, a few per meeting
+            room.sent[send] += 1
 
     async def heartbeat(self, interval: float) -> None:
         """Every ``interval`` seconds, one short message to every open room page, the same bytes
@@ -292,11 +349,14 @@ class Hub:
                 for sockets in list(room.subscribers.values()):
                     await self._send_all(sockets, HEARTBEAT)
 
-    async def _send_all(self, sockets: set[Send], message: str) -> None:
+    async def _send_all(self, sockets: set[Send], message: str, *, skip: set[Send] | None = None,
+                        only: Send | None = None) -> None:
         # One event for all: the server's ASGI send takes it as is, and skipping the WebSocket
         # wrapper's per-call checks matters when a hall of tablets is sent to in one loop.
         event = {"type": "websocket.send", "text": message}
-        for send in list(sockets):
+        for send in [only] if only is not None else list(sockets):
+            if skip and send in skip:
+                continue
             try:
                 await send(event)
             except Exception:  # a tablet gone away mid-send; its own handler unsubscribes it
@@ -311,8 +371,8 @@ class Hub:
         if cached and cached[0] == room.version and time.monotonic() - cached[1] < FULL_STATE_MAX_AGE:
             return cached[0], cached[2]
         version, rendered_at = room.version, time.monotonic()
-        message = (await run_in_threadpool(self.renderer.messages, meeting_id, [group], None, room.origin))
-        text = message.get(group, "")
+        rendered = await run_in_threadpool(self.rendered, meeting_id, [group], None, room.origin)
+        text = "".join(html for _name, html in rendered.get(group, []))
         if room.version == version:
             room.full[group] = (version, rendered_at, text)
         return version, text
@@ -330,31 +390,27 @@ class Hub:
         if audience not in AUDIENCES:
             audience = "tablet"
         allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket,
-                                          is_kiosk_of(websocket.session, meeting_id))
+                                          auth.is_kiosk_of(websocket.session, meeting_id))
         if not allowed:
             await websocket.close(code=1008)
             return
         await websocket.accept()
         group = (audience, i18n.current_language())
         room = self.rooms.setdefault(meeting_id, Room())
-        public = getattr(getattr(self.renderer.app.state, "settings", None), "public_url", "")
-        host = websocket.headers.get("host", "")
-        if public:
-            room.origin = public  # the join QR code shows the configured address, whoever connects
-        elif host and (audience == "console" or not room.origin):
-            # Local use: where the facilitator reached the server (an allowed host; an anonymous
-            # page may only fill in an origin nobody has set).
-            room.origin = f"{'https' if websocket.url.scheme == 'wss' else 'http'}://{host}"
-        subscribed = False
+        self._set_origin(room, audience, websocket)
+        subscribed, sent = False, 0
         room.joining += 1
         try:
             while True:
                 version, text = await self.full_state(meeting_id, room, group)
                 await websocket.send_text(text)
+                sent += 1
                 if room.version == version:
                     # Subscribing here, with no await since the version check, means every later
                     # change reaches this socket by a push and none is missed or sent out of order.
                     room.subscribers.setdefault(group, set()).add(send)
+                    if audience == "console":
+                        room.sent[send] = sent
                     room.joining -= 1
                     subscribed = True
                     break
@@ -362,25 +418,50 @@ class Hub:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
+                if audience == "console":  # only a console acts on the room with htmx
+                    self._introduce(room, send, message.get("text"))
         except (WebSocketDisconnect, OSError):  # the page went away (uvicorn's ClientDisconnected is an OSError)
             pass
         finally:
             if subscribed:
                 room.subscribers.get(group, set()).discard(send)
+                room.pages.pop(send, None)
+                room.sent.pop(send, None)
             else:
                 room.joining -= 1
             if room.count() == 0 and self.rooms.get(meeting_id) is room and not room.scheduled:
                 del self.rooms[meeting_id]
 
+    def _set_origin(self, room: Room, audience: str, websocket: WebSocket) -> None:
+        host = websocket.headers.get("host", "")
+        if self.public_url:
+            room.origin = self.public_url  # the join QR code shows the configured address, whoever connects
+        elif host and (audience == "console" or not room.origin):
+            # Local use: where the facilitator reached the server (an allowed host; an anonymous
+            # page may only fill in an origin nobody has set).
+            room.origin = f"{'https' if websocket.url.scheme == 'wss' else 'http'}://{host}"
+
+    @staticmethod
+    def _introduce(room: Room, send: Send, text: str | None) -> None:
+        """A page tells its socket its name ({"page": …}), which its actions send too."""
+        if not text or len(text) > 100:
+            return
+        try:
+            name = page_id(json.loads(text).get("page"))
+        except (ValueError, AttributeError):
+            return
+        if name is not None:
+            room.pages[send] = name
+
     def _allowed(self, meeting_id: int, audience: str, websocket: WebSocket, kiosk: bool = False) -> bool:
-        with Session(self.renderer.app.state.engine) as db:
+        with Session(self.engine) as db:
             if db.get(Meeting, meeting_id) is None:
                 return False
             if audience in ("tablet", "screen") or (audience == "kiosk" and kiosk):
                 return True
             # The console, and the shared tablet's ballots (they carry the key to cast them).
             user = sessions.resolve(db, websocket.session, sessions.expiry_of(websocket))
-            return can_run(user, db.get(Meeting, meeting_id))
+            return auth.can_run(user, db.get(Meeting, meeting_id))
 
     def subscriber_count(self, meeting_id: int) -> int:
         room = self.rooms.get(meeting_id)

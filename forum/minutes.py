@@ -3,18 +3,19 @@
 The same record feeds the HTML page (printable on A4) and the Markdown download. Residents' names
 and flats are for the staff of the meeting's community (``people.may_see``): everyone else gets
 the public record, where attendance is counted by role and speakers and comments are marked
-resident or guest. Other modules
-add per-entry sections with :func:`register_section` (the votes module adds each entry's vote
-results); a section function returns ``None`` when it has nothing to say about an entry.
+resident or guest. Per-entry sections (each entry's vote results) come from the table in
+:mod:`forum.parts`, handed to :func:`record` by the minutes pages; a section function returns
+``None`` when it has nothing to say about an entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from forum import agenda
 from forum.i18n import gettext as _
 from forum.models import (
     CATEGORIES,
@@ -40,14 +41,6 @@ class Section:
 
 
 SectionFn = Callable[[Session, Meeting, AgendaEntry], "Section | None"]
-SECTIONS: list[SectionFn] = []
-
-
-def register_section(fn: SectionFn) -> SectionFn:
-    """Add a per-entry section to every meeting's minutes; usable as a decorator."""
-    if fn not in SECTIONS:
-        SECTIONS.append(fn)
-    return fn
 
 
 @dataclass
@@ -73,9 +66,8 @@ class Record:
         return sum(1 for a in self.attendance if a.is_guest)
 
 
-def record(db: Session, meeting: Meeting, *, full: bool = True) -> Record:
-    entries = list(db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
-                           .order_by(AgendaEntry.position, AgendaEntry.id)))
+def record(db: Session, meeting: Meeting, *, full: bool = True, sections: Sequence[SectionFn] = ()) -> Record:
+    entries = agenda.entries_of(db, meeting.id)
     people = list(db.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)
                           .order_by(Attendance.checked_in_at, Attendance.id)))
     by_id = {a.id: a for a in people}
@@ -91,7 +83,7 @@ def record(db: Session, meeting: Meeting, *, full: bool = True) -> Record:
             if request.agenda_entry_id == entry.id and person is not None and person not in rec.speakers:
                 rec.speakers.append(person)
         rec.comments = [(c, by_id.get(c.attendance_id)) for c in comments if c.agenda_entry_id == entry.id]
-        rec.sections = [s for s in (fn(db, meeting, entry) for fn in SECTIONS) if s is not None]
+        rec.sections = [s for s in (fn(db, meeting, entry) for fn in sections) if s is not None]
         records.append(rec)
     rec = Record(meeting=meeting, community=db.get(Area, meeting.community_id),
                  facilitator=db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,

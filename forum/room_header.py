@@ -11,34 +11,36 @@ cost a query.
 
 from __future__ import annotations
 
-import re
-
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.requests import Request
 
-from forum import live
-from forum.models import Attendance, Meeting, MeetingStatus
-
-_TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,64}")
+from forum import auth
+from forum.models import Meeting, MeetingStatus
 
 
 def meeting_of_device(request: Request) -> tuple[Meeting, str] | None:
     """The meeting this device is kept in, with the page that is its place ("tablet" or "kiosk")."""
     if getattr(request.state, "user", None) is not None or "session" not in request.scope:
         return None
-    kiosk = request.session.get(live.KIOSK_SESSION)
-    token = request.cookies.get(live.DEVICE_COOKIE, "")
-    if not isinstance(kiosk, dict) and not _TOKEN.fullmatch(token):
+    kiosk = request.session.get(auth.KIOSK_SESSION)
+    has_token = auth.device_token(request.cookies) is not None
+    if not isinstance(kiosk, dict) and not has_token:
         return None
-    with Session(request.app.state.engine) as db:
-        if isinstance(kiosk, dict) and isinstance(kiosk.get("meeting"), int):
-            meeting = db.get(Meeting, kiosk["meeting"])
-            if meeting is not None and meeting.status != MeetingStatus.ended:
-                return meeting, "kiosk"
-        if _TOKEN.fullmatch(token):
-            meeting = db.exec(select(Meeting).join(Attendance, col(Attendance.meeting_id) == Meeting.id)
-                              .where(Attendance.device_token == token, Meeting.status != MeetingStatus.ended)
-                              .order_by(col(Attendance.id).desc())).first()
-            if meeting is not None:
-                return meeting, "tablet"
+    db = getattr(request.state, "db", None)
+    if db is not None:
+        return _meeting_of(db, request, kiosk, has_token)
+    with Session(request.app.state.engine) as db:  # an error page, rendered outside any view
+        return _meeting_of(db, request, kiosk, has_token)
+
+
+def _meeting_of(db: Session, request: Request, kiosk: object, has_token: bool) -> tuple[Meeting, str] | None:
+    if isinstance(kiosk, dict) and isinstance(kiosk.get("meeting"), int):
+        meeting = db.get(Meeting, kiosk["meeting"])
+        if meeting is not None and meeting.status != MeetingStatus.ended:
+            return meeting, "kiosk"
+    if has_token:
+        # The one way from a device to a person: its latest check-in at a meeting not ended.
+        attendance = auth.device_attendance(db, request.cookies, None)
+        if attendance is not None:
+            return db.get(Meeting, attendance.meeting_id), "tablet"
     return None

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from functools import wraps
+from functools import lru_cache, wraps
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,6 +68,18 @@ def translate(label: str | None) -> str:
 
 def nl2br(text: str) -> Markup:
     return Markup("<br>").join(text.splitlines())
+
+
+@lru_cache(maxsize=256)
+def qr_svg(url: str) -> Markup:
+    """A QR code for ``url`` as inline SVG (the room's join code, a household slip)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage)
+    svg = image.to_string(encoding="unicode")
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+    return Markup(svg)
 
 
 def is_loopback(origin: str) -> bool:
@@ -203,6 +216,9 @@ async def run_view(func: View, request: Request) -> Response:
 
 def _run(func: Callable[[Request, Session], Response], request: Request) -> Response:
     with Session(request.app.state.engine, expire_on_commit=False) as db:
+        # Templates rendered by the view read through the view's own session (one connection a
+        # request: a hall casting at once must not take two from the pool each).
+        request.state.db = db
         # The cookie's session must be live in the database: ended, idle or expired ones sign nobody in.
         request.state.user = sessions.resolve(db, request.session, sessions.expiry_of(request))
         return func(request, db)

@@ -81,6 +81,30 @@
     document.querySelectorAll("[data-room-offline]").forEach(function (el) { el.hidden = on; });
   }
   document.addEventListener("htmx:ws:after:connection", function () { connected(true); });
+  // A console tells each new connection its page's name, and its actions say that name and how
+  // many of the connection's messages the page has swapped in: the hub then leaves it out of the
+  // push of what it changed itself, the action's reply having brought those parts, as long as no
+  // message sent to it earlier could still land after the reply.
+  function introduce(el, fresh) {
+    var connection = el._htmx && el._htmx.ws && el._htmx.ws.connection;
+    var socket = connection && connection.socket;
+    if (el.dataset.page && socket && socket.readyState === WebSocket.OPEN) {
+      el._swapped = fresh ? 0 : null;  // connected before this script ran: how many is not known
+      socket.send(JSON.stringify({page: el.dataset.page}));
+    }
+  }
+  document.addEventListener("htmx:ws:after:connection", function (evt) { introduce(evt.target, true); });
+  document.querySelectorAll("[data-page]").forEach(function (el) { introduce(el, false); });
+  document.addEventListener("htmx:ws:after:message:incoming", function (evt) {
+    var beat = evt.detail && evt.detail.message && evt.detail.message.data === '{"beat":1}';
+    if (typeof evt.target._swapped === "number" && !beat) evt.target._swapped += 1;
+  });
+  document.addEventListener("htmx:config:request", function (evt) {
+    var page = evt.target.closest && evt.target.closest("[data-page]");
+    if (page && typeof page._swapped === "number") {
+      evt.detail.ctx.request.headers["X-Room-Page"] = page.dataset.page + " " + page._swapped;
+    }
+  });
   document.addEventListener("htmx:ws:close", function (evt) {
     if (evt.detail && evt.detail.reason === "removed") return;  // the page is going away
     connected(false);

@@ -23,8 +23,8 @@ from sqlmodel import Session, col, func, select
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 
+from forum import agenda, auth, issue_registry, recurrence, room, verification, votes
 from forum import db as database
-from forum import issue_registry, live, recurrence, verification, votes
 from forum.app import create_app
 from forum.auth import create_user
 from forum.demo import COMMUNITIES
@@ -46,7 +46,6 @@ from forum.models import (
 )
 from forum.paths import STATIC
 from forum.settings import Settings
-from forum.views import room
 
 # ---------------------------------------------------------------- the route table
 
@@ -184,7 +183,7 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
     db.flush()
     room.start(db, meeting, actor=facilitator_name)
     db.flush()
-    entries = room.entries_of(db, meeting)
+    entries = agenda.entries_of(db, meeting.id)
     owner, household = db.exec(select(Person, Household).join(Ownership, Ownership.person_id == Person.id)
                                .join(Household, col(Household.id) == Ownership.household_id)
                                .where(Household.community_id == community.id, col(Household.developer_held).is_(False))
@@ -335,12 +334,12 @@ def build(path: Path, demo_template: Path) -> World:
             sign_in("facilitator")
             r = client.post(f"/meetings/{scopes['A'].meeting_id}/shared-tablet", follow_redirects=False)
             assert r.status_code == 303, r.status_code
-            world.cookies["shared_tablet_A"] = {k: v for k, v in cookies_of(client).items() if k != live.DEVICE_COOKIE}
+            world.cookies["shared_tablet_A"] = {k: v for k, v in cookies_of(client).items() if k != auth.DEVICE_COOKIE}
             world.cookies["anonymous"] = {}
             for role, username in STAFF_LOGINS.items():
                 sign_in(username)
                 world.cookies[role] = cookies_of(client)
-            world.cookies["tablet_A"] = {live.DEVICE_COOKIE: scopes["A"].device_token}
+            world.cookies["tablet_A"] = {auth.DEVICE_COOKIE: scopes["A"].device_token}
     finally:
         engine.dispose()
     return world

@@ -141,6 +141,55 @@ def test_console_tablets_and_screen_stay_in_step(live_server, open_page, room):
     second.screenshot(path=str(SHOTS / "room-tablet-large.png"), full_page=True)
 
 
+def test_the_console_is_not_pushed_again_what_its_own_button_changed(live_server, app, open_page, room):
+    # Its action's reply brought the changed parts; the push to the hall leaves its socket out.
+    console = open_console(open_page, live_server, room["id"])
+    screen = open_screen(open_page, live_server, room["id"])
+    name = console.locator("[data-page]").get_attribute("data-page")
+    deadline = time.monotonic() + PUSH_MS / 1000
+    while name not in app.state.hub.rooms[room["id"]].pages.values():  # the page told its socket who it is
+        assert time.monotonic() < deadline, "the console never named itself to its socket"
+        time.sleep(0.05)
+    console.wait_for_timeout(500)  # whatever starting pushed has arrived
+    heard = console.evaluate("window.__ws.messages")
+    console.locator('#room-entry form[action$="/run/next"] button').click()
+    expect(entry_title(console)).to_have_text(room["titles"][1])
+    expect(entry_title(screen)).to_have_text(room["titles"][1], timeout=PUSH_MS)
+    console.wait_for_timeout(500)  # had the push been sent to the console too, it would be here by now
+    assert console.evaluate("window.__ws.messages") == heard
+    assert_not_reloaded(console)
+
+
+def test_a_push_held_up_on_its_way_does_not_undo_the_consoles_own_change(live_server, app, open_page, room):
+    # The room as it was reaches the console late, after the reply to its "next": the push of
+    # "next" must then still come to it, and put it right.
+    open_console(open_page, live_server, room["id"])  # the meeting is live
+    console = open_page(LAPTOP)
+    sign_in(console, live_server, "facilitator")
+    held, routes = [], []
+
+    def hold_back(ws) -> None:
+        routes.append(ws)
+        ws.connect_to_server().on_message(lambda message: held.append(message))  # to the server: as ever
+
+    console.route_web_socket(re.compile(r"/ws\?audience=console"), hold_back)
+    console.goto(f"{live_server}/meetings/{room['id']}/run")
+    name = console.locator("[data-page]").get_attribute("data-page")
+    deadline = time.monotonic() + PUSH_MS / 1000
+    while name not in app.state.hub.rooms[room["id"]].pages.values() or not held:
+        assert time.monotonic() < deadline, "the console never named itself to its socket"
+        console.wait_for_timeout(50)
+    console.locator('#room-entry form[action$="/run/next"] button').click()
+    expect(entry_title(console)).to_have_text(room["titles"][1])  # the reply
+    while len(held) < 2:  # the room as it was, and the push of "next"
+        assert time.monotonic() < deadline + PUSH_MS / 1000, f"{len(held)} message(s) for the console"
+        console.wait_for_timeout(50)
+    for message in held:
+        routes[0].send(message)
+    console.wait_for_function("document.querySelector('[data-page]')._swapped === 2", timeout=PUSH_MS)
+    expect(entry_title(console)).to_have_text(room["titles"][1])
+
+
 def drop_socket(tablet, how: str, app, meeting_id: int) -> None:
     """Cut the tablet's room socket. Chromium's offline mode fails new connections but leaves an open
     websocket alone, so the socket is closed as a dropped link would close it: by the page

@@ -228,7 +228,7 @@ from dataclasses import replace  # noqa: E402
 
 from forum.app import create_app  # noqa: E402
 from forum.settings import Settings  # noqa: E402
-from forum.views.room import qr_svg  # noqa: E402
+from forum.web import qr_svg  # noqa: E402
 
 PUBLIC = "https://forum.example.org"
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from forum import joining, live, throttle
+from forum import auth, joining, throttle
 from forum.models import Attendance, Meeting, ThrottleCount, VoteElector, VoteReceipt, VoteTally, now
 from tests import test_room
 from tests.test_votes import create, lift_meeting, open_
@@ -53,7 +53,7 @@ def test_no_code_is_refused_and_nothing_is_stored(client, live_meeting, demo_eng
     assert response.status_code == 403
     assert html(response).select_one("#code-error").get_text(strip=True)
     assert attendances(demo_engine, live_meeting) == before
-    assert client.cookies.get(live.DEVICE_COOKIE) is None
+    assert client.cookies.get(auth.DEVICE_COOKIE) is None
 
 
 @pytest.mark.parametrize("typed", ["0000000000", "123", "abc"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
+import time
 
 import anyio
 import pytest
@@ -13,8 +15,11 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from forum import live
+from forum import live, parts
+from forum.app import create_app
 from forum.models import AgendaEntry, Attendance, Issue, Meeting, MeetingStatus
+from forum.web import templates
+from tests.conftest import _settings as app_settings
 from tests.conftest import sign_in
 
 
@@ -54,6 +59,11 @@ def receive_until(ws, needle: str, timeout: float = 5.0) -> str:
 
 def ids(text: str) -> set[str]:
     return set(re.findall(r'hx-target="#(room-[a-z]+)"', text))
+
+
+def new_hub(app, **options) -> live.Hub:
+    """A hub of its own over the app's database, parts and routes, as create_app builds one."""
+    return live.Hub(app.state.engine, parts.PARTS, live.Renderer(app.url_path_for, templates.env), **options)
 
 
 @pytest.fixture
@@ -117,6 +127,53 @@ def test_a_new_connection_gets_the_state_as_it_is_now(facilitator, live_meeting,
         text = receive(ws)
     entry_part = text.split('hx-target="#room-entry"')[1].split("</hx-partial>")[0]
     assert title in entry_part
+
+
+def test_the_acting_console_is_not_sent_its_own_change_again(app, facilitator, live_meeting):
+    """The console that pressed "next" has the changed parts from its action's reply: the push
+    leaves its socket out (another console still gets it), and later pushes reach it as before."""
+    hub = app.state.hub
+    page = "console-one-page"
+    url = f"/meetings/{live_meeting}/ws?audience=console"
+    with facilitator.websocket_connect(url) as acting, facilitator.websocket_connect(url) as other:
+        receive(acting), receive(other)
+        acting.send_text(json.dumps({"page": page}))
+        wait_until(lambda: page in hub.rooms[live_meeting].pages.values())
+        # It had taken in the one message its socket was sent (the room as it was).
+        response = facilitator.post(f"/meetings/{live_meeting}/run/next",
+                                    headers={"HX-Request": "true", live.PAGE_HEADER: f"{page} 1"})
+        assert ids(response.text) == {"room-agenda", "room-entry", "room-queue"}
+        assert {"room-agenda", "room-entry", "room-queue"} <= ids(receive_until(other, "room-entry"))
+        # Someone else's change afterwards: the acting console hears that, and nothing before it.
+        tablet = join_tablet(app, live_meeting)
+        tablet.post(f"/meetings/{live_meeting}/tablet/hand", data={"up": "1"})
+        later = receive(acting)
+        assert "room-entry" not in ids(later) and ids(later) & {"room-queue", "room-attendance", "room-status"}
+        # Its next action without its name (a form posted without htmx): the push is its too.
+        facilitator.post(f"/meetings/{live_meeting}/run/previous")
+        assert "room-entry" in ids(receive_until(acting, "room-entry"))
+        receive_until(other, "room-entry")
+
+
+def test_a_console_not_sure_to_have_everything_gets_its_own_change_pushed(app, facilitator, live_meeting):
+    """A page that had not taken in all its socket was sent when it acted could swap an older push
+    in after the action's reply: it gets the push of its own change as everyone does."""
+    hub = app.state.hub
+    page = "console-two-page"
+    with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=console") as acting:
+        receive(acting)
+        acting.send_text(json.dumps({"page": page}))
+        wait_until(lambda: page in hub.rooms[live_meeting].pages.values())
+        facilitator.post(f"/meetings/{live_meeting}/run/next", headers={"HX-Request": "true",
+                                                                        live.PAGE_HEADER: f"{page} 0"})
+        assert "room-entry" in ids(receive(acting))
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
 
 
 def test_a_console_socket_needs_a_facilitator(client, committee_member, live_meeting):
@@ -250,7 +307,7 @@ async def settled(hub: live.Hub, meeting_id: int, timeout: float = 5.0) -> None:
 
 def _push(app, meeting_id: int, subscribers: int, *parts: str, bursts: int = 1) -> tuple[int, int, list[FakeSocket]]:
     """Attach fake tablets, announce changes, and count renders and database queries."""
-    hub = live.Hub(app, interval=0.05)
+    hub = new_hub(app, interval=0.05)
     sockets = [FakeSocket() for _ in range(subscribers)]
     queries = []
 
@@ -288,7 +345,7 @@ def test_a_burst_of_changes_is_merged(app, live_meeting):
 
 
 def test_changed_from_a_worker_thread_reaches_the_loop(app, live_meeting):
-    hub = live.Hub(app, interval=0.01)
+    hub = new_hub(app, interval=0.01)
     socket = FakeSocket()
 
     async def run() -> None:
@@ -302,21 +359,62 @@ def test_changed_from_a_worker_thread_reaches_the_loop(app, live_meeting):
     assert len(socket.sent) == 1 and "room-entry" in socket.sent[0]
 
 
-def test_another_module_can_register_a_part(facilitator, live_meeting):
-    live.register_part("probe", "_partials/room_status.html", lambda db, meeting: {"count": 7, "qr": str},
+def test_a_part_another_page_changed_too_goes_to_the_acting_page(app, live_meeting):
+    """Pending changes merge: a part one page changed is skipped for it only while nobody else
+    changed it before the push went."""
+    hub = new_hub(app, interval=0.05)
+    acting, other = FakeSocket(), FakeSocket()
+
+    async def run() -> None:
+        hub.bind()
+        room = hub.rooms.setdefault(live_meeting, live.Room())
+        room.subscribers[("console", "zh-Hans")] = {acting, other}
+        room.pages[acting], room.sent[acting] = "page-of-acting", 3
+        hub.changed(live_meeting, "entry", "queue", page=("page-of-acting", 3))
+        hub.changed(live_meeting, "queue")  # a tablet's hand, before the push went
+        await other.wait_for(1)
+        await settled(hub, live_meeting)
+
+    run_loop(run)
+    assert ids(other.sent[0]) == {"room-entry", "room-queue"}
+    assert [ids(text) for text in acting.sent] == [{"room-queue"}]
+    assert hub.rooms[live_meeting].sent[acting] == 4  # what its next action must say it has taken in
+    # Rendered once for both: the acting page's message is the other's without its own part.
+    assert acting.sent[0] in other.sent[0]
+
+
+def test_a_page_sent_something_after_it_acted_gets_its_own_change_pushed(app, live_meeting):
+    """An earlier push that went to the acting page after it acted could land after its reply."""
+    hub = new_hub(app, interval=0.05)
+    acting = FakeSocket()
+
+    async def run() -> None:
+        hub.bind()
+        room = hub.rooms.setdefault(live_meeting, live.Room())
+        room.subscribers[("console", "zh-Hans")] = {acting}
+        room.pages[acting], room.sent[acting] = "page-of-acting", 3
+        hub.changed(live_meeting, "entry", page=("page-of-acting", 3))
+        room.sent[acting] += 1  # as a push already under way when it acted would count
+        await acting.wait_for(1)
+        await settled(hub, live_meeting)
+
+    run_loop(run)
+    assert [ids(text) for text in acting.sent] == [{"room-entry"}]
+
+
+def test_a_part_added_to_the_table_is_pushed(demo_engine, live_meeting):
+    probe = parts.Part("probe", "_partials/room_status.html", lambda db, meeting: {"count": 7, "qr": str},
                        audiences=("screen",))
-    try:
-        with facilitator.websocket_connect(f"/meetings/{live_meeting}/ws?audience=screen") as ws:
-            text = receive(ws)
-        assert 'hx-target="#room-probe"' in text
-        with pytest.raises(ValueError):
-            live.register_part("bad", "x.html", lambda db, meeting: {}, audiences=("kitchen",))
-    finally:
-        live.PARTS.pop("probe", None)
+    app = create_app(app_settings(), engine=demo_engine, room_parts={**parts.PARTS, "probe": probe})
+    with TestClient(app) as client, client.websocket_connect(f"/meetings/{live_meeting}/ws?audience=screen") as ws:
+        text = receive(ws)
+    assert 'hx-target="#room-probe"' in text
+    with pytest.raises(ValueError):
+        parts.Part("bad", "x.html", lambda db, meeting: {}, audiences=("kitchen",))
 
 
 def test_changed_without_a_running_hub_is_harmless(app, live_meeting):
-    hub = live.Hub(app)
+    hub = new_hub(app)
     room = hub.rooms.setdefault(live_meeting, live.Room())
     hub.changed(live_meeting, "queue")  # no loop bound yet: nothing to do, no error
     assert (room.version, room.pending, room.scheduled) == (0, set(), False)

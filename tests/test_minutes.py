@@ -7,8 +7,10 @@ from bs4 import BeautifulSoup
 from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
-from forum import minutes
+from forum import minutes, parts
+from forum.app import create_app
 from forum.models import AgendaEntry, Attendance, Comment, Issue, IssueEvent, Meeting, SpeakingRequest
+from tests.conftest import _settings as app_settings
 from tests.test_live import upcoming_meeting
 
 
@@ -82,18 +84,16 @@ def test_the_issue_timeline_shows_the_decision(client, held_meeting, demo_engine
     assert issue.status == "decided"
 
 
-def test_a_registered_section_appears_under_each_entry(client, held_meeting):
+def test_a_section_in_the_table_appears_under_each_entry(demo_engine, held_meeting):
     def votes(db, meeting, entry):
         if entry.position != 1:
             return None
         return minutes.Section("表决结果", [f"entry {entry.position}: 12 for, 3 against"])
 
-    minutes.register_section(votes)
-    try:
+    app = create_app(app_settings(), engine=demo_engine, minutes_sections=(*parts.MINUTES_SECTIONS, votes))
+    with TestClient(app) as client:
         page = client.get(f"/meetings/{held_meeting}/minutes").text
         md = client.get(f"/meetings/{held_meeting}/minutes.md").text
-    finally:
-        minutes.SECTIONS.remove(votes)
     assert "表决结果" in page and "entry 1: 12 for, 3 against" in page
     assert "**表决结果:**" in md
 

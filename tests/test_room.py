@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from forum import live
+from forum import auth
 from forum.models import (
     Attendance,
     Comment,
@@ -80,7 +80,7 @@ def test_starting_assigns_a_join_code_and_goes_live(facilitator, meeting_id, dem
 
 
 def test_the_qr_code_encodes_the_join_address(facilitator, live_meeting, demo_engine):
-    from forum.views.room import qr_svg
+    from forum.web import qr_svg
 
     code = meeting(demo_engine, live_meeting).join_code
     svg = str(qr_svg(f"http://testserver/join?code={code}"))
@@ -132,6 +132,36 @@ def test_htmx_actions_answer_with_the_changed_parts(facilitator, live_meeting):
     response = facilitator.post(f"/meetings/{live_meeting}/run/next", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert '<hx-partial hx-target="#room-entry" hx-swap="outerHTML">' in response.text
+
+
+def partial_targets(response) -> list[str]:
+    """The elements an htmx reply swaps: each <hx-partial>'s target, and the id of what it holds."""
+    doc = html(response)
+    targets = [p["hx-target"] for p in doc.find_all("hx-partial")]
+    assert targets == [f"#{p.find(True)['id']}" for p in doc.find_all("hx-partial")]
+    return targets
+
+
+def test_an_htmx_reply_carries_only_the_parts_the_action_changed(app, facilitator, live_meeting, demo_engine):
+    htmx = {"HX-Request": "true"}
+    response = facilitator.post(f"/meetings/{live_meeting}/run/next", headers=htmx)
+    assert sorted(partial_targets(response)) == ["#room-agenda", "#room-entry", "#room-queue"]
+    response = facilitator.post(f"/meetings/{live_meeting}/run/next-speaker", headers=htmx)
+    assert partial_targets(response) == ["#room-queue"]
+    response = facilitator.post(f"/meetings/{live_meeting}/run/decision", data={"decision": "同意"}, headers=htmx)
+    assert sorted(partial_targets(response)) == ["#room-agenda", "#room-entry"]
+    # Starting or ending changes everything: the reply is the whole console.
+    response = facilitator.post(f"/meetings/{live_meeting}/run/end", headers=htmx)
+    assert len(partial_targets(response)) == len(app.state.hub.parts_for("console"))
+    # A tablet's hand changes its queue; its comment nothing a tablet shows, so nothing is swapped.
+    facilitator.post(f"/meetings/{live_meeting}/run/start")
+    tablet = TestClient(app)
+    tablet.post(f"/meetings/{live_meeting}/tablet/join",
+                data={"name": "甲", "code": code_of(demo_engine, live_meeting)})
+    assert partial_targets(tablet.post(f"/meetings/{live_meeting}/tablet/hand", data={"up": "1"},
+                                       headers=htmx)) == ["#room-queue"]
+    response = tablet.post(f"/meetings/{live_meeting}/tablet/comment", data={"text": "好"}, headers=htmx)
+    assert response.status_code == 204 and response.text == ""
 
 
 def test_check_in_from_the_household_registry(facilitator, live_meeting, demo_engine):
@@ -221,7 +251,7 @@ def test_a_resident_joins_and_is_matched_to_their_household(client, live_meeting
                            data={"name": owner.name, "building": home.building, "unit": home.unit, "room": home.room,
                                  "code": code_of(demo_engine, live_meeting)})
     assert response.status_code == 303
-    token = client.cookies.get(live.DEVICE_COOKIE)
+    token = client.cookies.get(auth.DEVICE_COOKIE)
     with Session(demo_engine) as db:
         me = db.exec(select(Attendance).where(Attendance.device_token == token)).one()
     assert me.household_id == home.id and me.person_id == owner.id and not me.is_guest
@@ -274,7 +304,7 @@ def test_tablet_actions_without_an_identity_do_no_harm(client, live_meeting, act
     response = client.post(f"/meetings/{live_meeting}/tablet/{action}", data=data, follow_redirects=False)
     assert response.status_code in (303, 422)
     assert room_state(demo_engine, live_meeting) == before  # no check-in, hand or comment stored
-    assert live.DEVICE_COOKIE not in response.cookies  # and the device was given nobody's identity
+    assert auth.DEVICE_COOKIE not in response.cookies  # and the device was given nobody's identity
 
 
 def room_state(engine, meeting_id: int) -> tuple[list, list, list]:
@@ -291,7 +321,7 @@ def test_a_forged_device_cookie_is_ignored(client, live_meeting, demo_engine):
     client.post(f"/meetings/{live_meeting}/tablet/join", data={"name": "真住户"})  # someone is checked in
     before = room_state(demo_engine, live_meeting)
     forger = TestClient(client.app)
-    forger.cookies.set(live.DEVICE_COOKIE, "x' OR 1=1 --")
+    forger.cookies.set(auth.DEVICE_COOKIE, "x' OR 1=1 --")
     page = forger.get(f"/meetings/{live_meeting}/tablet")
     assert page.status_code == 200
     # It is nobody: the join form, not the checked-in resident's tablet.

@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from forum import live
+from forum import auth
 from forum.models import Area, Attendance, Meeting, MeetingStatus, now
 from tests.conftest import sign_in
 
@@ -41,7 +41,7 @@ def site_menu_shown(response, community: Area) -> bool:
 
 def test_a_joined_tablet_shows_the_meetings_header_on_every_page(app, room):
     meeting, token, community = room
-    with TestClient(app, cookies={live.DEVICE_COOKIE: token}) as tablet:
+    with TestClient(app, cookies={auth.DEVICE_COOKIE: token}) as tablet:
         for path in (f"/meetings/{meeting.id}/tablet", "/", f"/c/{community.slug}", "/join", "/login"):
             r = tablet.get(path)
             top = header(r)
@@ -54,7 +54,7 @@ def test_a_joined_tablet_shows_the_meetings_header_on_every_page(app, room):
 
 def test_staff_on_the_tablet_see_the_site_menu(app, room):
     meeting, token, community = room
-    with TestClient(app, cookies={live.DEVICE_COOKIE: token}) as tablet:
+    with TestClient(app, cookies={auth.DEVICE_COOKIE: token}) as tablet:
         sign_in(tablet, "facilitator")
         r = tablet.get(f"/meetings/{meeting.id}/tablet")
         assert "room-top" not in header(r)["class"] and site_menu_shown(r, community)
@@ -62,14 +62,14 @@ def test_staff_on_the_tablet_see_the_site_menu(app, room):
 
 def test_the_site_menu_returns_when_the_meeting_ends_or_the_device_is_nobody(app, room, demo_engine):
     meeting, token, community = room
-    with TestClient(app, cookies={live.DEVICE_COOKIE: "x" * 32}) as stranger:
+    with TestClient(app, cookies={auth.DEVICE_COOKIE: "x" * 32}) as stranger:
         assert site_menu_shown(stranger.get("/"), community)
     with Session(demo_engine) as db:
         ended = db.get(Meeting, meeting.id)
         ended.status = MeetingStatus.ended
         db.add(ended)
         db.commit()
-    with TestClient(app, cookies={live.DEVICE_COOKIE: token}) as tablet:
+    with TestClient(app, cookies={auth.DEVICE_COOKIE: token}) as tablet:
         assert site_menu_shown(tablet.get("/"), community)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from forum import live, secrecy, votes
+from forum import secrecy, votes
 from forum.app import create_app
 from forum.models import Attendance, Meeting, User, Vote, VoteAudit
 from forum.settings import Settings
@@ -274,7 +274,7 @@ def test_polling_the_public_pages_during_a_secret_vote_shows_only_the_turnout(ap
     db.execute(text("UPDATE vote SET results_while_open = 1 WHERE id = :v"), {"v": vote_id})  # even if set
     db.commit()
     visitor = TestClient(app)
-    renderer = live.Renderer(app)
+    hub = app.state.hub
     seen = []
     for i, a in enumerate([None, *voters]):
         if a is not None:
@@ -292,8 +292,8 @@ def test_polling_the_public_pages_during_a_secret_vote_shows_only_the_turnout(ap
         with Session(app.state.engine) as s:
             m = s.get(Meeting, meeting.id)
             for audience in ("console", "tablet", "screen"):
-                pages[f"{audience} part"] = renderer.page_parts(s, m, audience, "")["vote"]
-                pages[f"{audience} count"] = renderer.page_parts(s, m, audience, "").get("votecount", "")
+                pages[f"{audience} part"] = hub.page_parts(s, m, audience, "")["vote"]
+                pages[f"{audience} count"] = hub.page_parts(s, m, audience, "").get("votecount", "")
         for where, html in pages.items():
             soup = BeautifulSoup(html, "html.parser")
             # The trail gains an entry per batch: how many ballots, never a choice.

@@ -583,7 +583,7 @@ def test_only_the_shared_tablet_and_staff_get_its_ballots_pushed(app, facilitato
 
 
 def test_a_shared_tablet_is_one_meetings_only():
-    from forum.live import KIOSK_SESSION, is_kiosk_of
+    from forum.auth import KIOSK_SESSION, is_kiosk_of
 
     session = {KIOSK_SESSION: {"meeting": 7, "by": "王主任"}}
     assert is_kiosk_of(session, 7)
@@ -1011,18 +1011,16 @@ def test_secret_ballot_leaves_no_link_between_voter_and_choice(app, facilitator,
 
 
 def test_room_part_shows_ballot_on_tablets_and_counts_on_console(app, facilitator, db, room):
-    from forum import live
-
     meeting, entry, people, _guest = room
     vote_id = create(facilitator, meeting, entry)
     open_(facilitator, vote_id)
     cast(tablet(app, people[0]), vote_id, f"p{people[0].person_id}", "for")
-    renderer = live.Renderer(app)
+    hub = app.state.hub
     with Session(app.state.engine) as s:
         m = s.get(Meeting, meeting.id)
-        tablet_html = renderer.page_parts(s, m, "tablet", "")["vote"]
-        console_html = renderer.page_parts(s, m, "console", "")["vote"]
-        screen_html = renderer.page_parts(s, m, "screen", "")["vote"]
+        tablet_html = hub.page_parts(s, m, "tablet", "")["vote"]
+        console_html = hub.page_parts(s, m, "console", "")["vote"]
+        screen_html = hub.page_parts(s, m, "screen", "")["vote"]
     soup = BeautifulSoup(tablet_html, "html.parser")
     assert soup.select_one("#room-vote") and len(soup.select("button[name=choice]")) == 3
     assert soup.select_one("[hx-preserve]")["id"] == f"room-ballot-{vote_id}-open"
@@ -1033,7 +1031,7 @@ def test_room_part_shows_ballot_on_tablets_and_counts_on_console(app, facilitato
     assert r.status_code == 200 and result(facilitator, vote_id)["ballots"] == 2
     close(facilitator, vote_id)
     with Session(app.state.engine) as s:
-        tablet_html = renderer.page_parts(s, s.get(Meeting, meeting.id), "tablet", "")["vote"]
+        tablet_html = hub.page_parts(s, s.get(Meeting, meeting.id), "tablet", "")["vote"]
     assert "vote-chart" in tablet_html and "verdict" in tablet_html
     assert "button" not in tablet_html.split("vote-chart")[0]
 

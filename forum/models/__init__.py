@@ -58,7 +58,7 @@ from forum.models.places import (
     Role,
     User,
 )
-from forum.models.room import Attendance, Comment, HouseholdSlip, SpeakingRequest, Verification
+from forum.models.room import Attendance, Comment, HouseholdSlip, SpeakerStatus, SpeakingRequest, Verification
 from forum.models.votes import (
     VOTE_STATUSES,
     Ballot,
@@ -78,9 +78,10 @@ __all__ = [
     "VOTE_STATUSES",
     "AgendaEntry", "Area", "AreaKind", "Attendance", "AuditEntry", "Ballot", "Cadence", "Comment", "Committee",
     "CommitteeKind", "CommitteeMember", "ForumFormat", "Household", "HouseholdSlip", "ImportJob", "ImportStage",
-    "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Meeting", "MeetingStatus", "Organisation", "OrganisationCommunity",
-    "OrganisationKind", "Ownership", "PaperSerial", "Person", "Role", "Series", "SeriesInvitee", "Source", "SpeakingRequest",
-    "StaffSession", "ThrottleCount", "User", "Verification", "Vote", "VoteAudit", "VoteElector",
-    "VoteElectorUnit", "VoteProxy", "VoteReceipt", "VoteStatus", "VoteTally",
+    "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Meeting", "MeetingStatus", "Organisation",
+    "OrganisationCommunity", "OrganisationKind", "Ownership", "PaperSerial", "Person", "Role", "Series",
+    "SeriesInvitee", "Source", "SpeakerStatus", "SpeakingRequest", "StaffSession", "ThrottleCount", "User",
+    "Verification", "Vote", "VoteAudit", "VoteElector", "VoteElectorUnit", "VoteProxy", "VoteReceipt", "VoteStatus",
+    "VoteTally",
     "now",
 ]

@@ -3,6 +3,8 @@ household slips and the verifications they (or staff) make."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import NaiveDatetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
@@ -32,6 +34,16 @@ class Attendance(SQLModel, table=True):
     verified: bool = False
 
 
+class SpeakerStatus(StrEnum):
+    """Where a raised hand stands; stored as these strings (the column stays a plain string)."""
+
+    waiting = "waiting"
+    speaking = "speaking"
+    done = "done"  # spoke, and the floor moved on
+    withdrawn = "withdrawn"  # lowered by the resident, or left waiting when the meeting ended
+    removed = "removed"  # taken off the queue by the facilitator
+
+
 class SpeakingRequest(SQLModel, table=True):
     """A raised hand in the speaking queue."""
 
@@ -39,7 +51,7 @@ class SpeakingRequest(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     attendance_id: int = Field(foreign_key="attendance.id")
     agenda_entry_id: int | None = Field(default=None, foreign_key="agendaentry.id")
-    status: str = Field(default="waiting", max_length=20)  # waiting, speaking, done, withdrawn, removed
+    status: str = Field(default=SpeakerStatus.waiting, max_length=20)
     raised_at: NaiveDatetime = Field(default_factory=now)
     started_at: NaiveDatetime | None = None
     ended_at: NaiveDatetime | None = None

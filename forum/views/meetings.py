@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, issue_registry, lifecycle, recurrence
+from forum import agenda, audit, auth, issue_registry, lifecycle, recurrence
 from forum.i18n import gettext as _
 from forum.models import (
     CADENCES,
@@ -156,8 +156,7 @@ def series_create_meeting(request: Request, db: Session) -> Response:
 
 
 def _agenda_context(db: Session, meeting: Meeting, errors: dict | None = None, values: dict | None = None) -> dict:
-    entries = db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
-                      .order_by(AgendaEntry.position)).all()
+    entries = agenda.entries_of(db, meeting.id)
     issues = {i.id: i for i in db.exec(select(Issue).where(col(Issue.id).in_([e.issue_id for e in entries])))}
     on_agenda = set(issues)
     candidates = [i for i in db.exec(select(Issue).where(
@@ -255,8 +254,7 @@ def _entry(db: Session, meeting: Meeting, entry_id: str) -> AgendaEntry:
 def agenda_move(request: Request, db: Session) -> Response:
     _staff, meeting = _editable_meeting(request, db)
     entry = _entry(db, meeting, request.path_params["entry"])
-    entries = list(db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
-                           .order_by(AgendaEntry.position)))
+    entries = agenda.entries_of(db, meeting.id)
     i = entries.index(entry)
     j = i - 1 if form(request).get("direction") == "up" else i + 1
     if 0 <= j < len(entries):

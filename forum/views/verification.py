@@ -15,12 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum import audit, auth, joining, verification
+from forum import audit, auth, joining, room, verification
 from forum.i18n import gettext as _
-from forum.models import Attendance, Household, Meeting, MeetingStatus, Ownership, Person, User
-from forum.views import room
+from forum.models import Attendance, Household, Meeting, Ownership, Person
 from forum.views.common import community_or_404
-from forum.web import form, get_or_404, int_param, page, render, require_in
+from forum.views.room_common import Acting, announce, my_attendance, origin_of, tablet_context, with_token
+from forum.web import form, get_or_404, int_param, page, qr_svg, render, require_in
 
 SLIP_SESSION = verification.SLIP_SESSION
 
@@ -56,10 +56,10 @@ def slips(request: Request, db: Session) -> Response:
                 audit.record(db, request, "slips_print", "community", community.id,
                              f"{values['building']}-{values['unit'] or '*'}: {len(printed)}", community_id=community.id)
                 db.commit()
-                origin = room.origin_of(request)
+                origin = origin_of(request)
                 return render(request, "slips_print.html", {
                     "community": community, "slips": printed, "building": values["building"], "unit": values["unit"],
-                    "qr": room.qr_svg, "groups": verification.slip_groups, "origin": origin,
+                    "qr": qr_svg, "groups": verification.slip_groups, "origin": origin,
                     "url": lambda code: f"{origin}/slip?code={code}"})
     return render(request, "slips.html", {"community": community, "buildings": buildings, "values": values,
                                           "errors": errors, "days": request.app.state.settings.slip_days},
@@ -76,15 +76,12 @@ def slip_link(request: Request, db: Session) -> Response:
     code = verification.normalise_slip(str(request.query_params.get("code", "")))
     if code:
         request.session[SLIP_SESSION] = code
-    token = room.device_token(request)
     meeting_id = None
     held = request.session.get(joining.PASS_SESSION)
     if isinstance(held, dict) and isinstance(held.get("meeting"), int):
         meeting_id = held["meeting"]
-    elif token:
-        meeting_id = db.exec(select(Attendance.meeting_id).join(Meeting, Attendance.meeting_id == Meeting.id)
-                             .where(Attendance.device_token == token, Meeting.status != MeetingStatus.ended)
-                             .order_by(Attendance.id.desc())).first()
+    elif (me := auth.device_attendance(db, request.cookies, None)) is not None:
+        meeting_id = me.meeting_id  # its latest meeting that has not ended
     return RedirectResponse(f"/meetings/{meeting_id}/tablet" if meeting_id else "/join", status_code=303)
 
 
@@ -101,7 +98,7 @@ def _tablet_problem(request: Request, db: Session, meeting: Meeting, me: Attenda
                     status: int, **extra: Any) -> Response:
     values = {"name": "", "building": "", "unit": "", "room": "", "code": "",
               "slip": str(form(request).get("slip", ""))[:40]}
-    context = room._tablet_context(request, db, meeting, me, errors, values) | extra
+    context = tablet_context(request, db, meeting, me, errors, values) | extra
     return render(request, "room_tablet.html", context, status_code=status)
 
 
@@ -111,7 +108,7 @@ def tablet_slip(request: Request, db: Session) -> Response:
     owner, verified for this meeting. A device not yet in the meeting needs its code (or pass) too."""
     meeting = get_or_404(db, Meeting, request.path_params["id"])
     data = form(request)
-    me = room.my_attendance(db, request, meeting)
+    me = my_attendance(request, db, meeting)
     if not joining.open_for_joining(meeting):
         return _tablet_problem(request, db, meeting, me, {"slip": _("This meeting is not open for joining.")}, 403)
     if me is None:
@@ -137,7 +134,7 @@ def tablet_slip(request: Request, db: Session) -> Response:
     except verification.SlipRefused as refused:
         db.rollback()
         return _tablet_problem(request, db, meeting, me, {"slip": refused.message}, 422)
-    token = room.device_token(request) or secrets.token_urlsafe(24)
+    token = auth.device_token(request.cookies) or secrets.token_urlsafe(24)
     name = person.name if person else (me.name if me else _("Resident of %(room)s") % {
         "room": f"{household.building}-{household.unit}-{household.room}"})
     attendance = room.check_in(db, meeting, name=name, household=household, by="slip", device_token=token)
@@ -148,54 +145,66 @@ def tablet_slip(request: Request, db: Session) -> Response:
     request.session.pop(SLIP_SESSION, None)
     db.commit()
     verification.late_arrival(db, meeting, attendance)
-    room._changed(request, meeting, "attendance", "status")
-    return room._with_token(RedirectResponse(f"/meetings/{meeting.id}/tablet", status_code=303), token)
+    announce(request, meeting, "attendance", "status")
+    return with_token(RedirectResponse(request.url_for("room_tablet", id=meeting.id).path, status_code=303), token)
 
 
 # ---------------------------------------------------------------- the console's buttons
 
 
-def console_action(request: Request, db: Session, staff: User, meeting: Meeting, action: str,
-                   data: Any) -> tuple[str, ...]:
-    """The console's verification buttons (the room's other buttons are views.room's); 404 if unknown."""
-    actor = staff.display_name
-    if action == "rotate-code":
-        if not joining.open_for_joining(meeting):
-            raise HTTPException(409)
-        joining.rotate(db, meeting)
-        return ("status",)
-    if action == "verify" and data.get("household"):
+def _attendance(a: Acting) -> Attendance:
+    attendance = a.db.get(Attendance, a.values["attendance"] or 0)
+    if attendance is None or attendance.meeting_id != a.meeting.id:
+        raise HTTPException(404)
+    return attendance
+
+
+def rotate_code(a: Acting) -> str:
+    if not joining.open_for_joining(a.meeting):
+        raise HTTPException(409)
+    joining.rotate(a.db, a.meeting)
+    return ""
+
+
+def verify(a: Acting) -> str:
+    if a.values["household"] is not None:
         # At the desk, from the register: a resident who showed their ID.
-        household = db.get(Household, int_param(data.get("household")) or 0)
-        person = db.get(Person, int_param(data.get("person")) or 0)
-        if household is None or household.community_id != meeting.community_id or person is None:
+        household = a.db.get(Household, a.values["household"])
+        person = a.db.get(Person, a.values["person"] or 0)
+        if household is None or household.community_id != a.meeting.community_id or person is None:
             raise HTTPException(404)
-        if not _owns(db, person, household):
+        if not _owns(a.db, person, household):
             raise HTTPException(409)  # binding votes are the owners'; the button is offered for owners only
-        attendance = room.check_in(db, meeting, name=person.name, household=household, by=actor)
-        verification.verify(db, attendance, household, person, method="register", by=actor)
-        verification.late_arrival(db, meeting, attendance)
-        return ("attendance", "status")
-    attendance = db.get(Attendance, int_param(data.get("attendance")) or 0)
-    if attendance is None or attendance.meeting_id != meeting.id:
-        raise HTTPException(404)
-    if action == "verify":
-        # Someone who checked in with their flat shows their ID: the register's household and person.
-        household = db.get(Household, attendance.household_id) if attendance.household_id else None
-        person = db.get(Person, attendance.person_id) if attendance.person_id else None
-        if household is None or person is None or not _owns(db, person, household):
-            raise HTTPException(409)  # only a registered owner's check-in is verified from here
-        verification.verify(db, attendance, household, person, method="register", by=actor)
-        verification.late_arrival(db, meeting, attendance)
-    elif action == "revoke":
-        verification.revoke(db, attendance, by=actor)
-    elif action == "admit":
-        attendance.admitted = True
-        db.add(attendance)
-        verification.late_arrival(db, meeting, attendance)
-    elif action == "remove-device":
-        attendance.device_token = None
-        db.add(attendance)
-    else:
-        raise HTTPException(404)
-    return ("attendance",)
+        attendance = room.check_in(a.db, a.meeting, name=person.name, household=household, by=a.actor)
+        verification.verify(a.db, attendance, household, person, method="register", by=a.actor)
+        verification.late_arrival(a.db, a.meeting, attendance)
+        return str(a.values["household"])
+    # Someone who checked in with their flat shows their ID: the register's household and person.
+    attendance = _attendance(a)
+    household = a.db.get(Household, attendance.household_id) if attendance.household_id else None
+    person = a.db.get(Person, attendance.person_id) if attendance.person_id else None
+    if household is None or person is None or not _owns(a.db, person, household):
+        raise HTTPException(409)  # only a registered owner's check-in is verified from here
+    verification.verify(a.db, attendance, household, person, method="register", by=a.actor)
+    verification.late_arrival(a.db, a.meeting, attendance)
+    return str(attendance.id)
+
+
+def revoke(a: Acting) -> str:
+    attendance = _attendance(a)
+    verification.revoke(a.db, attendance, by=a.actor)
+    return str(attendance.id)
+
+
+def admit(a: Acting) -> str:
+    attendance = _attendance(a)
+    attendance.admitted = True
+    a.db.add(attendance)
+    verification.late_arrival(a.db, a.meeting, attendance)
+    return str(attendance.id)
+
+
+def remove_device(a: Acting) -> str:
+    attendance = _attendance(a)
+    room.forget_device(a.db, attendance)
+    return str(attendance.id)

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import audit, auth, ballot_box, electorate, live, minutes, secrecy, verification, votes
+from forum import audit, auth, ballot_box, electorate, live, secrecy, verification, votes
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
@@ -32,11 +32,12 @@ from forum.models import (
     VoteStatus,
     now,
 )
-from forum.views import room
+from forum.parts import kiosk_context, result_context
+from forum.views.room_common import base_context, origin_of
 from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, run_view
 
 # The cookie the live room sets on a tablet when its person checks in.
-DEVICE_COOKIE = live.DEVICE_COOKIE
+DEVICE_COOKIE = auth.DEVICE_COOKIE
 
 
 def notify(request: Request, vote: Vote, *, ballot: bool = False) -> None:
@@ -173,20 +174,6 @@ def _receipts(db: Session, vote: Vote) -> list[str]:
     return voted + sorted(secrecy.waiting_keys(db, vote.id)) if vote.secret else voted
 
 
-def result_context(db: Session, vote: Vote) -> dict:
-    """What the result block shows: the turnout always, tallies and verdict when allowed."""
-    ballots, eligible = votes.turnout(db, vote)
-    waiting = secrecy.waiting_count(db, vote.id) if vote.secret and vote.status == VoteStatus.open else 0
-    context = {"vote": vote, "vote_state": votes.shown_status(vote, now()), "ballots": ballots,
-               "eligible": eligible, "result": None, "waiting": waiting,
-               "choices": votes.choices_of(vote), "rule_label": votes.RULES[vote.rule],
-               "VOTE_STATUSES": _statuses(), "VIAS": votes.VIAS}
-    if vote.status != VoteStatus.draft and votes.shows_tallies(vote):
-        result = votes.tally_result(db, vote)
-        context |= {"result": result, "lines": votes.comparison_lines(result), "bars": votes.bars(vote, result)}
-    return context
-
-
 @page
 def vote_detail(request: Request, db: Session) -> Response:
     vote = _vote(db, request)
@@ -293,26 +280,14 @@ def vote_kiosk(request: Request, db: Session) -> Response:
     return redirect(request, request.url_for("room_kiosk", id=vote.meeting_id).path)
 
 
-def kiosk_context(db: Session, meeting: Meeting) -> dict:
-    """The shared tablet: the open vote it has a ballot open in (else the room's open vote)."""
-    opened = [v for v in votes.votes_of_meeting(db, meeting.id) if v.status == VoteStatus.open]
-    vote = next((v for v in opened if v.kiosk_voter), None) or next(iter(opened), None)
-    elector = db.get(VoteElector, (vote.id, vote.kiosk_voter)) if vote and vote.kiosk_voter else None
-    return {"vote": vote, "elector": elector, "choices": votes.choices_of(vote) if vote else [], "done": False,
-            "error": None}
-
-
-live.register_part("kiosk", "_partials/room_kiosk.html", kiosk_context, audiences=("kiosk",))
-
-
 @page
 def vote_kiosk_cast(request: Request, db: Session) -> Response:
     """A ballot from the shared tablet, which staff made so (or staff themselves)."""
     vote = _vote(db, request)
     if vote.meeting_id is None:
         raise HTTPException(404)
-    if live.is_kiosk_of(request.session, vote.meeting_id):
-        actor = str(request.session[live.KIOSK_SESSION].get("by") or _("Shared tablet"))
+    if auth.is_kiosk_of(request.session, vote.meeting_id):
+        actor = str(request.session[auth.KIOSK_SESSION].get("by") or _("Shared tablet"))
     else:
         actor, vote = _staff_vote(request, db)
     data = form(request)
@@ -331,12 +306,11 @@ def vote_kiosk_cast(request: Request, db: Session) -> Response:
 
 def _kiosk_reply(request: Request, db: Session, vote: Vote, *, status_code: int = 200, **extra) -> Response:
     meeting = db.get(Meeting, vote.meeting_id)
-    renderer = request.app.state.hub.renderer
-    html = renderer.render(live.PARTS["kiosk"], kiosk_context(db, meeting) | extra, meeting, "kiosk",
-                           room.origin_of(request))
+    html = request.app.state.hub.render_part("kiosk", kiosk_context(db, meeting) | extra, meeting, "kiosk",
+                                             origin_of(request))
     if is_htmx(request):
         return HTMLResponse(html, status_code=status_code, headers={"Vary": "HX-Request"})
-    context = room.base_context(request, db, meeting, "kiosk")
+    context = base_context(request, db, meeting, "kiosk")
     context["parts"]["kiosk"] = html
     return render(request, "room_kiosk.html", context, status_code=status_code)
 
@@ -345,11 +319,9 @@ def _kiosk_reply(request: Request, db: Session, vote: Vote, *, status_code: int 
 
 
 def _attendance(db: Session, request: Request, vote: Vote) -> Attendance | None:
-    token = request.cookies.get(DEVICE_COOKIE)
-    if not token or vote.meeting_id is None:
+    if vote.meeting_id is None:
         return None
-    return db.exec(select(Attendance).where(Attendance.device_token == token,
-                                            Attendance.meeting_id == vote.meeting_id)).first()
+    return auth.device_attendance(db, request.cookies, vote.meeting_id)
 
 
 def ballot_context(db: Session, vote: Vote, attendance: Attendance | None, **extra) -> dict:
@@ -446,35 +418,3 @@ def vote_result_json(request: Request, db: Session) -> Response:
     if vote.status != VoteStatus.draft and votes.shows_tallies(vote):
         body["result"] = votes.tally_result(db, vote)
     return JSONResponse(body)
-
-
-# ---------------------------------------------------------------- the live room and the minutes
-
-
-def room_context(db: Session, meeting: Meeting) -> dict:
-    """The room's vote region: the open vote (else the last closed one), rendered once per push."""
-    vote = votes.current_vote(db, meeting.id)
-    if vote is None:
-        return {"vote": None}
-    return result_context(db, vote)
-
-
-live.register_part("vote", "_partials/room_vote.html", room_context)
-# The count inside the vote region (#room-votecount), refreshed alone as ballots arrive.
-live.register_part("votecount", "_partials/room_votecount.html", room_context, audiences=("console", "screen"))
-
-
-@minutes.register_section
-def minutes_section(db: Session, meeting: Meeting, entry: AgendaEntry) -> minutes.Section | None:
-    """Each closed vote on an agenda entry, with the fractions its rule compared, in the minutes."""
-    closed = [v for v in votes.votes_of_meeting(db, meeting.id)
-              if v.agenda_entry_id == entry.id and v.status == VoteStatus.closed]
-    if not closed:
-        return None
-    lines = []
-    for v in closed:
-        result = votes.tally_result(db, v)
-        lines.append(votes.summary(v, result))
-        lines += [f"{line['label']}: {line['text']} {'✓' if line['met'] else '✗'}"
-                  for line in votes.comparison_lines(result)]
-    return minutes.Section(_("Votes"), lines)
