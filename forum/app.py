@@ -38,6 +38,7 @@ from forum.views import (
     meetings,
     room,
 )
+from forum.views import api as api_views
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (
@@ -138,6 +139,16 @@ routes = [
     Route("/series/{id:int}/invitees", admin_committees.series_invitees, methods=BOTH, name="series_invitees"),
     Route("/series/{id:int}/invitees/{invitee:int}/remove", admin_committees.invitee_remove, methods=POST,
           name="invitee_remove"),
+    # open data and oversight (issue #13): the read-only JSON API, exports, calendars, dashboards, reports
+    Route("/api/v1/openapi.json", api_views.openapi_json, name="api_openapi"),
+    Route("/api/v1/docs", api_views.docs, name="api_docs"),
+    Route("/api/v1/areas", api_views.areas, name="api_areas"),
+    Route("/api/v1/issues", api_views.issues, name="api_issues"),
+    Route("/api/v1/issues/{id:int}", api_views.issue, name="api_issue"),
+    Route("/api/v1/meetings", api_views.meetings, name="api_meetings"),
+    Route("/api/v1/meetings/{id:int}", api_views.meeting, name="api_meeting"),
+    Route("/api/v1/votes", api_views.votes, name="api_votes"),
+    Route("/api/v1/votes/{id:int}", api_views.vote, name="api_vote"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

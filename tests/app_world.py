@@ -353,7 +353,9 @@ UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation", "slip"
             "admin_home", "area_create", "admin_area", "area_rename", "area_move", "area_archive", "area_restore",
             "committees_setup", "format_add", "format_rename", "admin_committee", "member_add", "member_chair",
             "member_remove", "admin_organisations", "admin_organisation", "liaison_add", "liaison_remove",
-            "admin_users", "admin_user", "user_disable", "user_enable", "user_password_reset"}
+            "admin_users", "admin_user", "user_disable", "user_enable", "user_password_reset",
+            # open data: the installation's whole record
+            "api_openapi", "api_docs", "api_areas"}
 
 
 @dataclass
@@ -496,6 +498,16 @@ CALLS = {
     "user_password_reset": lambda s, w, v: Call({"id": w.admin["facilitator"]}),
     "series_invitees": lambda s, w, v: Call({"id": s.series_id}, data={"invitee": f"o{w.admin.get('uninvited', 0)}"}),
     "invitee_remove": lambda s, w, v: Call({"id": s.series_id, "invitee": w.admin.get(f"invitee_{s.key}", 0)}),
+    # open data (issue #13)
+    "api_openapi": lambda s, w, v: Call(),
+    "api_docs": lambda s, w, v: Call(),
+    "api_areas": lambda s, w, v: Call(query={"per_page": "20"}),
+    "api_issues": lambda s, w, v: Call(query={"community": s.slug, "status": "open"}),
+    "api_issue": lambda s, w, v: Call({"id": s.issue_raised}),
+    "api_meetings": lambda s, w, v: Call(query={"community": s.slug}),
+    "api_meeting": lambda s, w, v: Call({"id": s.meeting_id}),
+    "api_votes": lambda s, w, v: Call(query={"community": s.slug}),
+    "api_vote": lambda s, w, v: Call({"id": s.open_vote}),
 }
 
 

@@ -137,6 +137,10 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     # a series' standing invitees: whoever runs the community's meetings, as the series itself
     "series_invitees": {"*": Rule(RUNNERS)},
     "invitee_remove": {"POST": Rule(RUNNERS)},
+    # open data (issue #13): the public record, read by anyone
+    **{name: {"GET": PUBLIC} for name in (
+        "api_openapi", "api_docs", "api_areas", "api_issues", "api_issue", "api_meetings", "api_meeting", "api_votes",
+        "api_vote")},
 }
 
 # Each role: its kind and the community it belongs to ("A", "B" or None).
