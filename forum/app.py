@@ -39,6 +39,7 @@ from forum.views import (
     room,
 )
 from forum.views import api as api_views
+from forum.views import exports as export_views
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (
@@ -149,6 +150,9 @@ routes = [
     Route("/api/v1/meetings/{id:int}", api_views.meeting, name="api_meeting"),
     Route("/api/v1/votes", api_views.votes, name="api_votes"),
     Route("/api/v1/votes/{id:int}", api_views.vote, name="api_vote"),
+    Route("/c/{community}/issues.csv", export_views.issues_csv, name="issues_csv"),
+    Route("/c/{community}/meetings.csv", export_views.meetings_csv, name="meetings_csv"),
+    Route("/c/{community}/attendance.csv", export_views.attendance_csv, name="attendance_csv"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

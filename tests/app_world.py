@@ -508,6 +508,9 @@ CALLS = {
     "api_meeting": lambda s, w, v: Call({"id": s.meeting_id}),
     "api_votes": lambda s, w, v: Call(query={"community": s.slug}),
     "api_vote": lambda s, w, v: Call({"id": s.open_vote}),
+    "issues_csv": lambda s, w, v: Call({"community": s.slug}, query={"status": "open"}),
+    "meetings_csv": lambda s, w, v: Call({"community": s.slug}),
+    "attendance_csv": lambda s, w, v: Call({"community": s.slug}),
 }
 
 

@@ -37,7 +37,9 @@ NOT_PAGES = {"vote_result_json", "minutes_md", "lang", "vote_kiosk", "room_house
              "slip", "person_export",
              # open data: JSON
              "api_openapi", "api_areas", "api_issues", "api_issue", "api_meetings", "api_meeting", "api_votes",
-             "api_vote"}
+             "api_vote",
+             # open data: CSV downloads
+             "issues_csv", "meetings_csv", "attendance_csv"}
 
 
 def pages() -> list:
