@@ -39,6 +39,7 @@ from forum.views import (
     room,
 )
 from forum.views import api as api_views
+from forum.views import calendars as calendar_views
 from forum.views import exports as export_views
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
@@ -153,6 +154,8 @@ routes = [
     Route("/c/{community}/issues.csv", export_views.issues_csv, name="issues_csv"),
     Route("/c/{community}/meetings.csv", export_views.meetings_csv, name="meetings_csv"),
     Route("/c/{community}/attendance.csv", export_views.attendance_csv, name="attendance_csv"),
+    Route("/c/{community}/calendar.ics", calendar_views.community_ics, name="community_ics"),
+    Route("/series/{id:int}/calendar.ics", calendar_views.series_ics, name="series_ics"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

@@ -511,6 +511,8 @@ CALLS = {
     "issues_csv": lambda s, w, v: Call({"community": s.slug}, query={"status": "open"}),
     "meetings_csv": lambda s, w, v: Call({"community": s.slug}),
     "attendance_csv": lambda s, w, v: Call({"community": s.slug}),
+    "community_ics": lambda s, w, v: Call({"community": s.slug}),
+    "series_ics": lambda s, w, v: Call({"id": s.series_id}),
 }
 
 
