@@ -32,6 +32,7 @@ from forum.views import (
     admin_committees,
     admin_people,
     community,
+    dashboards,
     directory,
     households,
     issues,
@@ -156,6 +157,11 @@ routes = [
     Route("/c/{community}/attendance.csv", export_views.attendance_csv, name="attendance_csv"),
     Route("/c/{community}/calendar.ics", calendar_views.community_ics, name="community_ics"),
     Route("/series/{id:int}/calendar.ics", calendar_views.series_ics, name="series_ics"),
+    Route("/c/{community}/dashboard", dashboards.community_dashboard, name="community_dashboard"),
+    Route("/c/{community}/meetings", dashboards.meeting_list, name="meeting_list"),
+    Route("/a/{area}/dashboard", dashboards.area_dashboard, name="area_dashboard"),
+    Route("/a/{area}/issues", dashboards.area_issues, name="area_issues"),
+    Route("/committees/{id:int}/dashboard", dashboards.committee_dashboard, name="committee_dashboard"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

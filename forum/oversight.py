@@ -68,12 +68,14 @@ def issue_rows(db: Session, scope: Scope, since: datetime) -> list[IssueRow]:
 
 
 def attendance_rows(db: Session, scope: Scope, period: Period) -> list[tuple[int, datetime, int]]:
-    """(community, a meeting's start, how many attended it) for the period's meetings."""
+    """(community, a meeting's start, how many attended it) for the period's meetings that took
+    place (ended or live: a planned one is not yet held)."""
     if not scope.ids:
         return []
     rows = db.exec(select(Meeting.community_id, Meeting.starts_at, func.count(col(Attendance.id)))
                    .join(Attendance, col(Attendance.meeting_id) == Meeting.id, isouter=True)
-                   .where(col(Meeting.community_id).in_(scope.ids), Meeting.starts_at >= period.first_moment,
+                   .where(col(Meeting.community_id).in_(scope.ids), Meeting.status != MeetingStatus.planned,
+                          Meeting.starts_at >= period.first_moment,
                           Meeting.starts_at < period.after_moment)
                    .group_by(col(Meeting.id))).all()
     return [(c, s, n) for c, s, n in rows]

@@ -513,6 +513,11 @@ CALLS = {
     "attendance_csv": lambda s, w, v: Call({"community": s.slug}),
     "community_ics": lambda s, w, v: Call({"community": s.slug}),
     "series_ics": lambda s, w, v: Call({"id": s.series_id}),
+    "community_dashboard": lambda s, w, v: Call({"community": s.slug}),
+    "meeting_list": lambda s, w, v: Call({"community": s.slug}),
+    "area_dashboard": lambda s, w, v: Call({"area": s.slug}),
+    "area_issues": lambda s, w, v: Call({"area": s.slug}, query={"status": "open"}),
+    "committee_dashboard": lambda s, w, v: Call({"id": s.committee_id}),
 }
 
 

@@ -99,8 +99,9 @@ def test_a_weekly_series_that_skipped_weeks_shows_its_gaps():
 
 def test_follow_up_hooks():
     today = date(2026, 8, 1)
-    actions = [("城管", "open", date(2026, 7, 1)), ("城管", "blocked", date(2026, 7, 30)), ("物业", "done", date(2026, 7, 1)),
-               ("物业", "open", date(2026, 8, 1)), ("物业", "in_progress", None), ("居委会", "open", date(2026, 7, 31))]
+    actions = [("城管", "open", date(2026, 7, 1)), ("城管", "blocked", date(2026, 7, 30)),
+               ("物业", "done", date(2026, 7, 1)), ("物业", "open", date(2026, 8, 1)), ("物业", "in_progress", None),
+               ("居委会", "open", date(2026, 7, 31))]
     assert figures.overdue_by_owner(actions, today) == {"城管": 2, "居委会": 1}
     assert figures.satisfaction_rate(["satisfied", "basically_satisfied", "dissatisfied", "satisfied"]) == 0.75
     assert figures.satisfaction_rate([]) is None

@@ -140,7 +140,9 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     # open data (issue #13): the public record, read by anyone
     **{name: {"GET": PUBLIC} for name in (
         "api_openapi", "api_docs", "api_areas", "api_issues", "api_issue", "api_meetings", "api_meeting", "api_votes",
-        "api_vote", "issues_csv", "meetings_csv", "attendance_csv", "community_ics", "series_ics")},
+        "api_vote", "issues_csv", "meetings_csv", "attendance_csv", "community_ics", "series_ics",
+        # dashboards count the public record (auth.sees_dashboard), like the lists behind their numbers
+        "community_dashboard", "meeting_list", "area_dashboard", "area_issues", "committee_dashboard")},
 }
 
 # Each role: its kind and the community it belongs to ("A", "B" or None).
