@@ -42,6 +42,7 @@ from forum.views import (
 from forum.views import api as api_views
 from forum.views import calendars as calendar_views
 from forum.views import exports as export_views
+from forum.views import reports as report_views
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (
@@ -162,6 +163,10 @@ routes = [
     Route("/a/{area}/dashboard", dashboards.area_dashboard, name="area_dashboard"),
     Route("/a/{area}/issues", dashboards.area_issues, name="area_issues"),
     Route("/committees/{id:int}/dashboard", dashboards.committee_dashboard, name="committee_dashboard"),
+    Route("/c/{community}/report", report_views.quarter_report, name="quarter_report"),
+    Route("/c/{community}/report.docx", report_views.quarter_report_docx, name="quarter_report_docx"),
+    Route("/c/{community}/report.csv", report_views.quarter_report_csv, name="quarter_report_csv"),
+    Route("/meetings/{id:int}/minutes.docx", report_views.minutes_docx, name="minutes_docx"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

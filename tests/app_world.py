@@ -518,6 +518,10 @@ CALLS = {
     "area_dashboard": lambda s, w, v: Call({"area": s.slug}),
     "area_issues": lambda s, w, v: Call({"area": s.slug}, query={"status": "open"}),
     "committee_dashboard": lambda s, w, v: Call({"id": s.committee_id}),
+    "quarter_report": lambda s, w, v: Call({"community": s.slug}),
+    "quarter_report_docx": lambda s, w, v: Call({"community": s.slug}),
+    "quarter_report_csv": lambda s, w, v: Call({"community": s.slug}),
+    "minutes_docx": lambda s, w, v: Call({"id": s.ended_meeting_id}),
 }
 
 
