@@ -35,30 +35,30 @@ RANKING_LABELS = {"median_days": N_("Median days"), "raised": N_("Raised"), "res
                   "open": N_("Open now"), "participation": N_("Participation")}
 
 
-class _Bad(Exception):
+class BadQuery(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-def _period(request: Request) -> figures.Period:
+def period_of(request: Request) -> figures.Period:
     raw = request.query_params.get("quarter", "")
     if not raw:
         return figures.quarter_of(date.today())
     try:
         return figures.parse_quarter(raw)
     except figures.BadPeriod:
-        raise _Bad(_("“quarter” is a quarter written like 2026Q3, from 2000 to 2100.")) from None
+        raise BadQuery(_("“quarter” is a quarter written like 2026Q3, from 2000 to 2100.")) from None
 
 
 def _sort(request: Request) -> str:
     by = request.query_params.get("sort", "median_days")
     if by not in oversight.RANKINGS:
-        raise _Bad(_("“sort” is one of: %(choices)s.") % {"choices": ", ".join(oversight.RANKINGS)})
+        raise BadQuery(_("“sort” is one of: %(choices)s.") % {"choices": ", ".join(oversight.RANKINGS)})
     return by
 
 
-def _refuse(request: Request, bad: _Bad) -> Response:
+def refuse(request: Request, bad: BadQuery) -> Response:
     return render(request, "error.html", {"status": 400, "message": bad.message}, status_code=400)
 
 
@@ -89,7 +89,7 @@ def _context(request: Request, db: Session, scope: oversight.Scope, period: figu
     }
 
 
-def _guard(request: Request, area_id: int | None) -> None:
+def guard(request: Request, area_id: int | None) -> None:
     if not auth.sees_dashboard(user(request), area_id):
         raise HTTPException(403)
 
@@ -97,14 +97,14 @@ def _guard(request: Request, area_id: int | None) -> None:
 @page
 def community_dashboard(request: Request, db: Session) -> Response:
     community = community_or_404(db, request.path_params["community"])
-    _guard(request, community.id)
+    guard(request, community.id)
     try:
-        period = _period(request)
+        period = period_of(request)
         context = _context(request, db, oversight.Scope([community]), period, title=community.name,
                            issues=_linker(request.url_for("issues", community=community.slug), {}),
                            here=str(request.url_for("community_dashboard", community=community.slug)))
-    except _Bad as bad:
-        return _refuse(request, bad)
+    except BadQuery as bad:
+        return refuse(request, bad)
     context |= {"community": community,
                 "meetings_link": _linker(request.url_for("meeting_list", community=community.slug), {})}
     return render(request, "dashboard.html", context)
@@ -115,14 +115,14 @@ def area_dashboard(request: Request, db: Session) -> Response:
     area = db.exec(select(Area).where(Area.slug == request.path_params["area"][:60])).first()
     if area is None:
         raise HTTPException(404)
-    _guard(request, area.id)
+    guard(request, area.id)
     try:
-        period = _period(request)
+        period = period_of(request)
         context = _context(request, db, oversight.Scope(oversight.communities_under(db, area)), period,
                            title=area.name, issues=_linker(request.url_for("area_issues", area=area.slug), {}),
                            here=str(request.url_for("area_dashboard", area=area.slug)), area=area)
-    except _Bad as bad:
-        return _refuse(request, bad)
+    except BadQuery as bad:
+        return refuse(request, bad)
     return render(request, "dashboard.html", context)
 
 
@@ -130,15 +130,15 @@ def area_dashboard(request: Request, db: Session) -> Response:
 def committee_dashboard(request: Request, db: Session) -> Response:
     committee = get_or_404(db, Committee, request.path_params["id"])
     community = db.get(Area, committee.community_id)
-    _guard(request, community.id)
+    guard(request, community.id)
     try:
-        period = _period(request)
+        period = period_of(request)
         context = _context(request, db, oversight.Scope([community], committee_id=committee.id), period,
                            title=committee.name, here=str(request.url_for("committee_dashboard", id=committee.id)),
                            issues=_linker(request.url_for("issues", community=community.slug),
                                           {"committee": committee.id}))
-    except _Bad as bad:
-        return _refuse(request, bad)
+    except BadQuery as bad:
+        return refuse(request, bad)
     return render(request, "dashboard.html", context | {"community": community, "committee": committee})
 
 
@@ -174,14 +174,14 @@ def meeting_list(request: Request, db: Session) -> Response:
     """A community's meetings from one day to another, with their participation."""
     community = community_or_404(db, request.path_params["community"])
     try:
-        period = _period(request)
-    except _Bad as bad:
-        return _refuse(request, bad)
+        period = period_of(request)
+    except BadQuery as bad:
+        return refuse(request, bad)
     month = request.query_params.get("month", "")
     if month:
         first = _month(month)
         if first is None or not period.holds(first):
-            return _refuse(request, _Bad(_("“month” is a month of the quarter written like 2026-07.")))
+            return refuse(request, BadQuery(_("“month” is a month of the quarter written like 2026-07.")))
         period = figures.Period(first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1), month)
     meetings = db.exec(select(Meeting).where(Meeting.community_id == community.id,
                                              Meeting.starts_at >= period.first_moment,

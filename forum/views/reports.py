@@ -11,7 +11,7 @@ from starlette.responses import Response
 from forum import minutes, people, reports
 from forum.models import Meeting
 from forum.views.common import community_or_404
-from forum.views.dashboards import _Bad, _guard, _period, _refuse
+from forum.views.dashboards import BadQuery, guard, period_of, refuse
 from forum.web import get_or_404, page, render
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -19,8 +19,8 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 def _report(request: Request, db: Session) -> reports.QuarterReport:
     community = community_or_404(db, request.path_params["community"])
-    _guard(request, community.id)
-    return reports.quarterly(db, community, _period(request), date.today())
+    guard(request, community.id)
+    return reports.quarterly(db, community, period_of(request), date.today())
 
 
 def _download(body: bytes, media_type: str, filename: str) -> Response:
@@ -31,8 +31,8 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
 def quarter_report(request: Request, db: Session) -> Response:
     try:
         report = _report(request, db)
-    except _Bad as bad:
-        return _refuse(request, bad)
+    except BadQuery as bad:
+        return refuse(request, bad)
     return render(request, "report.html", {"report": report, "community": report.community,
                                            "title": reports.title_of(report)})
 
@@ -41,8 +41,8 @@ def quarter_report(request: Request, db: Session) -> Response:
 def quarter_report_docx(request: Request, db: Session) -> Response:
     try:
         report = _report(request, db)
-    except _Bad as bad:
-        return _refuse(request, bad)
+    except BadQuery as bad:
+        return refuse(request, bad)
     return _download(reports.report_docx(report), DOCX,
                      f"report-{report.community.slug}-{report.period.label}.docx")
 
@@ -51,8 +51,8 @@ def quarter_report_docx(request: Request, db: Session) -> Response:
 def quarter_report_csv(request: Request, db: Session) -> Response:
     try:
         report = _report(request, db)
-    except _Bad as bad:
-        return _refuse(request, bad)
+    except BadQuery as bad:
+        return refuse(request, bad)
     return _download(reports.report_csv(report), "text/csv; charset=utf-8",
                      f"report-{report.community.slug}-{report.period.label}.csv")
 
