@@ -76,6 +76,9 @@ def test_every_number_leads_to_a_list_that_counts_the_same(client, demo_engine, 
     for name in ("raised", "resolved", "open"):
         number = int(tiles[name].select_one(".figure").get_text())
         assert _list_count(client, tiles[name]["href"]) == number, (kind, name)
+    if "meetings" in tiles and kind == "community":
+        held = _page(client, urlsplit(tiles["meetings"]["href"]).path + "?" + urlsplit(tiles["meetings"]["href"]).query)
+        assert len(held.select("table.data-table tbody tr")) == int(tiles["meetings"].select_one(".figure").get_text())
     checked = 0
     for link in page.select(".counts a, .data-table td.num a"):
         number = link.select_one(".count").get_text() if link.select_one(".count") else link.get_text()

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from forum import api, auth, figures, issue_query, oversight
 from forum.i18n import N_
 from forum.i18n import gettext as _
-from forum.models import Area, Committee, Issue, Meeting
+from forum.models import Area, Committee, Issue, Meeting, MeetingStatus
 from forum.views.common import committees_of, community_or_404
 from forum.web import get_or_404, page, render, user
 
@@ -171,7 +171,7 @@ MEETINGS_MAX = 500  # a quarter of a daily series is 92
 
 @page
 def meeting_list(request: Request, db: Session) -> Response:
-    """A community's meetings from one day to another, with their participation."""
+    """A community's meetings held in a quarter (or a month of it), with their participation."""
     community = community_or_404(db, request.path_params["community"])
     try:
         period = period_of(request)
@@ -183,7 +183,9 @@ def meeting_list(request: Request, db: Session) -> Response:
         if first is None or not period.holds(first):
             return refuse(request, BadQuery(_("“month” is a month of the quarter written like 2026-07.")))
         period = figures.Period(first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1), month)
+    # The meetings that took place, as the dashboard counts them (a planned one is not yet held).
     meetings = db.exec(select(Meeting).where(Meeting.community_id == community.id,
+                                             Meeting.status != MeetingStatus.planned,
                                              Meeting.starts_at >= period.first_moment,
                                              Meeting.starts_at < period.after_moment)
                        .order_by(Meeting.starts_at).limit(MEETINGS_MAX)).all()
