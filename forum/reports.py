@@ -31,7 +31,6 @@ from forum.models import CATEGORIES, MEETING_STATUSES, Area, Issue, IssueEvent
 from forum.web import format_when
 
 EAST_ASIAN_FONT = "宋体"  # SimSun: on every Chinese Windows, and what offices' templates use
-LATIN_FONT = "Times New Roman"
 RESOLVED_MAX = 500  # issues listed by name in one community's quarter
 
 # Rows that follow-up (issue #12) adds to the report's figures: each takes (db, community, period)
@@ -88,19 +87,18 @@ def title_of(report: QuarterReport) -> str:
 
 
 def _chinese_fonts(document) -> None:
-    """Every paragraph and character style in SimSun for Chinese, Times New Roman otherwise."""
+    """Every paragraph, character and table style in SimSun for Chinese (Latin text keeps the
+    template's theme font)."""
     for style in document.styles:
         if style.type not in (WD_STYLE_TYPE.PARAGRAPH, WD_STYLE_TYPE.CHARACTER, WD_STYLE_TYPE.TABLE):
             continue
-        style.font.name = LATIN_FONT
         r_pr = style.element.get_or_add_rPr()
         fonts = r_pr.find(qn("w:rFonts"))
         if fonts is None:
             fonts = OxmlElement("w:rFonts")
             r_pr.insert(0, fonts)
         fonts.set(qn("w:eastAsia"), EAST_ASIAN_FONT)
-        for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-            fonts.attrib.pop(qn(theme), None)  # a theme font would win over the one named
+        fonts.attrib.pop(qn("w:eastAsiaTheme"), None)  # a theme font would win over the one named
 
 
 def _document():
