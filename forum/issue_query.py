@@ -1,6 +1,7 @@
-"""The issue list's filters, one reading for every list that takes them: a community's issue list,
+"""The issue list's filters, one reading for every page that takes them: a community's issue list,
 an area's (street, district) and the CSV export, so a dashboard's number links to the list behind
-it with the same parameters, and the list counts exactly what the number counted.
+it with the same parameters, and the list counts exactly what the number counted. (The JSON API
+reads the same names strictly, refusing what it does not know: forum.api.issue_filters.)
 
 Filters are read leniently (a value forum does not know filters nothing, as the list's form always
 did), except dates, whose mistakes are reported: a list that silently ignored "raised_to" would
