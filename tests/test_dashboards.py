@@ -138,3 +138,31 @@ def test_meeting_list_and_area_issue_list_refuse_bad_dates(client, demo_engine):
     assert client.get(f"/c/{slugs['community']}/meetings?quarter={THIS.label}&month=1999-01").status_code == 400
     assert client.get(f"/a/{slugs['district']}/issues?raised_from=yesterday").status_code == 400
     assert client.get("/a/nowhere/dashboard").status_code == 404
+
+
+def test_a_series_that_skipped_weeks_shows_its_gaps_on_the_dashboard(client, demo_engine):
+    """A weekly series of its own in a quarter long past: held on the 1st, 3rd and 5th Tuesday
+    (one moved a day), planned on the 4th (not held), so the 2nd, 4th and the rest are gaps."""
+    from forum.models import Meeting, Series
+
+    with Session(demo_engine) as db:
+        community = db.exec(select(Area).where(Area.kind == "community").order_by(Area.id)).first()
+        series = Series(community_id=community.id, title="测试恳谈会", cadence="weekly", rrule="FREQ=WEEKLY;BYDAY=TU",
+                        dtstart=datetime(2025, 1, 7, 19, 30), place="议事厅")
+        db.add(series)
+        db.flush()
+        tuesdays = [datetime(2025, 1, 7, 19, 30) + timedelta(weeks=n) for n in range(12)]  # 2025Q1: 12 Tuesdays
+        for when, status in ((tuesdays[0], "ended"), (tuesdays[2] + timedelta(days=1), "ended"),
+                             (tuesdays[3], "planned"), (tuesdays[4], "ended")):
+            db.add(Meeting(community_id=community.id, series_id=series.id, title="测试恳谈会", cadence="weekly",
+                           starts_at=when, place="议事厅", status=status))
+        db.commit()
+        slug, series_id = community.slug, series.id
+    page = _page(client, f"/c/{slug}/dashboard?quarter=2025Q1")
+    row = next(r for r in page.select("#cadence ~ table tbody tr, #cadence + table tbody tr")
+               if r.select_one(f'a[href$="/series/{series_id}"]'))
+    expected, held = (int(td.get_text()) for td in row.select("td.num"))
+    assert (expected, held) == (12, 3)
+    gaps = [t["datetime"] for t in row.select("time")]
+    assert gaps[:3] == ["2025-01-14", "2025-01-28", "2025-02-11"] and len(gaps) == 9
+    assert "has-gaps" in row["class"]
