@@ -196,7 +196,7 @@ def test_vote_steps_and_the_shared_tablet_are_logged(app, facilitator, db, log):
     log.one("vote_open", "vote", vote_id)
     ok(facilitator.post(f"/votes/{vote_id}/hands", data={"hands-for": "2", "hands-against": "1"}))
     log.one("vote_hands", "vote", vote_id)
-    ok(facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[2].person_id}"}))
+    ok(facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"p{people[2].person_id}"}))
     log.one("vote_kiosk", "vote", vote_id)
     ok(facilitator.post(f"/votes/{vote_id}/close"))
     log.one("vote_close", "vote", vote_id)
