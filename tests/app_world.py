@@ -80,6 +80,20 @@ def walk(routes: list[BaseRoute], prefix: str = "", name_prefix: str = "") -> It
             raise AssertionError(f"the tests do not know how to walk {r!r}")
 
 
+def flat(routes: list[BaseRoute], prefix: str = "",
+         convertors: dict | None = None) -> Iterator[tuple[str, BaseRoute, dict]]:
+    """Every route object of the table with its whole path and the convertors of all its path
+    parameters, a Mount's included (a route inside a Mount knows only the rest of its path)."""
+    for r in routes:
+        here = {**(convertors or {}), **r.param_convertors}
+        children = r.routes if isinstance(r, Mount) else None
+        if children:
+            here.pop("path")  # the Mount's own rest of the path, which its routes take
+            yield from flat(children, prefix + r.path, here)
+        else:
+            yield prefix + r.path, r, here
+
+
 def endpoints() -> list[Endpoint]:
     from forum.app import routes
 
