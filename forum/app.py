@@ -41,6 +41,7 @@ from forum.views import (
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (
+    Group,
     LanguageMiddleware,
     SameOriginMiddleware,
     SecurityHeadersMiddleware,
@@ -54,10 +55,10 @@ log = logging.getLogger("forum")
 
 GET, POST, BOTH = ["GET"], ["POST"], ["GET", "POST"]
 
-# The whole URL space. Mounts group the pages of one thing (a community, an issue, a series, a
-# meeting, a vote, the administration) and carry no name, so route names stay flat: url_for("vote_open",
-# id=…) works as ever. A Mount answers only paths below it, so each thing's own page is the Route
-# just before its Mount.
+# The whole URL space. Groups (unnamed Mounts, forum.web.Group) hold the pages of one thing (a
+# community, an issue, a series, a meeting, a vote, the administration); route names stay flat, so
+# url_for("vote_open", id=…) works as ever. A group answers only paths below it, so each thing's own
+# page is the Route just before its group.
 routes = [
     Route("/", community.index, name="index"),
     Route("/join", room.join, methods=BOTH, name="join"),
@@ -67,7 +68,7 @@ routes = [
     Route("/lang", account.switch_language, name="lang"),
     Route("/account/password", account.change_password, methods=BOTH, name="change_password"),
     Route("/c/{community}", community.community_home, name="community"),
-    Mount("/c/{community}", routes=[
+    Group("/c/{community}", [
         Route("/issues", issues.issue_list, name="issues"),
         Route("/issues/new", issues.issue_new, methods=BOTH, name="issue_new"),
         Route("/series", meetings.series_list, name="series_list"),
@@ -76,19 +77,19 @@ routes = [
         Route("/slips", verification_views.slips, methods=BOTH, name="slips"),
     ]),
     Route("/issues/{id:int}", issues.issue_detail, name="issue"),
-    Mount("/issues/{id:int}", routes=[
+    Group("/issues/{id:int}", [
         Route("/move", issues.issue_move, methods=POST, name="issue_move"),
         Route("/schedule", issues.issue_schedule, methods=POST, name="issue_schedule"),
         Route("/votes", vote_views.issue_votes, methods=BOTH, name="issue_votes"),
     ]),
     Route("/series/{id:int}", meetings.series_detail, name="series"),
-    Mount("/series/{id:int}", routes=[
+    Group("/series/{id:int}", [
         Route("/meetings", meetings.series_create_meeting, methods=POST, name="series_create_meeting"),
         Route("/invitees", admin_committees.series_invitees, methods=BOTH, name="series_invitees"),
         Route("/invitees/{invitee:int}/remove", admin_committees.invitee_remove, methods=POST, name="invitee_remove"),
     ]),
     Route("/meetings/{id:int}", meetings.meeting_detail, name="meeting"),
-    Mount("/meetings/{id:int}", routes=[
+    Group("/meetings/{id:int}", [
         # before the meeting: its agenda and votes
         Route("/agenda", meetings.agenda_add, methods=POST, name="agenda_add"),
         Route("/agenda/{entry:int}/move", meetings.agenda_move, methods=POST, name="agenda_move"),
@@ -110,7 +111,7 @@ routes = [
         Route("/minutes.md", room.minutes_markdown, name="minutes_md"),
     ]),
     Route("/votes/{id:int}", vote_views.vote_detail, name="vote"),
-    Mount("/votes/{id:int}", routes=[
+    Group("/votes/{id:int}", [
         Route("/result.json", vote_views.vote_result_json, name="vote_result_json"),
         # the facilitator's
         Route("/open", vote_views.vote_open, methods=POST, name="vote_open"),
@@ -127,7 +128,7 @@ routes = [
     Route("/committees/{id:int}", directory.committee_detail, name="committee"),
     Route("/organisations/{id:int}", directory.organisation_detail, name="organisation"),
     Route("/admin", admin_areas.admin_home, name="admin_home"),
-    Mount("/admin", routes=[
+    Group("/admin", [
         Route("/audit", admin.audit_log, name="audit_log"),
         Route("/households", households.household_import, methods=BOTH, name="household_import"),
         Route("/people/{id:int}", admin.person_page, name="person"),

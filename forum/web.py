@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from functools import lru_cache, wraps
 from http.cookies import SimpleCookie
@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -277,6 +278,23 @@ class IdConvertor(Convertor[int]):
 
 
 register_url_convertor("int", IdConvertor())
+
+
+class Group(Mount):
+    """A Mount that only groups routes under a prefix, with no name, so route names stay flat.
+
+    Unlike a plain Mount it does not take the bare prefix with a trailing slash ("/admin/",
+    "/meetings/7/"): that is left to the router, which redirects it to the page without the slash
+    as it did before the routes were grouped, instead of a 404 from inside the group."""
+
+    def __init__(self, path: str, routes: Sequence[BaseRoute]) -> None:
+        super().__init__(path, routes=routes)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE and scope["path"] == child_scope["root_path"] + "/":
+            return Match.NONE, {}
+        return match, child_scope
 
 
 def safe_next(url: str | None, default: str = "/") -> str:
