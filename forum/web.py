@@ -11,13 +11,11 @@ import ipaddress
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
 from functools import lru_cache, wraps
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel.dates import format_date, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
@@ -32,7 +30,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from forum import auth, forms, i18n, lifecycle, models, sessions
-from forum.i18n import LANGUAGES, gettext, ngettext
+from forum.i18n import LANGUAGES, format_when, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
 
@@ -42,25 +40,6 @@ LANG_COOKIE = "forum_lang"
 
 
 # ---------------------------------------------------------------- templates
-
-
-def _babel_locale() -> str:
-    return "zh_Hans_CN" if i18n.current_language() == "zh-Hans" else "en_GB"
-
-
-def format_when(value: datetime | date | None, style: str = "medium") -> str:
-    """Dates and times as people in the current language write them."""
-    if value is None:
-        return ""
-    locale = _babel_locale()
-    if isinstance(value, datetime):
-        if style == "time":
-            return format_time(value, "short", locale=locale)
-        if style == "date":
-            return format_date(value, "full", locale=locale)
-        # Minutes, not seconds: people read "19:30", never "19:30:00".
-        return f"{format_date(value, 'medium', locale=locale)} {format_time(value, 'short', locale=locale)}"
-    return format_date(value, "medium", locale=locale)
 
 
 def translate(label: str | None) -> str:
