@@ -70,6 +70,7 @@ ACTIONS: dict[str, str] = {
     "vote_hands": N_("Show of hands entered"),
     "vote_paper": N_("Paper ballot entered"),
     "vote_proxy": N_("Proxy recorded"),
+    # Entries are stored under these keys: the shared tablet's keeps its first name, "vote_kiosk".
     "vote_kiosk": N_("Shared tablet opened for a voter"),
     "household_import": N_("Household register imported"),
     "person_export": N_("Personal data exported"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from forum import lifecycle
+from forum import agenda, lifecycle
 from forum.i18n import N_
 from forum.lifecycle import Facts, Status, Step
 from forum.models import AgendaEntry, Issue, IssueEvent, Meeting, now
@@ -83,9 +83,7 @@ def take_off_agenda(session: Session, entry: AgendaEntry, *, actor: str) -> None
         if elsewhere is None:
             move(session, issue, Step.unschedule, actor=actor, meeting_id=meeting_id)
     # Positions stay dense so "move up/down" swaps neighbours.
-    rest = session.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting_id)
-                        .order_by(AgendaEntry.position)).all()
-    for i, other in enumerate(rest, start=1):
+    for i, other in enumerate(agenda.entries_of(session, meeting_id), start=1):
         other.position = i
         session.add(other)
 

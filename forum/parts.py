@@ -38,8 +38,8 @@ from forum.models import (
 from forum.room import SPEAKER_MINUTES, attendance_count, clock, current_entry, queue_of, timer
 from forum.web import qr_svg
 
-AUDIENCES = ("console", "tablet", "screen", "kiosk")
-ROOM_AUDIENCES = ("console", "tablet", "screen")  # what a part is for unless it says (not the kiosk)
+AUDIENCES = ("console", "tablet", "screen", "shared_tablet")
+ROOM_AUDIENCES = ("console", "tablet", "screen")  # what a part is for unless it says (not the shared tablet)
 
 Context = Callable[[Session, Meeting], dict[str, Any]]
 
@@ -62,7 +62,7 @@ class Part:
 
     @property
     def element_id(self) -> str:
-        return f"room-{self.name}"
+        return "room-" + self.name.replace("_", "-")  # ids are hyphenated: room-shared-tablet
 
 
 # ---------------------------------------------------------------- the room
@@ -148,7 +148,7 @@ def vote_context(db: Session, meeting: Meeting) -> dict:
     return result_context(db, vote)
 
 
-def kiosk_context(db: Session, meeting: Meeting) -> dict:
+def shared_tablet_context(db: Session, meeting: Meeting) -> dict:
     """The shared tablet: the open vote it has a ballot open in (else the room's open vote)."""
     opened = [v for v in votes.votes_of_meeting(db, meeting.id) if v.status == VoteStatus.open]
     vote = next((v for v in opened if v.kiosk_voter), None) or next(iter(opened), None)
@@ -171,7 +171,7 @@ PARTS: dict[str, Part] = {part.name: part for part in (
     # The count inside the vote region (#room-votecount), refreshed alone as ballots arrive.
     Part("votecount", "_partials/room_votecount.html", vote_context, ("console", "screen")),
     # The shared tablet's ballot, for the one voter the facilitator opened it for.
-    Part("kiosk", "_partials/room_kiosk.html", kiosk_context, ("kiosk",)),
+    Part("shared_tablet", "_partials/room_shared_tablet.html", shared_tablet_context, ("shared_tablet",)),
 )}
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache, wraps
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel.dates import format_date, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
@@ -27,11 +25,12 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from forum import auth, forms, i18n, lifecycle, models, sessions
-from forum.i18n import LANGUAGES, gettext, ngettext
+from forum.i18n import LANGUAGES, format_when, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
 
@@ -41,25 +40,6 @@ LANG_COOKIE = "forum_lang"
 
 
 # ---------------------------------------------------------------- templates
-
-
-def _babel_locale() -> str:
-    return "zh_Hans_CN" if i18n.current_language() == "zh-Hans" else "en_GB"
-
-
-def format_when(value: datetime | date | None, style: str = "medium") -> str:
-    """Dates and times as people in the current language write them."""
-    if value is None:
-        return ""
-    locale = _babel_locale()
-    if isinstance(value, datetime):
-        if style == "time":
-            return format_time(value, "short", locale=locale)
-        if style == "date":
-            return format_date(value, "full", locale=locale)
-        # Minutes, not seconds: people read "19:30", never "19:30:00".
-        return f"{format_date(value, 'medium', locale=locale)} {format_time(value, 'short', locale=locale)}"
-    return format_date(value, "medium", locale=locale)
 
 
 def translate(label: str | None) -> str:
@@ -277,6 +257,23 @@ class IdConvertor(Convertor[int]):
 
 
 register_url_convertor("int", IdConvertor())
+
+
+class Group(Mount):
+    """A Mount that only groups routes under a prefix, with no name, so route names stay flat.
+
+    Unlike a plain Mount it does not take the bare prefix with a trailing slash ("/admin/",
+    "/meetings/7/"): that is left to the router, which redirects it to the page without the slash
+    as it did before the routes were grouped, instead of a 404 from inside the group."""
+
+    def __init__(self, path: str, routes: Sequence[BaseRoute]) -> None:
+        super().__init__(path, routes=routes)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE and scope["path"] == child_scope["root_path"] + "/":
+            return Match.NONE, {}
+        return match, child_scope
 
 
 def safe_next(url: str | None, default: str = "/") -> str:

@@ -80,6 +80,20 @@ def walk(routes: list[BaseRoute], prefix: str = "", name_prefix: str = "") -> It
             raise AssertionError(f"the tests do not know how to walk {r!r}")
 
 
+def flat(routes: list[BaseRoute], prefix: str = "",
+         convertors: dict | None = None) -> Iterator[tuple[str, BaseRoute, dict]]:
+    """Every route object of the table with its whole path and the convertors of all its path
+    parameters, a Mount's included (a route inside a Mount knows only the rest of its path)."""
+    for r in routes:
+        here = {**(convertors or {}), **r.param_convertors}
+        children = r.routes if isinstance(r, Mount) else None
+        if children:
+            here.pop("path")  # the Mount's own rest of the path, which its routes take
+            yield from flat(children, prefix + r.path, here)
+        else:
+            yield prefix + r.path, r, here
+
+
 def endpoints() -> list[Endpoint]:
     from forum.app import routes
 
@@ -101,7 +115,7 @@ def match(path: str, method: str) -> tuple[Endpoint, dict[str, str]] | None:
 CONSOLE_ACTIONS = ("start", "end", "next", "previous", "jump", "floor", "remove", "next-speaker", "clear", "decision",
                    "checkin", "rotate-code", "verify", "revoke", "admit", "remove-device")
 TABLET_ACTIONS = ("join", "next-person", "hand", "comment")
-SOCKET_AUDIENCES = ("console", "tablet", "screen", "kiosk")
+SOCKET_AUDIENCES = ("console", "tablet", "screen", "shared_tablet")
 
 
 # ---------------------------------------------------------------- the world
@@ -223,7 +237,7 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
     open_voter = votes.voter_key_for(db, open_vote, other)
     kiosk_voter = votes.voter_key_for(db, open_vote, unpaired)
     assert {open_voter, kiosk_voter} <= keys
-    assert votes.open_kiosk(db, open_vote, kiosk_voter, actor=facilitator_name) is None
+    assert votes.open_shared_tablet(db, open_vote, kiosk_voter, actor=facilitator_name) is None
     draft, errors = votes.create_vote(db, base | {"question": "草稿表决"}, community_id=community.id,
                                       meeting=meeting, issue=None, actor=facilitator_name)
     assert not errors, errors
@@ -420,8 +434,9 @@ CALLS = {
                                                                   "choice": "for"}),
     "vote_proxy": lambda s, w, v: Call({"id": s.open_vote}, data={"principal": s.open_voter,
                                                                   "holder": s.tablet_attendance, "note": ""}),
-    "vote_kiosk": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter}),
-    "vote_kiosk_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"nonce": s.kiosk_nonce, "choice": "for"}),
+    "vote_shared_tablet": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter}),
+    "vote_shared_tablet_cast": lambda s, w, v: Call({"id": s.open_vote},
+                                                    data={"nonce": s.kiosk_nonce, "choice": "for"}),
     "vote_ballot": lambda s, w, v: Call({"id": s.open_vote}),
     "vote_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": "", "choice": "for"}),
     "room_console": lambda s, w, v: Call({"id": s.meeting_id}),
@@ -436,7 +451,7 @@ CALLS = {
         "admit": {"attendance": s.self_attendance},
     }.get(v, {})),
     "room_screen": lambda s, w, v: Call({"id": s.meeting_id}),
-    "room_kiosk": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_shared_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
     "room_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
     "room_tablet_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
         "join": {"name": "居民小陈", "building": "", "unit": "", "room": "", "code": s.join_code},
