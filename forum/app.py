@@ -242,6 +242,6 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
     app.state.minutes_sections = parts.MINUTES_SECTIONS if minutes_sections is None else tuple(minutes_sections)
     app.state.ballot_box = BallotBox(engine, settings.language)
     app.state.vote_closer = votes.VoteCloser(engine, settings.vote_closer_seconds, settings.language,
-                                             changed=lambda vote: vote_views.tell_room(app.state.hub, vote))
+                                             changed=lambda vote: parts.tell_room(app.state.hub, vote))
     secrecy.configure(engine, settings.secret_batch)
     return app

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
@@ -37,6 +37,9 @@ from forum.models import (
 )
 from forum.room import SPEAKER_MINUTES, attendance_count, clock, current_entry, queue_of, timer
 from forum.web import qr_svg
+
+if TYPE_CHECKING:  # the hub imports this table; this module only names its type
+    from forum.live import Hub
 
 AUDIENCES = ("console", "tablet", "screen", "shared_tablet")
 ROOM_AUDIENCES = ("console", "tablet", "screen")  # what a part is for unless it says (not the shared tablet)
@@ -195,3 +198,16 @@ def vote_section(db: Session, meeting: Meeting, entry: AgendaEntry) -> minutes.S
 
 # Each gives a titled block of lines under an agenda entry, or None when it has nothing to say of it.
 MINUTES_SECTIONS: tuple[minutes.SectionFn, ...] = (vote_section,)
+
+
+def tell_room(hub: Hub | None, vote: Vote, *, ballot: bool = False) -> None:
+    """The parts of a meeting's room a vote's change refreshes (after the commit; also as the
+    closer closes it). A ballot changes only the count, which tablets do not show while the vote
+    is open: it refreshes the "votecount" part (console and screen) and sends nothing to the hall's
+    tablets, nor to the shared tablet, whose answer to the cast says "thank you" until the next voter.
+    """
+    if hub is not None and vote.meeting_id is not None:
+        if ballot:
+            hub.changed(vote.meeting_id, "votecount")
+        else:
+            hub.changed(vote.meeting_id, "vote", "shared_tablet")

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import agenda, audit, auth, ballot_box, electorate, live, secrecy, verification, votes
+from forum import agenda, audit, auth, ballot_box, electorate, parts, secrecy, verification, votes
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
@@ -41,21 +41,7 @@ DEVICE_COOKIE = auth.DEVICE_COOKIE
 
 def notify(request: Request, vote: Vote, *, ballot: bool = False) -> None:
     """Tell the live room a vote changed (after commit); a no-op where there is no live hub."""
-    tell_room(getattr(request.app.state, "hub", None), vote, ballot=ballot)
-
-
-def tell_room(hub: live.Hub | None, vote: Vote, *, ballot: bool = False) -> None:
-    """The parts of a meeting's room a vote's change refreshes (also as the closer closes it).
-
-    A ballot changes only the count, which tablets do not show while the vote is open: it
-    refreshes the "votecount" part (console and screen) and sends nothing to the hall's tablets,
-    nor to the shared tablet, whose answer to the cast says "thank you" until the next voter.
-    """
-    if hub is not None and vote.meeting_id is not None:
-        if ballot:
-            hub.changed(vote.meeting_id, "votecount")
-        else:
-            hub.changed(vote.meeting_id, "vote", "shared_tablet")
+    parts.tell_room(getattr(request.app.state, "hub", None), vote, ballot=ballot)
 
 
 # ---------------------------------------------------------------- setting a vote up
