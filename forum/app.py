@@ -33,6 +33,7 @@ from forum.views import (
     admin_people,
     community,
     directory,
+    followup,
     households,
     issues,
     meetings,
@@ -138,6 +139,16 @@ routes = [
     Route("/series/{id:int}/invitees", admin_committees.series_invitees, methods=BOTH, name="series_invitees"),
     Route("/series/{id:int}/invitees/{invitee:int}/remove", admin_committees.invitee_remove, methods=POST,
           name="invitee_remove"),
+    # after the meeting (issue #12): follow-up actions, whose work, notices, the quarterly review
+    Route("/issues/{id:int}/actions", followup.issue_action_new, methods=POST, name="issue_action_new"),
+    Route("/issues/{id:int}/outside", issues.issue_outside, methods=POST, name="issue_outside"),
+    Route("/issues/{id:int}/rating", followup.issue_rate, methods=POST, name="issue_rate"),
+    Route("/meetings/{id:int}/actions", followup.meeting_action_new, methods=POST, name="meeting_action_new"),
+    Route("/actions/{id:int}", followup.action_detail, name="action"),
+    Route("/actions/{id:int}/{action}", followup.action_update, methods=POST, name="action_update"),
+    Route("/my-work", followup.my_work, name="my_work"),
+    Route("/notices", followup.notices, name="notices"),
+    Route("/notices/{id:int}/open", followup.notice_open, methods=POST, name="notice_open"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

@@ -17,7 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # New tables only: an existing install keeps working unchanged.
+    # New tables, and one column with a default: an existing install keeps working unchanged.
+    with op.batch_alter_table('issue', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('needs_outside', sa.Boolean(), server_default='0', nullable=False))
     op.create_table('action',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issue_id', sa.Integer(), nullable=False),
@@ -108,6 +110,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('issue', schema=None) as batch_op:
+        batch_op.drop_column('needs_outside')
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_user_id'))
 
