@@ -19,10 +19,12 @@ from forum.models import (
     Action,
     ActionNote,
     Committee,
+    Household,
     Issue,
     IssueEvent,
     Notice,
     Organisation,
+    Person,
     User,
     now,
 )
@@ -30,7 +32,7 @@ from forum.models import (
 
 def owner_of(action: Action) -> Owner:
     return Owner(committee_id=action.owner_committee_id, organisation_id=action.owner_organisation_id,
-                 user_id=action.owner_user_id)
+                 user_id=action.owner_user_id, person_id=action.owner_person_id)
 
 
 def facts_of(db: Session, action: Action) -> followup.Facts:
@@ -53,6 +55,9 @@ def owner_name(db: Session, owner: Owner) -> str:
     if owner.organisation_id is not None:
         organisation = db.get(Organisation, owner.organisation_id)
         return organisation.name if organisation else "—"
+    if owner.person_id is not None:
+        resident = db.get(Person, owner.person_id)
+        return resident.name if resident else "—"
     person = db.get(User, owner.user_id) if owner.user_id is not None else None
     return person.display_name if person else "—"
 
@@ -65,6 +70,10 @@ def owner_in_scope(db: Session, owner: Owner, community_id: int) -> bool:
         return committee is not None and committee.community_id == community_id
     if owner.organisation_id is not None:
         return db.get(Organisation, owner.organisation_id) is not None
+    if owner.person_id is not None:
+        resident = db.get(Person, owner.person_id)
+        household = db.get(Household, resident.household_id) if resident and resident.household_id else None
+        return resident is not None and (household is None or household.community_id == community_id)
     person = db.get(User, owner.user_id) if owner.user_id is not None else None
     return person is not None and person.disabled_at is None and person.community_id in (None, community_id)
 
@@ -92,7 +101,7 @@ def create(db: Session, issue: Issue, *, what: str, owner: Owner | None, due: da
         raise Refused("owner", N_("Choose who will do it: a committee, an organisation or a person."))
     action = Action(issue_id=issue.id, community_id=issue.community_id, meeting_id=meeting_id, what=what,
                     owner_committee_id=owner.committee_id, owner_organisation_id=owner.organisation_id,
-                    owner_user_id=owner.user_id, due=due, created_by=actor)
+                    owner_user_id=owner.user_id, owner_person_id=owner.person_id, due=due, created_by=actor)
     db.add(action)
     db.flush()
     _note(db, action, Change.create, actor, f"{owner_name(db, owner)} · {due.isoformat()}")
@@ -132,8 +141,8 @@ def reassign(db: Session, action: Action, owner: Owner | None, *, reason: str, a
     if not owner_in_scope(db, owner, action.community_id):
         raise Refused("owner", N_("Choose who will do it: a committee, an organisation or a person."))
     before = owner_name(db, owner_of(action))
-    action.owner_committee_id, action.owner_organisation_id, action.owner_user_id = (
-        owner.committee_id, owner.organisation_id, owner.user_id)
+    action.owner_committee_id, action.owner_organisation_id, action.owner_user_id, action.owner_person_id = (
+        owner.committee_id, owner.organisation_id, owner.user_id, owner.person_id)
     action.updated_at = now()
     db.add(action)
     text = f"{before} → {owner_name(db, owner)}: {reason.strip()}"
@@ -189,6 +198,8 @@ def sorted_work(actions: list[Action], today: date) -> list[Action]:
 def users_owning(db: Session, owner: Owner) -> list[User]:
     """The sign-ins that answer for an owner: the person, the organisation's liaisons, the committee's members."""
     query = select(User).where(col(User.disabled_at).is_(None))
+    if owner.person_id is not None:
+        return []  # no sign-in: staff report for them
     if owner.user_id is not None:
         query = query.where(User.id == owner.user_id)
     elif owner.organisation_id is not None:

@@ -77,14 +77,17 @@ class Refused(ValueError):
 
 @dataclass(frozen=True)
 class Owner:
-    """Exactly one of the three is set."""
+    """Exactly one is set: a committee, an organisation, a staff member (who reports themselves) or
+    a person without a sign-in (a landlord: staff report for them)."""
 
     committee_id: int | None = None
     organisation_id: int | None = None
     user_id: int | None = None
+    person_id: int | None = None
 
     def is_set(self) -> bool:
-        return sum(x is not None for x in (self.committee_id, self.organisation_id, self.user_id)) == 1
+        return sum(x is not None for x in (self.committee_id, self.organisation_id, self.user_id,
+                                           self.person_id)) == 1
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,10 @@ class Facts:
 
 
 def parse_owner(value: str) -> Owner | None:
-    """The owner a form's select names: "c12" a committee, "o3" an organisation, "u7" a user."""
+    """The owner a form's select names: "c12" a committee, "o3" an organisation, "u7" a staff
+    member, "p9" a person."""
     value = (value or "").strip()
-    kinds = {"c": "committee_id", "o": "organisation_id", "u": "user_id"}
+    kinds = {"c": "committee_id", "o": "organisation_id", "u": "user_id", "p": "person_id"}
     if len(value) < 2 or value[0] not in kinds or not value[1:].isdigit() or len(value) > 19:
         return None
     return Owner(**{kinds[value[0]]: int(value[1:])})
@@ -123,6 +127,8 @@ def owner_key(owner: Owner) -> str:
         return f"c{owner.committee_id}"
     if owner.organisation_id is not None:
         return f"o{owner.organisation_id}"
+    if owner.person_id is not None:
+        return f"p{owner.person_id}"
     return f"u{owner.user_id}" if owner.user_id is not None else ""
 
 

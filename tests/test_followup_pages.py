@@ -206,3 +206,24 @@ def test_notices_show_a_count_in_the_header_and_are_read_when_opened(app, facili
         r = liaison.post(f"/notices/{notice.id}/open", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == f"/actions/{notice.action_id}"
         assert BeautifulSoup(liaison.get("/my-work").text, "html.parser").select_one(".notice-count") is None
+
+
+def test_the_demo_liaison_finds_their_overdue_action_first(app):
+    """forum demo: the city management bureau's check on the noodle shop's fumes is overdue."""
+    with TestClient(app) as liaison:
+        sign_in(liaison, "liaison")
+        page = BeautifulSoup(liaison.get("/").text, "html.parser")
+        assert page.select_one("a[href$=\"/my-work\"]")
+        work = BeautifulSoup(liaison.get("/my-work").text, "html.parser")
+        first = work.select_one(".action-row")
+        assert "overdue" in first["class"] and "复查面馆油烟排放" in first.get_text()
+        assert first.select_one(".flag-overdue")  # said in words, not by colour alone
+
+
+def test_the_demo_keeps_the_satisfaction_rate_per_quarter(client, demo_engine):
+    with Session(demo_engine) as db:
+        ratings = db.exec(select(Rating)).all()
+        community = db.get(Area, ratings[0].community_id)
+    # 满意+基本满意 over all: (21+5 + 18+8 + 6+5) / (27 + 28 + 28) = 63/83 ≈ 76%
+    page = BeautifulSoup(client.get(f"/c/{community.slug}").text, "html.parser")
+    assert "76%" in page.select_one("#h-satisfaction").find_parent("section").get_text()

@@ -19,6 +19,7 @@ OWNERS = {
     "committee": Owner(committee_id=COMMITTEE),
     "other committee": Owner(committee_id=OTHER_COMMITTEE),
     "person": Owner(user_id=USER),
+    "resident": Owner(person_id=USER),
 }
 ACTORS = {
     "nobody": Actor(None),
@@ -160,6 +161,7 @@ def test_my_work_lists_overdue_first_then_by_due_date_done_last():
 
 @pytest.mark.parametrize(("value", "owner"), [
     ("c12", Owner(committee_id=12)), ("o3", Owner(organisation_id=3)), ("u7", Owner(user_id=7)),
+    ("p9", Owner(person_id=9)),
     ("", None), ("x1", None), ("c", None), ("c-1", None), ("o1a", None), ("c" + "9" * 30, None),
 ])
 def test_owner_keys_round_trip(value, owner):

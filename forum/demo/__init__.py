@@ -83,7 +83,7 @@ def seed(session: Session, *, today: datetime | None = None) -> DemoSummary:
     cal = Calendar(session, now)
     cal.series_for_first(c1, formats[c1.id], users["facilitator"], committees[c1.id], orgs)
     cal.series_for_second(c2, formats[c2.id], committees[c2.id], orgs)
-    story = stories.Story(session, committees)
+    story = stories.Story(session, committees, orgs)
     stories.first_community_issues(story, cal, c1, owners[c1.id])
     stories.second_community_issues(story, cal, c2)
     session.flush()

@@ -14,8 +14,8 @@ from forum.models.base import now
 
 
 class Action(SQLModel, table=True):
-    """A follow-up: what is to be done for an issue, by whom (a committee, an organisation or a
-    staff member), by when, and how far it has got. Exactly one owner column is set."""
+    """A follow-up: what is to be done for an issue, by whom (a committee, an organisation, a
+    staff member or another person), by when, and how far it has got. Exactly one owner column is set."""
 
     id: int | None = Field(default=None, primary_key=True)
     issue_id: int = Field(foreign_key="issue.id", index=True)
@@ -26,6 +26,8 @@ class Action(SQLModel, table=True):
     owner_committee_id: int | None = Field(default=None, foreign_key="committee.id", index=True)
     owner_organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     owner_user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    # A person with no sign-in (a shop's landlord, a resident volunteer): staff report for them.
+    owner_person_id: int | None = Field(default=None, foreign_key="person.id")
     due: date = Field(index=True)
     status: str = Field(default="open", max_length=20, index=True)
     blocked_reason: str = Field(default="", max_length=500)

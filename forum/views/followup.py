@@ -240,11 +240,12 @@ NOTICE_KINDS = {
 
 @page
 def notice_open(request: Request, db: Session) -> Response:
-    """Open a notice: it is read, and the person goes to what it is about. Someone else's: 404."""
+    """Open a notice: it is read, and the person goes to what it is about. Someone else's is not
+    theirs to read: back to their own notices, nothing changed."""
     me = require(request, lambda u: u is not None)
     notice = get_or_404(db, Notice, request.path_params["id"])
     if notice.user_id != me.id:
-        raise HTTPException(404)
+        return redirect(request, request.url_for("notices").path)
     if notice.read_at is None:
         notice.read_at = now()
         db.add(notice)

@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('owner_committee_id', sa.Integer(), nullable=True),
     sa.Column('owner_organisation_id', sa.Integer(), nullable=True),
     sa.Column('owner_user_id', sa.Integer(), nullable=True),
+    sa.Column('owner_person_id', sa.Integer(), nullable=True),
     sa.Column('due', sa.Date(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('blocked_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
@@ -42,6 +43,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['owner_committee_id'], ['committee.id'], name=op.f('fk_action_owner_committee_id_committee')),
     sa.ForeignKeyConstraint(['owner_organisation_id'], ['organisation.id'], name=op.f('fk_action_owner_organisation_id_organisation')),
     sa.ForeignKeyConstraint(['owner_user_id'], ['user.id'], name=op.f('fk_action_owner_user_id_user')),
+    sa.ForeignKeyConstraint(['owner_person_id'], ['person.id'], name=op.f('fk_action_owner_person_id_person')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_action'))
     )
     with op.batch_alter_table('action', schema=None) as batch_op:
