@@ -10,9 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import action_registry, audit, auth, followup
+from forum import action_registry, audit, auth, followup, notify
 from forum.followup import Change, Refused
-from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
     Action,
@@ -230,12 +229,7 @@ def notices(request: Request, db: Session) -> Response:
     return render(request, "notices.html", {"rows": rows, "KINDS": NOTICE_KINDS})
 
 
-NOTICE_KINDS = {
-    "assigned": N_("Assigned to you or your organisation"),
-    "due_soon": N_("Due within 3 days"),
-    "overdue": N_("Overdue"),
-    "reopened": N_("Reopened by residents"),
-}
+NOTICE_KINDS = notify.KINDS
 
 
 @page
