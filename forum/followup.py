@@ -14,7 +14,8 @@ An issue offers "resolved" once it has actions and every one is done; the commit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -30,7 +31,8 @@ class Status(StrEnum):
 
 
 STATUS_LABELS = {
-    Status.open: N_("Open"),
+    # Not "Open", whose translation is a vote's (投票中).
+    Status.open: N_("Not started"),
     Status.in_progress: N_("In progress"),
     Status.done: N_("Done"),
     Status.blocked: N_("Blocked"),
@@ -248,3 +250,12 @@ def work_order(items: Sequence[tuple[Status | str, date]], today: date) -> list[
         return (0 if is_overdue(status, due, today) else 1, due)
 
     return sorted(range(len(items)), key=key)
+
+
+_CHANGE = re.compile(r"\b(open|in_progress|done|blocked) → (open|in_progress|done|blocked)\b")
+
+
+def status_words(text: str, translate: Callable[[str], str]) -> str:
+    """A recorded note's "open → done" (stored in codes, so it reads in every language) in words."""
+    return _CHANGE.sub(lambda m: f"{translate(STATUS_LABELS[Status(m[1])])} → {translate(STATUS_LABELS[Status(m[2])])}",
+                       text)

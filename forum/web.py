@@ -102,7 +102,8 @@ def build_env() -> Environment:
     # The translation functions read the request's language from a context variable, so one
     # environment serves every language.
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback)
+    env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback,
+                       status_words=lambda text: followup.status_words(text, gettext))
     env.globals.update(
         LANGUAGES=LANGUAGES,
         STATUS_LABELS=lifecycle.STATUS_LABELS,

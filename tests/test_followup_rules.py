@@ -168,3 +168,9 @@ def test_owner_keys_round_trip(value, owner):
     assert followup.parse_owner(value) == owner
     if owner is not None:
         assert followup.owner_key(owner) == value
+
+
+def test_recorded_status_changes_read_in_words():
+    labels = {"Not started": "未开始", "Done": "已完成"}
+    assert followup.status_words("换设备 — open → done: 已换", lambda m: labels.get(m, m)) == "换设备 — 未开始 → 已完成: 已换"
+    assert followup.status_words("opened → donee", str) == "opened → donee"
