@@ -161,6 +161,15 @@ def move_due(db: Session, action: Action, due: date | None, *, reason: str, acto
     _event(db, action, Change.due, actor, f"{action.what} — {text}")
 
 
+def overdue_issue_ids(db: Session, issue_ids: Iterable[int], today: date) -> set[int]:
+    """Which of these issues have an action past its due day and not done (lists mark them)."""
+    ids = list(issue_ids)
+    if not ids:
+        return set()
+    return set(db.exec(select(Action.issue_id).where(col(Action.issue_id).in_(ids), Action.status != Status.done,
+                                                     Action.due < today)).all())
+
+
 def of_issue(db: Session, issue_id: int) -> list[Action]:
     return list(db.exec(select(Action).where(Action.issue_id == issue_id).order_by(Action.due, Action.id)))
 

@@ -144,6 +144,7 @@ routes = [
     Route("/issues/{id:int}/outside", issues.issue_outside, methods=POST, name="issue_outside"),
     Route("/issues/{id:int}/rating", followup.issue_rate, methods=POST, name="issue_rate"),
     Route("/meetings/{id:int}/actions", followup.meeting_action_new, methods=POST, name="meeting_action_new"),
+    Route("/meetings/{id:int}/draft", followup.meeting_draft, methods=POST, name="meeting_draft"),
     Route("/actions/{id:int}", followup.action_detail, name="action"),
     Route("/actions/{id:int}/{action}", followup.action_update, methods=POST, name="action_update"),
     Route("/my-work", followup.my_work, name="my_work"),

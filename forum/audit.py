@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "issue_move": N_("Issue moved"),
     "issue_schedule": N_("Issue put on an agenda"),
     "issue_outside": N_("Issue marked as needing outside parties"),
+    "agenda_draft": N_("Proposed agenda taken"),
     "issue_rate": N_("Issue rated at the review"),
     "action_create": N_("Action agreed"),
     "action_progress": N_("Progress noted"),

@@ -92,9 +92,8 @@ def take_off_agenda(session: Session, entry: AgendaEntry, *, actor: str) -> None
         session.add(other)
 
 
-def propose_agenda(session: Session, meeting: Meeting, *, actor: str, day: date) -> list[int]:
-    """Place the cycle's draft (forum.cycle) on a new meeting's agenda, for the facilitator to edit;
-    the issues placed."""
+def draft_for(session: Session, meeting: Meeting, *, day: date) -> tuple[cycle.Draft, dict[int, Issue]]:
+    """What the cycle (forum.cycle) proposes for a meeting's agenda, and the issues it names."""
     issues = session.exec(select(Issue).where(Issue.community_id == meeting.community_id,
                                               col(Issue.status).in_([s.value for s in lifecycle.SCHEDULABLE]))).all()
     actions = session.exec(select(Action).where(Action.community_id == meeting.community_id)).all()
@@ -103,7 +102,12 @@ def propose_agenda(session: Session, meeting: Meeting, *, actor: str, day: date)
                            [cycle.IssueFacts(i.id, i.status, i.needs_outside, i.resolved_at) for i in issues],
                            [cycle.ActionFacts(a.issue_id, a.status, a.due, a.owner_organisation_id) for a in actions],
                            day=day, already=already)
-    by_id = {i.id: i for i in issues}
+    return proposed, {i.id: i for i in issues}
+
+
+def propose_agenda(session: Session, meeting: Meeting, *, actor: str, day: date) -> list[int]:
+    """Place the cycle's draft on a meeting's agenda, for the facilitator to edit; the issues placed."""
+    proposed, by_id = draft_for(session, meeting, day=day)
     for issue_id in proposed.issue_ids:
         place_on_agenda(session, by_id[issue_id], meeting, actor=actor)
     return proposed.issue_ids

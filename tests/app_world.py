@@ -545,6 +545,7 @@ CALLS = {
         "source": "paper", "satisfied": "9", "basically": "2", "dissatisfied": "1", "reason": ""}),
     "meeting_action_new": lambda s, w, v: Call({"id": s.meeting_id}, data={
         "entry": s.entries[0], "what": "物业修好路灯", "owner": f"o{w.organisation_id}", "due": _in_days(7)}),
+    "meeting_draft": lambda s, w, v: Call({"id": s.meeting_id}),
     "action": lambda s, w, v: Call({"id": s.action_id}),
     "action_update": lambda s, w, v: Call({"id": s.action_id, "action": v}, data={
         "progress": {"note": "已联系面馆"}, "status": {"status": "done", "note": "已更换"},

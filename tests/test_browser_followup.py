@@ -2,7 +2,7 @@
 
 the liaison finds their overdue action from the header and marks it done with a note; the
 committee member resolves the kitchen-fumes issue, now that every action is done; the facilitator
-creates the next quarterly review, whose draft agenda holds the issue, and records residents'
+creates the next quarterly review, takes its proposed agenda (which holds the issue), and records residents'
 不满意, which reopens it; the next weekly talk's draft has it again. Axe finds nothing serious on
 the new pages. Screenshots go to /tmp/shots/followup-*.
 """
@@ -86,6 +86,8 @@ def test_liaison_done_committee_resolves_review_reopens(browser, live_server, de
     facilitator.goto(f"{base}/c/jiaochangkou/series")
     facilitator.get_by_role("link", name=re.compile("季度评议会")).first.click()
     facilitator.get_by_role("button", name="创建会议").first.click()
+    expect(facilitator.locator("section.proposed")).to_contain_text(FUMES)
+    facilitator.get_by_role("button", name="列入议程").click()
     rate = facilitator.locator("article.rate-item", has_text=FUMES)
     expect(rate).to_be_visible()
     shot(facilitator, "quarterly-draft")
@@ -105,6 +107,6 @@ def test_liaison_done_committee_resolves_review_reopens(browser, live_server, de
     facilitator.goto(f"{base}/c/jiaochangkou/series")
     facilitator.get_by_role("link", name=re.compile("恳谈会")).first.click()
     facilitator.get_by_role("button", name="创建会议").first.click()
-    expect(facilitator.locator("main")).to_contain_text(FUMES)
+    expect(facilitator.locator("section.proposed")).to_contain_text(FUMES)
     shot(facilitator, "weekly-draft")
     facilitator.context.close()

@@ -4,7 +4,7 @@ is done, the quarterly review's 不满意 reopening the issue onto the next week
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -227,3 +227,70 @@ def test_the_demo_keeps_the_satisfaction_rate_per_quarter(client, demo_engine):
     # 满意+基本满意 over all: (21+5 + 18+8 + 6+5) / (27 + 28 + 28) = 63/83 ≈ 76%
     page = BeautifulSoup(client.get(f"/c/{community.slug}").text, "html.parser")
     assert "76%" in page.select_one("#h-satisfaction").find_parent("section").get_text()
+
+
+def _entry_with_decision(engine):
+    from forum.models import AgendaEntry, Meeting
+
+    with Session(engine) as db:
+        entry, meeting = db.exec(select(AgendaEntry, Meeting).join(Meeting, Meeting.id == AgendaEntry.meeting_id)
+                                 .where(AgendaEntry.decision.is_not(None), AgendaEntry.decision != "")
+                                 .order_by(AgendaEntry.id)).first()
+        return entry, meeting
+
+
+def test_from_the_decision_one_tap_to_the_meetings_action_form(facilitator, demo_engine):
+    entry, meeting = _entry_with_decision(demo_engine)
+    page = BeautifulSoup(facilitator.get(f"/meetings/{meeting.id}?entry={entry.id}").text, "html.parser")
+    form = page.select_one("#new-action form")
+    assert form.select_one("#f-m-entry option[selected]")["value"] == str(entry.id)
+    assert form.select_one("#f-m-what")["value"] == entry.decision[:300]
+
+
+def test_an_action_agreed_at_a_meeting_needs_an_item_of_its_agenda(facilitator, demo_engine):
+    entry, meeting = _entry_with_decision(demo_engine)
+    due = (TODAY + timedelta(days=5)).isoformat()
+    with Session(demo_engine) as db:
+        organisation = db.exec(select(Organisation)).first()
+    before = count(demo_engine, Action)
+    r = facilitator.post(f"/meetings/{meeting.id}/actions", data={"entry": "999999", "what": "修路灯",
+                                                                  "owner": f"o{organisation.id}", "due": due})
+    assert r.status_code == 422
+    page = BeautifulSoup(r.text, "html.parser")
+    assert page.select_one("#m-entry-error") and page.select_one("#f-m-what")["value"] == "修路灯"
+    assert count(demo_engine, Action) == before
+    r = facilitator.post(f"/meetings/{meeting.id}/actions", data={"entry": entry.id, "what": "修路灯",
+                                                                  "owner": f"o{organisation.id}", "due": due},
+                         follow_redirects=False)
+    assert r.status_code == 303 and count(demo_engine, Action) == before + 1
+
+
+def test_lists_say_which_issues_have_an_overdue_action(client, demo_engine):
+    with Session(demo_engine) as db:
+        fumes = db.exec(select(Issue).where(Issue.title == "3栋底楼面馆油烟扰民")).one()
+        community = db.get(Area, fumes.community_id)
+        committee = fumes.committee_id
+    for address in (f"/c/{community.slug}/issues", f"/committees/{committee}"):
+        page = BeautifulSoup(client.get(address).text, "html.parser")
+        row = next(li for li in page.select(".issue-row") if "3栋底楼面馆油烟扰民" in li.get_text())
+        assert row.select_one(".flag-overdue").get_text(strip=True) == "⚠ 有跟进事项已逾期"
+
+
+def test_the_proposed_agenda_is_shown_then_taken_in_one_tap(facilitator, demo_engine):
+    from forum.models import AgendaEntry, Meeting, Series
+
+    with Session(demo_engine) as db:
+        series = db.exec(select(Series).where(Series.cadence == "weekly").order_by(Series.id)).first()
+        meeting = Meeting(community_id=series.community_id, series_id=series.id, title=series.title, cadence="weekly",
+                          starts_at=datetime.combine(TODAY + timedelta(days=60), datetime.min.time()),
+                          duration_minutes=60, place="活动室")
+        db.add(meeting)
+        db.commit()
+        meeting_id = meeting.id
+    page = BeautifulSoup(facilitator.get(f"/meetings/{meeting_id}").text, "html.parser")
+    proposed = page.select("section.proposed li a")
+    assert proposed  # the demo's accepted issues and the fumes with its overdue check
+    assert facilitator.post(f"/meetings/{meeting_id}/draft", follow_redirects=False).status_code == 303
+    with Session(demo_engine) as db:
+        placed = db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting_id)).all()
+    assert len(placed) == len(proposed)

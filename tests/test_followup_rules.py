@@ -172,5 +172,6 @@ def test_owner_keys_round_trip(value, owner):
 
 def test_recorded_status_changes_read_in_words():
     labels = {"Not started": "未开始", "Done": "已完成"}
-    assert followup.status_words("换设备 — open → done: 已换", lambda m: labels.get(m, m)) == "换设备 — 未开始 → 已完成: 已换"
+    words = followup.status_words("换设备 — open → done: 已换", lambda m: labels.get(m, m))
+    assert words == "换设备 — 未开始 → 已完成: 已换"
     assert followup.status_words("opened → donee", str) == "opened → donee"

@@ -145,6 +145,7 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "issue_outside": {"POST": Rule(TRIAGERS)},
     "issue_rate": {"POST": Rule(RUNNERS)},
     "meeting_action_new": {"POST": Rule(RUNNERS)},
+    "meeting_draft": {"POST": Rule(RUNNERS)},
     "action": {"GET": Rule(EVERYONE, staff_sees=REPORTERS)},
     "action_update": {"POST": {"progress": Rule(REPORTERS), "status": Rule(REPORTERS), "reassign": Rule(TRIAGERS),
                                "due": Rule(TRIAGERS)}},

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import action_registry, audit, auth, followup, notify
+from forum import action_registry, audit, auth, followup, issue_registry, notify
 from forum.followup import Change, Refused
 from forum.i18n import gettext as _
 from forum.models import (
@@ -267,7 +267,13 @@ def meeting_followup_context(db: Session, meeting: Meeting, values: dict | None 
             col(Action.owner_organisation_id).is_not(None)).distinct()).all()
         invite = list(db.exec(select(Organisation).where(col(Organisation.id).in_(owning)).order_by(Organisation.id)))
     to_rate = [db.get(Issue, i) for i in issue_ids] if meeting.cadence == "quarterly" else []
+    # The cycle's proposal for a meeting yet to end (forum.cycle), for the facilitator to take.
+    proposed: list[Issue] = []
+    if meeting.status != "ended":
+        draft, by_id = issue_registry.draft_for(db, meeting, day=meeting.starts_at.date())
+        proposed = [by_id[i] for i in draft.issue_ids]
     return new_action_context(db, meeting.community_id, values, errors) | {
+        "proposed": proposed,
         "meeting_action_rows": action_rows(db, list(actions)),
         "invite": invite,
         "to_rate": [i for i in to_rate if i is not None],
@@ -344,3 +350,19 @@ def issue_rate(request: Request, db: Session) -> Response:
         response.status_code = 422
         return response
     return detail_page(request, db, issue, rating=(values, errors))
+
+
+@page
+def meeting_draft(request: Request, db: Session) -> Response:
+    """Put the cycle's proposed agenda on the meeting (the facilitator then removes or reorders)."""
+    meeting = get_or_404(db, Meeting, request.path_params["id"])
+    staff = require(request, auth.can_run_meetings)
+    if not auth.can_run(staff, meeting):
+        raise HTTPException(403)
+    if meeting.status != "ended":
+        placed = issue_registry.propose_agenda(db, meeting, actor=staff.display_name, day=meeting.starts_at.date())
+        if placed:
+            audit.record(db, request, "agenda_draft", "meeting", meeting.id, f"issues {placed}",
+                         community_id=meeting.community_id)
+            db.commit()
+    return redirect(request, request.url_for("meeting", id=meeting.id).path)

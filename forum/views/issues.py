@@ -59,6 +59,7 @@ def issue_list(request: Request, db: Session) -> Response:
         "more": len(issues) > PAGE_SIZE,
         "filters": filters,
         "committees": {c.id: c for c in committees_of(db, community.id)},
+        "overdue_issues": action_registry.overdue_issue_ids(db, (i.id for i in issues[:PAGE_SIZE]), now().date()),
     }
     # The filter form swaps only the results; the address bar keeps the filters for sharing.
     name = "_partials/issue_list.html" if is_htmx(request) else "issues.html"

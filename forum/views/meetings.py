@@ -125,7 +125,7 @@ def series_detail(request: Request, db: Session) -> Response:
 def series_create_meeting(request: Request, db: Session) -> Response:
     """Turn one computed occurrence into a meeting (idempotent: a second click opens the first)."""
     series = get_or_404(db, Series, request.path_params["id"])
-    staff = require_in(request, auth.can_run_meetings, series.community_id)
+    require_in(request, auth.can_run_meetings, series.community_id)
     raw = str(form(request).get("starts_at", ""))
     try:
         when = datetime.fromisoformat(raw)
@@ -146,10 +146,8 @@ def series_create_meeting(request: Request, db: Session) -> Response:
         db.add(existing)
         try:
             db.flush()
-            # The cycle proposes the agenda (forum.cycle); the facilitator edits it on the meeting's page.
-            proposed = issue_registry.propose_agenda(db, existing, actor=staff.display_name, day=when.date())
-            audit.record(db, request, "meeting_create", "meeting", existing.id,
-                         f"series {series.id}; draft agenda: {proposed}", community_id=series.community_id)
+            audit.record(db, request, "meeting_create", "meeting", existing.id, f"series {series.id}",
+                         community_id=series.community_id)
             db.commit()
         except IntegrityError:  # two facilitators clicked at once: the other one made it
             db.rollback()
