@@ -170,6 +170,13 @@ def overdue_issue_ids(db: Session, issue_ids: Iterable[int], today: date) -> set
                                                      Action.due < today)).all())
 
 
+def rows(db: Session, actions: Iterable[Action], today: date) -> list[dict]:
+    """What a list of actions shows for each: owner, overdue (and by how much), due soon, its issue."""
+    return [{"action": a, "owner": owner_name(db, owner_of(a)), "overdue": followup.is_overdue(a.status, a.due, today),
+             "late": followup.days_late(a.due, today), "soon": followup.is_due_soon(a.status, a.due, today),
+             "issue": db.get(Issue, a.issue_id)} for a in actions]
+
+
 def of_issue(db: Session, issue_id: int) -> list[Action]:
     return list(db.exec(select(Action).where(Action.issue_id == issue_id).order_by(Action.due, Action.id)))
 

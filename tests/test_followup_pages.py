@@ -294,3 +294,23 @@ def test_the_proposed_agenda_is_shown_then_taken_in_one_tap(facilitator, demo_en
     with Session(demo_engine) as db:
         placed = db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting_id)).all()
     assert len(placed) == len(proposed)
+
+
+def test_the_console_shows_the_items_actions_overdue_marked(facilitator, demo_engine):
+    from forum import room
+    from forum.models import Meeting
+
+    with Session(demo_engine, expire_on_commit=False) as db:
+        fumes = db.exec(select(Issue).where(Issue.title == "3栋底楼面馆油烟扰民")).one()
+        meeting = db.exec(select(Meeting).where(Meeting.community_id == fumes.community_id,
+                                                Meeting.status == "planned").order_by(Meeting.starts_at)).first()
+        entry = issue_registry.place_on_agenda(db, fumes, meeting, actor="t")
+        room.start(db, meeting, actor="t")
+        db.flush()
+        meeting.current_entry_id = entry.id
+        db.add(meeting)
+        db.commit()
+    page = BeautifulSoup(facilitator.get(f"/meetings/{meeting.id}/run").text, "html.parser")
+    overdue = page.select(".entry-actions .action-row.overdue")
+    assert len(overdue) == 1 and "复查面馆油烟排放" in overdue[0].get_text()
+    assert overdue[0].select_one(".flag-overdue")

@@ -58,11 +58,7 @@ def owner_options(db: Session, community_id: int) -> list[tuple[str, str]]:
 
 def action_rows(db: Session, actions: list[Action]) -> list[dict]:
     """What the shared list of actions shows for each: owner, due, status, overdue and by how much."""
-    day = today()
-    return [{"action": a, "owner": action_registry.owner_name(db, action_registry.owner_of(a)),
-             "overdue": followup.is_overdue(a.status, a.due, day), "late": followup.days_late(a.due, day),
-             "soon": followup.is_due_soon(a.status, a.due, day), "issue": db.get(Issue, a.issue_id)}
-            for a in actions]
+    return action_registry.rows(db, actions, today())
 
 
 def new_action_context(db: Session, community_id: int, values: dict | None = None, errors: dict | None = None) -> dict:
