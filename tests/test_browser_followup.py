@@ -49,6 +49,12 @@ def test_liaison_done_committee_resolves_review_reopens(browser, live_server, de
     # The liaison: one tap from the header to their work, the overdue check first.
     liaison = device(browser)
     sign_in(liaison, base, "liaison")
+    # The header counts their unread notices; the notices page lists the overdue check.
+    expect(liaison.locator(".notice-count")).to_contain_text("1")
+    liaison.get_by_role("link", name=re.compile("^通知")).click()
+    expect(liaison.locator(".notice-row.unread")).to_contain_text("复查面馆油烟排放")
+    assert not axe_serious(liaison), axe_serious(liaison)
+    shot(liaison, "notices")
     liaison.get_by_role("link", name=re.compile("^我的待办")).click()
     first = liaison.locator(".action-row").first
     expect(first).to_contain_text("复查面馆油烟排放")

@@ -16,7 +16,7 @@ def test_the_demo_liaison_is_told_of_the_overdue_check_once_a_day(demo_engine):
     today = date.today()
     with Session(demo_engine) as db:
         liaison = db.exec(select(User).where(User.username == "liaison")).one()
-        assert notify.sweep(db, today) > 0
+        notify.sweep(db, today)  # the demo has swept today already: nothing new, or what is new
         db.commit()
         overdue = db.exec(select(Notice).where(Notice.user_id == liaison.id, Notice.kind == "overdue")).all()
         assert len(overdue) == 1 and "复查面馆油烟排放" in db.get(Action, overdue[0].action_id).what
@@ -34,4 +34,14 @@ def test_the_command_writes_one_file_a_person(demo_engine, tmp_path, monkeypatch
     text = (tmp_path / "digests" / "liaison.txt").read_text(encoding="utf-8")
     assert "复查面馆油烟排放" in text
     result = CliRunner().invoke(main, ["notify"], catch_exceptions=False)
-    assert "==> liaison" in result.output and "0 new notice(s)" in result.output
+    assert "==> liaison" in result.output and "0 new notice(s)" in result.output  # once a day
+
+
+def test_a_done_action_is_told_of_no_more(demo_engine):
+    today = date.today()
+    with Session(demo_engine) as db:
+        for action in db.exec(select(Action)).all():
+            action.status = "done"
+            db.add(action)
+        db.commit()
+        assert notify.sweep(db, today + timedelta(days=1)) == 0

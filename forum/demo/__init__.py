@@ -28,6 +28,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from forum import notify
 from forum.demo import places, rooms, stories
 from forum.demo.data import (
     CITY_MANAGEMENT,
@@ -89,4 +90,7 @@ def seed(session: Session, *, today: datetime | None = None) -> DemoSummary:
     session.flush()
     for c in (c1, c2):
         rooms.rooms_of_past_meetings(session, c, owners[c.id], rng)
+    # Today's notices, as the daily `forum notify` would have written them: the liaison's header
+    # shows the overdue check on the noodle shop.
+    notify.sweep(session, now.date())
     return _summary(created=True)
