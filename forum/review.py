@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from forum import action_registry, counting, issue_registry
 from forum.followup import Refused
-from forum.i18n import N_
+from forum.i18n import N_, gettext
 from forum.lifecycle import Facts, Status, Step
 from forum.models import Issue, Rating, Vote, VoteTally
 from forum.votes.results import stored_hands
@@ -99,8 +99,10 @@ def rate(db: Session, issue: Issue, counts: Counts, *, source: str, reason: str,
                     satisfied=counts.satisfied, basically=counts.basically, dissatisfied=counts.dissatisfied,
                     verdict=found.value, source=source, reason=reason, by=actor)
     db.add(rating)
-    note = f"{counts.satisfied}/{counts.basically}/{counts.dissatisfied} → {found.value}" + (
-        f": {reason}" if reason else "")
+    # Written in the words of whoever records it (as any note typed there), so the timeline reads.
+    words = {v: gettext(VERDICT_LABELS[v]) for v in Verdict}
+    note = (f"{words[Verdict.satisfied]} {counts.satisfied} · {words[Verdict.basically]} {counts.basically} · "
+            f"{words[Verdict.dissatisfied]} {counts.dissatisfied} → {words[found]}") + (f": {reason}" if reason else "")
     if found is Verdict.dissatisfied:
         issue_registry.move(db, issue, Step.reopen, actor=actor, facts=Facts(reason=reason), note=note,
                             meeting_id=meeting_id)
