@@ -104,3 +104,18 @@ def test_the_satisfaction_rate_is_satisfied_and_basically_over_all():
                                               (date(2026, 4, 1), "2026Q2"), (date(2026, 12, 31), "2026Q4")])
 def test_quarters(day, quarter):
     assert review.quarter_of(day) == quarter
+
+
+def test_a_closed_rating_votes_tally_and_hands_are_the_ratings():
+    """The vote of those present, taken with the votes package: tablets' ballots and a show of hands."""
+    from types import SimpleNamespace
+
+    from forum.models import VoteTally
+
+    class Tallies:
+        def exec(self, _statement):
+            return [VoteTally(vote_id=1, choice="satisfied", heads=3), VoteTally(vote_id=1, choice="dissatisfied",
+                                                                                  heads=1)]
+
+    vote = SimpleNamespace(id=1, hands='{"basically_satisfied": 4, "dissatisfied": 2}')
+    assert review.counts_of_vote(Tallies(), vote) == review.Counts(3, 4, 3)

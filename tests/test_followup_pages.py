@@ -319,3 +319,15 @@ def test_the_console_shows_the_items_actions_overdue_marked(facilitator, demo_en
     overdue = page.select(".entry-actions .action-row.overdue")
     assert len(overdue) == 1 and "复查面馆油烟排放" in overdue[0].get_text()
     assert overdue[0].select_one(".flag-overdue")
+
+
+@pytest.mark.parametrize("data", [{"source": "vote", "vote": "999999"}, {"source": "vote", "vote": ""},
+                                  {"source": "hands", "satisfied": "x"}, {"source": "paper", "dissatisfied": "-3"},
+                                  {"source": "hands"}, {"source": "telepathy"}])
+def test_a_rating_that_cannot_be_read_is_refused_and_stores_nothing(facilitator, demo_engine, decided, data):
+    _resolve(facilitator, decided)
+    before = count(demo_engine, Rating), count(demo_engine, IssueEvent)
+    r = facilitator.post(f"/issues/{decided['issue']}/rating", data=data)
+    assert r.status_code == 422
+    assert BeautifulSoup(r.text, "html.parser").select_one(".rating-form .error")
+    assert (count(demo_engine, Rating), count(demo_engine, IssueEvent)) == before

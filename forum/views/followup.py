@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import action_registry, audit, auth, followup, issue_registry, notify
+from forum import action_registry, audit, auth, followup, issue_registry, notify, votes
 from forum.followup import Change, Refused
 from forum.i18n import gettext as _
 from forum.models import (
@@ -277,6 +277,9 @@ def meeting_followup_context(db: Session, meeting: Meeting, values: dict | None 
         "VERDICTS": review.VERDICT_LABELS,
         "RATING_SOURCES": review.SOURCES,
         "rating_values": {}, "rating_errors": {}, "rating_issue": None,
+        # The vote of those present, taken with the votes package on the item: its closed tally is the rating.
+        "rating_votes_by_issue": {i.id: [v for v in votes.votes_of_issue(db, i.id)
+                                         if v.kind == "rating" and v.status == "closed"] for i in to_rate if i},
     }
 
 
