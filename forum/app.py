@@ -33,6 +33,7 @@ from forum.views import (
     admin_people,
     community,
     directory,
+    followup,
     households,
     issues,
     meetings,
@@ -81,6 +82,10 @@ routes = [
         Route("/move", issues.issue_move, methods=POST, name="issue_move"),
         Route("/schedule", issues.issue_schedule, methods=POST, name="issue_schedule"),
         Route("/votes", vote_views.issue_votes, methods=BOTH, name="issue_votes"),
+        # after the meeting (issue #12): its follow-up actions, outside parties, the review's rating
+        Route("/actions", followup.issue_action_new, methods=POST, name="issue_action_new"),
+        Route("/outside", issues.issue_outside, methods=POST, name="issue_outside"),
+        Route("/rating", followup.issue_rate, methods=POST, name="issue_rate"),
     ]),
     Route("/series/{id:int}", meetings.series_detail, name="series"),
     Group("/series/{id:int}", [
@@ -96,6 +101,8 @@ routes = [
         Route("/agenda/{entry:int}/remove", meetings.agenda_remove, methods=POST, name="agenda_remove"),
         Route("/agenda/{entry:int}/minutes", meetings.agenda_minutes, methods=POST, name="agenda_minutes"),
         Route("/votes", vote_views.meeting_votes, methods=BOTH, name="meeting_votes"),
+        Route("/actions", followup.meeting_action_new, methods=POST, name="meeting_action_new"),
+        Route("/draft", followup.meeting_draft, methods=POST, name="meeting_draft"),
         # the live room: the facilitator's console, the hall's screen, the tablets, and its socket
         Route("/run", room.console, name="room_console"),
         Route("/run/households", room.household_search, name="room_household_search"),
@@ -159,6 +166,14 @@ routes = [
         Route("/users/{id:int}/enable", admin_people.user_enable, methods=POST, name="user_enable"),
         Route("/users/{id:int}/password", admin_people.user_password_reset, methods=POST, name="user_password_reset"),
     ]),
+    # after the meeting (issue #12): follow-up actions, whose work, notices
+    Route("/actions/{id:int}", followup.action_detail, name="action"),
+    Group("/actions/{id:int}", [
+        Route("/{action}", followup.action_update, methods=POST, name="action_update"),
+    ]),
+    Route("/my-work", followup.my_work, name="my_work"),
+    Route("/notices", followup.notices, name="notices"),
+    Route("/notices/{id:int}/open", followup.notice_open, methods=POST, name="notice_open"),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

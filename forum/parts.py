@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
-from forum import agenda, joining, minutes, secrecy, verification, votes
+from forum import action_registry, agenda, joining, minutes, secrecy, verification, votes
 from forum.i18n import gettext as _
 from forum.models import (
     AgendaEntry,
@@ -84,8 +84,11 @@ def entry_context(db: Session, meeting: Meeting) -> dict[str, Any]:
                                .order_by(col(IssueEvent.at).desc(), col(IssueEvent.id).desc()).limit(5)))
     entries = agenda.entries_of(db, meeting.id)
     number = entries.index(entry) + 1 if entry in entries else None
+    # The console sees the issue's follow-up actions, overdue ones marked (forum.action_registry).
+    actions = action_registry.rows(db, action_registry.of_issue(db, issue.id), now().date()) if issue else []
     return {"entry": entry, "issue": issue, "history": history, "number": number, "total": len(entries),
-            "timer": timer(meeting.entry_started_at, entry.planned_minutes) if entry else None, "clock": clock}
+            "timer": timer(meeting.entry_started_at, entry.planned_minutes) if entry else None, "clock": clock,
+            "entry_actions": actions}
 
 
 def agenda_context(db: Session, meeting: Meeting) -> dict[str, Any]:

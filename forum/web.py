@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Match, Mount
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from forum import auth, forms, i18n, lifecycle, models, sessions
+from forum import auth, followup, forms, i18n, lifecycle, models, sessions
 from forum.i18n import LANGUAGES, format_when, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
@@ -82,7 +82,8 @@ def build_env() -> Environment:
     # The translation functions read the request's language from a context variable, so one
     # environment serves every language.
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback)
+    env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback,
+                       status_words=lambda text: followup.status_words(text, gettext))
     env.globals.update(
         LANGUAGES=LANGUAGES,
         STATUS_LABELS=lifecycle.STATUS_LABELS,
@@ -95,6 +96,8 @@ def build_env() -> Environment:
         ORGANISATION_KINDS=models.ORGANISATION_KINDS,
         ROLES=models.ROLES,
         MEETING_STATUSES=models.MEETING_STATUSES,
+        ACTION_STATUSES=followup.STATUS_LABELS,
+        ACTION_CHANGES={f"action_{k}": v for k, v in followup.CHANGE_LABELS.items()},
         # Staff forms show only to those who may use them: staff of the object's community.
         runs_meetings_in=auth.runs_meetings_in,
         triages_in=auth.triages_in,
@@ -103,10 +106,14 @@ def build_env() -> Environment:
 
 
 def _common_context(request: Request) -> dict[str, Any]:
-    from forum import room_header  # it reads the room's cookies, which forum.live names
+    # room_header reads the room's cookies, which forum.live names; action_registry counts notices.
+    from forum import action_registry, room_header
 
+    current = getattr(request.state, "user", None)
+    db = getattr(request.state, "db", None)
     return {
-        "user": getattr(request.state, "user", None),
+        "notice_count": action_registry.unread_count(db, current) if db is not None and current else 0,
+        "user": current,
         "language": i18n.current_language(),
         "htmx": is_htmx(request),
         # A tablet in a meeting shows the meeting's header, not the site's menu.

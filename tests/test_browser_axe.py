@@ -25,6 +25,8 @@ pytestmark = pytest.mark.browser
 LOOKERS = ("anonymous", "facilitator_A")
 OWN_LOOKERS = {"household_import": ("admin",), "room_tablet": ("tablet_A",), "vote_ballot": ("tablet_A",),
                "room_shared_tablet": ("shared_tablet_A",), "audit_log": ("admin",), "person": ("admin",),
+               # follow-up (issue 12): the liaison's own work, notices and action, with its forms
+               "my_work": ("liaison",), "notices": ("liaison",), "action": ("liaison", "committee_A"),
                **{name: ("admin",) for name in ("admin_home", "admin_area", "admin_committee", "admin_organisations",
                                                 "admin_organisation", "admin_users", "admin_user")}}
 # Pages in another state than the world's live meeting: the ended meeting's hall screen and tablet.
