@@ -161,9 +161,9 @@ def can_run(user: User | None, meeting: Meeting) -> bool:
 DEVICE_COOKIE = "forum_device"
 # What forum hands out (secrets.token_urlsafe(24)); anything else in the cookie is nobody.
 _DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,64}")
-# The session key that makes a device a meeting's shared tablet (kiosk): {"meeting": id, "by": name}.
+# The session key that makes a device a meeting's shared tablet: {"meeting": id, "by": name}.
 # Only staff set it, and setting it signs them out on that device.
-KIOSK_SESSION = "kiosk"
+SHARED_TABLET_SESSION = "kiosk"  # its first name, kept: shared tablets stay signed in across an upgrade
 
 
 def device_token(cookies: Mapping[str, str]) -> str | None:
@@ -186,10 +186,10 @@ def device_attendance(db: Session, cookies: Mapping[str, str], meeting_id: int |
                    .where(Meeting.status != MeetingStatus.ended).order_by(Attendance.id.desc())).first()
 
 
-def is_kiosk_of(session: Mapping, meeting_id: int | None) -> bool:
+def is_shared_tablet_of(session: Mapping, meeting_id: int | None) -> bool:
     """This device is the shared tablet of that meeting."""
-    kiosk = session.get(KIOSK_SESSION)
-    return isinstance(kiosk, dict) and meeting_id is not None and kiosk.get("meeting") == meeting_id
+    mark = session.get(SHARED_TABLET_SESSION)
+    return isinstance(mark, dict) and meeting_id is not None and mark.get("meeting") == meeting_id
 
 
 def sees_dashboard(user: User | None, area_id: int | None) -> bool:

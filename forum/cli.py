@@ -385,4 +385,34 @@ def bench_vote(voters: int, spread: float, rounds: int) -> None:
         raise click.ClickException("the final totals do not match what was cast")
 
 
+@main.command("notify")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one text file a person (USERNAME.txt) here instead of printing.")
+def notify_command(out: Path | None) -> None:
+    """Daily digest (for cron): write today's due and overdue notices, then each person's unread
+    notices as an email-ready text."""
+    from forum import notify
+    from forum.models import now
+
+    settings = _settings()
+    engine = _engine()
+    database.upgrade(engine)
+    today = now().date()
+    with Session(engine) as session:
+        written = notify.sweep(session, today)
+        session.commit()
+        found = notify.digests(session, today, (settings.public_url or "http://127.0.0.1:8000").rstrip("/"),
+                               settings.language)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for digest in found:
+            (out / f"{digest.username}.txt").write_text(digest.text, encoding="utf-8")
+        click.echo(f"{written} new notice(s); {len(found)} digest(s) written to {out}")
+        return
+    for digest in found:
+        click.echo(f"==> {digest.username}")
+        click.echo(digest.text)
+    click.echo(f"{written} new notice(s); {len(found)} digest(s)")
+
+
 cli_admin.register(main, import_group, user_group)  # init, area, committee, organisation, user add, imports

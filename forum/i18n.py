@@ -1,5 +1,7 @@
 """Languages of the interface: Chinese (zh-Hans, the default) and English.
 
+Also how dates and times are written in each language (``format_when``, the templates' ``when``).
+
 Message ids in code and templates are English; ``locale/zh_Hans/LC_MESSAGES/messages.po`` holds
 the Chinese. The .po file is compiled in memory at start-up, so a checkout needs no build step
 and no binary .mo file is committed. The language of the current request lives in a context
@@ -11,9 +13,11 @@ from __future__ import annotations
 import contextvars
 import gettext as _gettext
 import io
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -103,3 +107,22 @@ _ = gettext
 def N_(message: str) -> str:
     """Mark a message for extraction where it is defined; translate it where it is shown."""
     return message
+
+
+def _babel_locale() -> str:
+    return "zh_Hans_CN" if current_language() == "zh-Hans" else "en_GB"
+
+
+def format_when(value: datetime | date | None, style: str = "medium") -> str:
+    """Dates and times as people in the current language write them."""
+    if value is None:
+        return ""
+    locale = _babel_locale()
+    if isinstance(value, datetime):
+        if style == "time":
+            return format_time(value, "short", locale=locale)
+        if style == "date":
+            return format_date(value, "full", locale=locale)
+        # Minutes, not seconds: people read "19:30", never "19:30:00".
+        return f"{format_date(value, 'medium', locale=locale)} {format_time(value, 'short', locale=locale)}"
+    return format_date(value, "medium", locale=locale)

@@ -7,12 +7,14 @@ with the status.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from datetime import date
 
-from forum import lifecycle
+from sqlmodel import Session, col, select
+
+from forum import agenda, cycle, lifecycle
 from forum.i18n import N_
 from forum.lifecycle import Facts, Status, Step
-from forum.models import AgendaEntry, Issue, IssueEvent, Meeting, now
+from forum.models import Action, AgendaEntry, Issue, IssueEvent, Meeting, now
 
 
 def raise_issue(session: Session, *, community_id: int, title: str, description: str, category: str,
@@ -83,11 +85,30 @@ def take_off_agenda(session: Session, entry: AgendaEntry, *, actor: str) -> None
         if elsewhere is None:
             move(session, issue, Step.unschedule, actor=actor, meeting_id=meeting_id)
     # Positions stay dense so "move up/down" swaps neighbours.
-    rest = session.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting_id)
-                        .order_by(AgendaEntry.position)).all()
-    for i, other in enumerate(rest, start=1):
+    for i, other in enumerate(agenda.entries_of(session, meeting_id), start=1):
         other.position = i
         session.add(other)
+
+
+def draft_for(session: Session, meeting: Meeting, *, day: date) -> tuple[cycle.Draft, dict[int, Issue]]:
+    """What the cycle (forum.cycle) proposes for a meeting's agenda, and the issues it names."""
+    issues = session.exec(select(Issue).where(Issue.community_id == meeting.community_id,
+                                              col(Issue.status).in_([s.value for s in lifecycle.SCHEDULABLE]))).all()
+    actions = session.exec(select(Action).where(Action.community_id == meeting.community_id)).all()
+    already = session.exec(select(AgendaEntry.issue_id).where(AgendaEntry.meeting_id == meeting.id)).all()
+    proposed = cycle.draft(meeting.cadence,
+                           [cycle.IssueFacts(i.id, i.status, i.needs_outside, i.resolved_at) for i in issues],
+                           [cycle.ActionFacts(a.issue_id, a.status, a.due, a.owner_organisation_id) for a in actions],
+                           day=day, already=already)
+    return proposed, {i.id: i for i in issues}
+
+
+def propose_agenda(session: Session, meeting: Meeting, *, actor: str, day: date) -> list[int]:
+    """Place the cycle's draft on a meeting's agenda, for the facilitator to edit; the issues placed."""
+    proposed, by_id = draft_for(session, meeting, day=day)
+    for issue_id in proposed.issue_ids:
+        place_on_agenda(session, by_id[issue_id], meeting, actor=actor)
+    return proposed.issue_ids
 
 
 def history(session: Session, issue_id: int) -> list[IssueEvent]:

@@ -390,7 +390,7 @@ class Hub:
         if audience not in AUDIENCES:
             audience = "tablet"
         allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket,
-                                          auth.is_kiosk_of(websocket.session, meeting_id))
+                                          auth.is_shared_tablet_of(websocket.session, meeting_id))
         if not allowed:
             await websocket.close(code=1008)
             return
@@ -453,11 +453,11 @@ class Hub:
         if name is not None:
             room.pages[send] = name
 
-    def _allowed(self, meeting_id: int, audience: str, websocket: WebSocket, kiosk: bool = False) -> bool:
+    def _allowed(self, meeting_id: int, audience: str, websocket: WebSocket, shared_tablet: bool = False) -> bool:
         with Session(self.engine) as db:
             if db.get(Meeting, meeting_id) is None:
                 return False
-            if audience in ("tablet", "screen") or (audience == "kiosk" and kiosk):
+            if audience in ("tablet", "screen") or (audience == "shared_tablet" and shared_tablet):
                 return True
             # The console, and the shared tablet's ballots (they carry the key to cast them).
             user = sessions.resolve(db, websocket.session, sessions.expiry_of(websocket))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from forum import agenda
+from forum.i18n import format_when
 from forum.i18n import gettext as _
 from forum.models import (
     CATEGORIES,
@@ -29,7 +30,6 @@ from forum.models import (
     SpeakingRequest,
     User,
 )
-from forum.web import format_when
 
 
 @dataclass

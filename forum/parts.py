@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
-from forum import agenda, joining, minutes, secrecy, verification, votes
+from forum import action_registry, agenda, joining, minutes, secrecy, verification, votes
 from forum.i18n import gettext as _
 from forum.models import (
     AgendaEntry,
@@ -38,8 +38,11 @@ from forum.models import (
 from forum.room import SPEAKER_MINUTES, attendance_count, clock, current_entry, queue_of, timer
 from forum.web import qr_svg
 
-AUDIENCES = ("console", "tablet", "screen", "kiosk")
-ROOM_AUDIENCES = ("console", "tablet", "screen")  # what a part is for unless it says (not the kiosk)
+if TYPE_CHECKING:  # the hub imports this table; this module only names its type
+    from forum.live import Hub
+
+AUDIENCES = ("console", "tablet", "screen", "shared_tablet")
+ROOM_AUDIENCES = ("console", "tablet", "screen")  # what a part is for unless it says (not the shared tablet)
 
 Context = Callable[[Session, Meeting], dict[str, Any]]
 
@@ -62,7 +65,7 @@ class Part:
 
     @property
     def element_id(self) -> str:
-        return f"room-{self.name}"
+        return "room-" + self.name.replace("_", "-")  # ids are hyphenated: room-shared-tablet
 
 
 # ---------------------------------------------------------------- the room
@@ -81,8 +84,11 @@ def entry_context(db: Session, meeting: Meeting) -> dict[str, Any]:
                                .order_by(col(IssueEvent.at).desc(), col(IssueEvent.id).desc()).limit(5)))
     entries = agenda.entries_of(db, meeting.id)
     number = entries.index(entry) + 1 if entry in entries else None
+    # The console sees the issue's follow-up actions, overdue ones marked (forum.action_registry).
+    actions = action_registry.rows(db, action_registry.of_issue(db, issue.id), now().date()) if issue else []
     return {"entry": entry, "issue": issue, "history": history, "number": number, "total": len(entries),
-            "timer": timer(meeting.entry_started_at, entry.planned_minutes) if entry else None, "clock": clock}
+            "timer": timer(meeting.entry_started_at, entry.planned_minutes) if entry else None, "clock": clock,
+            "entry_actions": actions}
 
 
 def agenda_context(db: Session, meeting: Meeting) -> dict[str, Any]:
@@ -148,7 +154,7 @@ def vote_context(db: Session, meeting: Meeting) -> dict:
     return result_context(db, vote)
 
 
-def kiosk_context(db: Session, meeting: Meeting) -> dict:
+def shared_tablet_context(db: Session, meeting: Meeting) -> dict:
     """The shared tablet: the open vote it has a ballot open in (else the room's open vote)."""
     opened = [v for v in votes.votes_of_meeting(db, meeting.id) if v.status == VoteStatus.open]
     vote = next((v for v in opened if v.kiosk_voter), None) or next(iter(opened), None)
@@ -171,7 +177,7 @@ PARTS: dict[str, Part] = {part.name: part for part in (
     # The count inside the vote region (#room-votecount), refreshed alone as ballots arrive.
     Part("votecount", "_partials/room_votecount.html", vote_context, ("console", "screen")),
     # The shared tablet's ballot, for the one voter the facilitator opened it for.
-    Part("kiosk", "_partials/room_kiosk.html", kiosk_context, ("kiosk",)),
+    Part("shared_tablet", "_partials/room_shared_tablet.html", shared_tablet_context, ("shared_tablet",)),
 )}
 
 
@@ -195,3 +201,16 @@ def vote_section(db: Session, meeting: Meeting, entry: AgendaEntry) -> minutes.S
 
 # Each gives a titled block of lines under an agenda entry, or None when it has nothing to say of it.
 MINUTES_SECTIONS: tuple[minutes.SectionFn, ...] = (vote_section,)
+
+
+def tell_room(hub: Hub | None, vote: Vote, *, ballot: bool = False) -> None:
+    """The parts of a meeting's room a vote's change refreshes (after the commit; also as the
+    closer closes it). A ballot changes only the count, which tablets do not show while the vote
+    is open: it refreshes the "votecount" part (console and screen) and sends nothing to the hall's
+    tablets, nor to the shared tablet, whose answer to the cast says "thank you" until the next voter.
+    """
+    if hub is not None and vote.meeting_id is not None:
+        if ballot:
+            hub.changed(vote.meeting_id, "votecount")
+        else:
+            hub.changed(vote.meeting_id, "vote", "shared_tablet")

@@ -19,25 +19,25 @@ from forum.models import Meeting, MeetingStatus
 
 
 def meeting_of_device(request: Request) -> tuple[Meeting, str] | None:
-    """The meeting this device is kept in, with the page that is its place ("tablet" or "kiosk")."""
+    """The meeting this device is kept in, with the page that is its place ("tablet" or "shared_tablet")."""
     if getattr(request.state, "user", None) is not None or "session" not in request.scope:
         return None
-    kiosk = request.session.get(auth.KIOSK_SESSION)
+    shared_tablet = request.session.get(auth.SHARED_TABLET_SESSION)
     has_token = auth.device_token(request.cookies) is not None
-    if not isinstance(kiosk, dict) and not has_token:
+    if not isinstance(shared_tablet, dict) and not has_token:
         return None
     db = getattr(request.state, "db", None)
     if db is not None:
-        return _meeting_of(db, request, kiosk, has_token)
+        return _meeting_of(db, request, shared_tablet, has_token)
     with Session(request.app.state.engine) as db:  # an error page, rendered outside any view
-        return _meeting_of(db, request, kiosk, has_token)
+        return _meeting_of(db, request, shared_tablet, has_token)
 
 
-def _meeting_of(db: Session, request: Request, kiosk: object, has_token: bool) -> tuple[Meeting, str] | None:
-    if isinstance(kiosk, dict) and isinstance(kiosk.get("meeting"), int):
-        meeting = db.get(Meeting, kiosk["meeting"])
+def _meeting_of(db: Session, request: Request, shared_tablet: object, has_token: bool) -> tuple[Meeting, str] | None:
+    if isinstance(shared_tablet, dict) and isinstance(shared_tablet.get("meeting"), int):
+        meeting = db.get(Meeting, shared_tablet["meeting"])
         if meeting is not None and meeting.status != MeetingStatus.ended:
-            return meeting, "kiosk"
+            return meeting, "shared_tablet"
     if has_token:
         # The one way from a device to a person: its latest check-in at a meeting not ended.
         attendance = auth.device_attendance(db, request.cookies, None)

@@ -58,7 +58,8 @@ log = logging.getLogger("forum.secrecy")
 DEFAULT_BATCH = 5  # K: the fewest voters whose ballots any commit of a secret vote adds (FORUM_SECRET_BATCH)
 BATCH_RANGE = (2, 1000)
 
-# How a batch's audit entry names the ways its ballots came in (counts only, never who or what).
+# How a batch's audit entry names the ways its ballots came in (counts only, never who or what);
+# keyed by the stored Ballot.via, where the shared tablet is "kiosk".
 WAYS = {"tablet": N_("tablet"), "proxy": N_("proxy"), "kiosk": N_("shared tablet"), "paper": N_("paper ballot")}
 
 
@@ -70,7 +71,7 @@ class Slip:
     choice: str
     heads: int
     area_centi: int
-    via: str  # tablet, proxy, kiosk, paper
+    via: str  # tablet, proxy, kiosk (the shared tablet, as stored), paper
     serial: str | None = None
 
 

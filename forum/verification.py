@@ -70,7 +70,7 @@ METHODS = {"slip": N_("household slip"), "register": N_("ID checked by staff")}
 UNVERIFIED = N_("This vote binds owners: only a verified owner's ballot counts, and this tablet is not verified "
                 "for that household. Enter the code on your household slip on this tablet (“Verify with a "
                 "household slip”), or ask the facilitator to check your ID and verify you.")
-KIOSK_UNVERIFIED = N_("The shared tablet opens a binding vote's ballot only for a resident verified at this "
+SHARED_TABLET_UNVERIFIED = N_("The shared tablet opens a binding vote's ballot only for a resident verified at this "
                       "meeting (by household slip, or by the facilitator with their ID).")
 
 
@@ -134,7 +134,7 @@ def refusal(db: Session, vote: Vote, voter_key: str, via: str, attendance: Atten
     if via == "proxy":
         return None  # the proxy was recorded by staff; the casting path checked this tablet holds it
     if via == "kiosk":
-        return None if verified_present else VoteRefused("unverified", KIOSK_UNVERIFIED, "voter")
+        return None if verified_present else VoteRefused("unverified", SHARED_TABLET_UNVERIFIED, "voter")
     if attendance is not None and voter_key in keys_spoken_for(db, vote, attendance):
         return None
     return VoteRefused("unverified", UNVERIFIED, "voter")
@@ -191,7 +191,7 @@ def check_tablets(db: Session, vote: Vote, batch: Sequence[TabletCast]) -> None:
             t.refused = refusal(db, vote, t.voter_key, "tablet", t.attendance)
 
 
-def kiosk_voters(db: Session, vote: Vote, electors: Sequence) -> list:
+def shared_tablet_voters(db: Session, vote: Vote, electors: Sequence) -> list:
     """The voters the facilitator may open the shared tablet for: in a binding vote, those
     verified at its meeting (one query); else all who have not voted."""
     if not is_binding(vote) or vote.meeting_id is None:

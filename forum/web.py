@@ -10,14 +10,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache, wraps
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel.dates import format_date, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
@@ -27,11 +25,12 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from forum import auth, forms, i18n, lifecycle, models, sessions
-from forum.i18n import LANGUAGES, gettext, ngettext
+from forum import auth, followup, forms, i18n, lifecycle, models, sessions
+from forum.i18n import LANGUAGES, format_when, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
 
@@ -41,25 +40,6 @@ LANG_COOKIE = "forum_lang"
 
 
 # ---------------------------------------------------------------- templates
-
-
-def _babel_locale() -> str:
-    return "zh_Hans_CN" if i18n.current_language() == "zh-Hans" else "en_GB"
-
-
-def format_when(value: datetime | date | None, style: str = "medium") -> str:
-    """Dates and times as people in the current language write them."""
-    if value is None:
-        return ""
-    locale = _babel_locale()
-    if isinstance(value, datetime):
-        if style == "time":
-            return format_time(value, "short", locale=locale)
-        if style == "date":
-            return format_date(value, "full", locale=locale)
-        # Minutes, not seconds: people read "19:30", never "19:30:00".
-        return f"{format_date(value, 'medium', locale=locale)} {format_time(value, 'short', locale=locale)}"
-    return format_date(value, "medium", locale=locale)
 
 
 def translate(label: str | None) -> str:
@@ -102,7 +82,8 @@ def build_env() -> Environment:
     # The translation functions read the request's language from a context variable, so one
     # environment serves every language.
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback)
+    env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback,
+                       status_words=lambda text: followup.status_words(text, gettext))
     env.globals.update(
         LANGUAGES=LANGUAGES,
         STATUS_LABELS=lifecycle.STATUS_LABELS,
@@ -115,6 +96,8 @@ def build_env() -> Environment:
         ORGANISATION_KINDS=models.ORGANISATION_KINDS,
         ROLES=models.ROLES,
         MEETING_STATUSES=models.MEETING_STATUSES,
+        ACTION_STATUSES=followup.STATUS_LABELS,
+        ACTION_CHANGES={f"action_{k}": v for k, v in followup.CHANGE_LABELS.items()},
         # Staff forms show only to those who may use them: staff of the object's community.
         runs_meetings_in=auth.runs_meetings_in,
         triages_in=auth.triages_in,
@@ -123,10 +106,14 @@ def build_env() -> Environment:
 
 
 def _common_context(request: Request) -> dict[str, Any]:
-    from forum import room_header  # it reads the room's cookies, which forum.live names
+    # room_header reads the room's cookies, which forum.live names; action_registry counts notices.
+    from forum import action_registry, room_header
 
+    current = getattr(request.state, "user", None)
+    db = getattr(request.state, "db", None)
     return {
-        "user": getattr(request.state, "user", None),
+        "notice_count": action_registry.unread_count(db, current) if db is not None and current else 0,
+        "user": current,
         "language": i18n.current_language(),
         "htmx": is_htmx(request),
         # A tablet in a meeting shows the meeting's header, not the site's menu.
@@ -277,6 +264,23 @@ class IdConvertor(Convertor[int]):
 
 
 register_url_convertor("int", IdConvertor())
+
+
+class Group(Mount):
+    """A Mount that only groups routes under a prefix, with no name, so route names stay flat.
+
+    Unlike a plain Mount it does not take the bare prefix with a trailing slash ("/admin/",
+    "/meetings/7/"): that is left to the router, which redirects it to the page without the slash
+    as it did before the routes were grouped, instead of a 404 from inside the group."""
+
+    def __init__(self, path: str, routes: Sequence[BaseRoute]) -> None:
+        super().__init__(path, routes=routes)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE and scope["path"] == child_scope["root_path"] + "/":
+            return Match.NONE, {}
+        return match, child_scope
 
 
 def safe_next(url: str | None, default: str = "/") -> str:

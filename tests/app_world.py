@@ -36,6 +36,7 @@ from forum.models import (
     Household,
     Meeting,
     MeetingStatus,
+    Notice,
     Organisation,
     Ownership,
     Person,
@@ -80,6 +81,20 @@ def walk(routes: list[BaseRoute], prefix: str = "", name_prefix: str = "") -> It
             raise AssertionError(f"the tests do not know how to walk {r!r}")
 
 
+def flat(routes: list[BaseRoute], prefix: str = "",
+         convertors: dict | None = None) -> Iterator[tuple[str, BaseRoute, dict]]:
+    """Every route object of the table with its whole path and the convertors of all its path
+    parameters, a Mount's included (a route inside a Mount knows only the rest of its path)."""
+    for r in routes:
+        here = {**(convertors or {}), **r.param_convertors}
+        children = r.routes if isinstance(r, Mount) else None
+        if children:
+            here.pop("path")  # the Mount's own rest of the path, which its routes take
+            yield from flat(children, prefix + r.path, here)
+        else:
+            yield prefix + r.path, r, here
+
+
 def endpoints() -> list[Endpoint]:
     from forum.app import routes
 
@@ -101,7 +116,7 @@ def match(path: str, method: str) -> tuple[Endpoint, dict[str, str]] | None:
 CONSOLE_ACTIONS = ("start", "end", "next", "previous", "jump", "floor", "remove", "next-speaker", "clear", "decision",
                    "checkin", "rotate-code", "verify", "revoke", "admit", "remove-device")
 TABLET_ACTIONS = ("join", "next-person", "hand", "comment")
-SOCKET_AUDIENCES = ("console", "tablet", "screen", "kiosk")
+SOCKET_AUDIENCES = ("console", "tablet", "screen", "shared_tablet")
 
 
 # ---------------------------------------------------------------- the world
@@ -136,6 +151,8 @@ class Scope:
     open_voter: str  # an elector of the open vote who has not voted (paper, proxy, kiosk)
     kiosk_nonce: str  # the shared tablet's ballot, opened for ``kiosk_voter``
     issue_vote: int  # a draft vote of an issue (households of a stairwell)
+    action_id: int = 0  # a follow-up action the liaison's organisation owns, on an issue of committee_A's kind
+    issue_resolved: int = 0  # resolved, every action done: to rate at the quarterly review
 
 
 @dataclass
@@ -223,7 +240,7 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
     open_voter = votes.voter_key_for(db, open_vote, other)
     kiosk_voter = votes.voter_key_for(db, open_vote, unpaired)
     assert {open_voter, kiosk_voter} <= keys
-    assert votes.open_kiosk(db, open_vote, kiosk_voter, actor=facilitator_name) is None
+    assert votes.open_shared_tablet(db, open_vote, kiosk_voter, actor=facilitator_name) is None
     draft, errors = votes.create_vote(db, base | {"question": "草稿表决"}, community_id=community.id,
                                       meeting=meeting, issue=None, actor=facilitator_name)
     assert not errors, errors
@@ -234,6 +251,7 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
     assert not errors, errors
     ended = _one(db, select(Meeting).where(Meeting.community_id == community.id, Meeting.status == MeetingStatus.ended)
                  .order_by(col(Meeting.starts_at).desc()))
+    action, resolved = _followup(db, community, facilitator_name)
     db.flush()
     return (Scope(key=key, community_id=community.id, slug=slug, committee_id=committee.id, issue_raised=raised.id,
                  issue_schedulable=schedulable.id, series_id=series.id, occurrence=occurrence.isoformat(),
@@ -243,7 +261,36 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
                  slip_code=slip_code, unpaired_attendance=unpaired.id, self_attendance=walk_in.id,
                  speaking_request=hand.id, draft_vote=draft.id,
                  open_vote=open_vote.id, open_voter=open_voter, kiosk_nonce=open_vote.kiosk_nonce,
-                 issue_vote=issue_vote.id), slip_household.building)
+                 issue_vote=issue_vote.id, action_id=action.id, issue_resolved=resolved.id), slip_household.building)
+
+
+def _followup(db: Session, community: Area, facilitator_name: str) -> tuple:
+    """An action of the first organisation (the liaison's) on an issue of the environment committee
+    (the committee member's kind), and a resolved issue whose actions are done, to rate."""
+    from datetime import timedelta
+
+    from forum import action_registry
+    from forum.followup import Owner
+
+    environment = _one(db, select(Committee).where(Committee.community_id == community.id,
+                                                   Committee.kind == "environment"))
+    organisation = _one(db, select(Organisation).order_by(Organisation.id))
+    out = []
+    for title in ("油烟扰民", "活禽饲养"):
+        issue = issue_registry.raise_issue(db, community_id=community.id, title=f"{title}（{community.slug}）",
+                                           description="", category="fumes", place="3号", source="meeting",
+                                           raised_by="居民")
+        issue_registry.move(db, issue, "accept", actor=facilitator_name, facts=_facts(environment.id))
+        issue.status = "in_progress"  # taken up and decided at an earlier meeting
+        action = action_registry.create(db, issue, what=f"更换油烟净化设备（{community.slug}）",
+                                        owner=Owner(organisation_id=organisation.id),
+                                        due=now().date() + timedelta(days=10), actor=facilitator_name,
+                                        today=now().date())
+        out.append((issue, action))
+    (_issue, action), (resolved, done) = out
+    action_registry.set_status(db, done, "done", actor=facilitator_name)
+    issue_registry.move(db, resolved, "resolve", actor=facilitator_name, note="已解决")
+    return action, resolved
 
 
 def _facts(committee_id: int):
@@ -318,6 +365,8 @@ def build(path: Path, demo_template: Path) -> World:
             scopes = {k: scope for k, (scope, _building) in built.items()}
             organisation = _one(db, select(Organisation).order_by(Organisation.id))
             administration = _administration(db, scopes, organisation)
+            liaison = _one(db, select(User).where(User.username == "liaison"))
+            administration["notice"] = _one(db, select(Notice.id).where(Notice.user_id == liaison.id))
             db.commit()
         world = World(path=path, scopes=scopes, organisation_id=organisation.id,
                       buildings={k: building for k, (_scope, building) in built.items()}, admin=administration)
@@ -354,6 +403,8 @@ UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation", "slip"
             "committees_setup", "format_add", "format_rename", "admin_committee", "member_add", "member_chair",
             "member_remove", "admin_organisations", "admin_organisation", "liaison_add", "liaison_remove",
             "admin_users", "admin_user", "user_disable", "user_enable", "user_password_reset",
+            # one's own work and notices
+            "my_work", "notices", "notice_open",
             # open data: the installation's whole record
             "api_openapi", "api_docs", "api_areas"}
 
@@ -373,6 +424,12 @@ def _static_file() -> str:
 def _building_of(world: World, scope: Scope) -> str:
     """The building of the scope's slip household: one with owned units to print slips for."""
     return world.buildings.get(scope.key, "")  # "" for the matrix's probe scope, whose fields are markers
+
+
+def _in_days(n: int) -> str:
+    from datetime import timedelta
+
+    return (now().date() + timedelta(days=n)).isoformat()
 
 
 def _register_csv() -> bytes:
@@ -422,8 +479,9 @@ CALLS = {
                                                                   "choice": "for"}),
     "vote_proxy": lambda s, w, v: Call({"id": s.open_vote}, data={"principal": s.open_voter,
                                                                   "holder": s.tablet_attendance, "note": ""}),
-    "vote_kiosk": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter}),
-    "vote_kiosk_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"nonce": s.kiosk_nonce, "choice": "for"}),
+    "vote_shared_tablet": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": s.open_voter}),
+    "vote_shared_tablet_cast": lambda s, w, v: Call({"id": s.open_vote},
+                                                    data={"nonce": s.kiosk_nonce, "choice": "for"}),
     "vote_ballot": lambda s, w, v: Call({"id": s.open_vote}),
     "vote_cast": lambda s, w, v: Call({"id": s.open_vote}, data={"voter": "", "choice": "for"}),
     "room_console": lambda s, w, v: Call({"id": s.meeting_id}),
@@ -438,7 +496,7 @@ CALLS = {
         "admit": {"attendance": s.self_attendance},
     }.get(v, {})),
     "room_screen": lambda s, w, v: Call({"id": s.meeting_id}),
-    "room_kiosk": lambda s, w, v: Call({"id": s.meeting_id}),
+    "room_shared_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
     "room_tablet": lambda s, w, v: Call({"id": s.meeting_id}),
     "room_tablet_action": lambda s, w, v: Call({"id": s.meeting_id, "action": v}, data={
         "join": {"name": "居民小陈", "building": "", "unit": "", "room": "", "code": s.join_code},
@@ -496,6 +554,23 @@ CALLS = {
     "user_disable": lambda s, w, v: Call({"id": w.admin["facilitator"]}),
     "user_enable": lambda s, w, v: Call({"id": w.admin["facilitator"]}),
     "user_password_reset": lambda s, w, v: Call({"id": w.admin["facilitator"]}),
+    # after the meeting (issue #12)
+    "issue_action_new": lambda s, w, v: Call({"id": s.issue_schedulable}, data={
+        "what": "清理楼道杂物", "owner": f"o{w.organisation_id}", "due": _in_days(7)}),
+    "issue_outside": lambda s, w, v: Call({"id": s.issue_schedulable}, data={"needs_outside": "1"}),
+    "issue_rate": lambda s, w, v: Call({"id": s.issue_resolved}, data={
+        "source": "paper", "satisfied": "9", "basically": "2", "dissatisfied": "1", "reason": ""}),
+    "meeting_action_new": lambda s, w, v: Call({"id": s.meeting_id}, data={
+        "entry": s.entries[0], "what": "物业修好路灯", "owner": f"o{w.organisation_id}", "due": _in_days(7)}),
+    "meeting_draft": lambda s, w, v: Call({"id": s.meeting_id}),
+    "action": lambda s, w, v: Call({"id": s.action_id}),
+    "action_update": lambda s, w, v: Call({"id": s.action_id, "action": v}, data={
+        "progress": {"note": "已联系面馆"}, "status": {"status": "done", "note": "已更换"},
+        "reassign": {"owner": f"c{s.committee_id}", "reason": "由委员会跟进"},
+        "due": {"due": _in_days(20), "reason": "设备缺货"}}.get(v, {})),
+    "my_work": lambda s, w, v: Call(),
+    "notices": lambda s, w, v: Call(),
+    "notice_open": lambda s, w, v: Call({"id": w.admin.get("notice", 0)}),
     "series_invitees": lambda s, w, v: Call({"id": s.series_id}, data={"invitee": f"o{w.admin.get('uninvited', 0)}"}),
     "invitee_remove": lambda s, w, v: Call({"id": s.series_id, "invitee": w.admin.get(f"invitee_{s.key}", 0)}),
     # open data (issue #13)

@@ -237,7 +237,7 @@ def test_a_ballot_for_a_vote_closed_meanwhile_is_refused_under_the_write_lock(de
 
 
 def kiosk_nonce(client: TestClient, vote_id: int) -> str:
-    page = BeautifulSoup(client.get(f"/votes/{vote_id}/kiosk").text, "html.parser")
+    page = BeautifulSoup(client.get(f"/votes/{vote_id}/shared-tablet").text, "html.parser")
     return page.select_one("input[name=nonce]")["value"]
 
 
@@ -247,21 +247,21 @@ def test_the_shared_tablet_refuses_a_ballot_opened_for_the_previous_voter(app, f
     meeting, entry, people, _guest = room
     vote_id = create(facilitator, meeting, entry)
     open_(facilitator, vote_id)
-    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[0].person_id}"})
+    facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"p{people[0].person_id}"})
     previous = kiosk_nonce(facilitator, vote_id)
-    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[1].person_id}"})
+    facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"p{people[1].person_id}"})
     current = kiosk_nonce(facilitator, vote_id)
     assert current != previous
     for nonce in (previous, "forged-nonce", ""):
-        stale = facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"})
+        stale = facilitator.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "against"})
         assert stale.status_code == 422
         assert BeautifulSoup(stale.text, "html.parser").select_one("[role=alert]").get_text(strip=True) == zh(
             "This ballot is no longer open on this tablet; ask the facilitator.")
     assert result(facilitator, vote_id)["ballots"] == 0
     db.expire_all()
     assert db.get(Vote, vote_id).kiosk_voter == f"p{people[1].person_id}"  # still open for the next voter
-    assert facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": current, "choice": "for"}).status_code \
-        == 200
+    assert facilitator.post(f"/votes/{vote_id}/shared-tablet/cast",
+                            data={"nonce": current, "choice": "for"}).status_code == 200
     assert result(facilitator, vote_id)["ballots"] == 1
     assert count_rows(db, "ballot", vote_id) == 1
     assert db.execute(text("SELECT voter_key FROM ballot WHERE vote_id = :v"), {"v": vote_id}).scalar() == \
@@ -281,7 +281,7 @@ def test_another_communitys_facilitator_cannot_make_a_shared_tablet_here(app, db
         from starlette.websockets import WebSocketDisconnect
 
         with pytest.raises(WebSocketDisconnect):
-            with device.websocket_connect(f"/meetings/{foreign.id}/ws?audience=kiosk") as ws:
+            with device.websocket_connect(f"/meetings/{foreign.id}/ws?audience=shared_tablet") as ws:
                 ws.receive_text()
         own_meeting, _entry = lift_meeting(db)
         assert device.get(f"/meetings/{own_meeting.id}/run", follow_redirects=False).status_code == 200
@@ -516,9 +516,9 @@ def test_the_shared_tablet_is_not_opened_for_a_voter_who_has_voted(app, facilita
     open_(facilitator, vote_id)
     key = f"p{people[0].person_id}"
     assert cast(tablet(app, people[0]), vote_id, key, "for").status_code == 200
-    refused = facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key})
+    refused = facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": key})
     assert refused.status_code == 422
-    error = BeautifulSoup(refused.text, "html.parser").select_one("#kiosk-voter-error")
+    error = BeautifulSoup(refused.text, "html.parser").select_one("#shared-tablet-voter-error")
     assert error.get_text(strip=True) == zh("This voter has voted already.")
     db.expire_all()
     assert (db.get(Vote, vote_id).kiosk_voter, db.get(Vote, vote_id).kiosk_nonce) == (None, None)

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.browser
 # Who looks at pages: a visitor and a facilitator everywhere; the others where a page is theirs.
 LOOKERS = ("anonymous", "facilitator_A")
 OWN_LOOKERS = {"household_import": ("admin",), "room_tablet": ("tablet_A",), "vote_ballot": ("tablet_A",),
-               "room_kiosk": ("shared_tablet_A",), "audit_log": ("admin",), "person": ("admin",),
+               "room_shared_tablet": ("shared_tablet_A",), "audit_log": ("admin",), "person": ("admin",),
+               # follow-up (issue 12): the liaison's own work, notices and action, with its forms
+               "my_work": ("liaison",), "notices": ("liaison",), "action": ("liaison", "committee_A"),
                **{name: ("admin",) for name in ("admin_home", "admin_area", "admin_committee", "admin_organisations",
                                                 "admin_organisation", "admin_users", "admin_user")}}
 # Pages in another state than the world's live meeting: the ended meeting's hall screen and tablet.
@@ -33,7 +35,7 @@ SHOTS = Path(os.environ.get("FORUM_AXE_SHOTS", "")) if os.environ.get("FORUM_AXE
 
 
 # GET routes that are no page: data, a download, a redirect, an htmx fragment.
-NOT_PAGES = {"vote_result_json", "minutes_md", "lang", "vote_kiosk", "room_household_search",
+NOT_PAGES = {"vote_result_json", "minutes_md", "lang", "vote_shared_tablet", "room_household_search",
              "slip", "person_export",
              # open data: JSON
              "api_openapi", "api_areas", "api_issues", "api_issue", "api_meetings", "api_meeting", "api_votes",

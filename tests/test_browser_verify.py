@@ -98,5 +98,5 @@ def test_an_unverified_tablet_is_refused_in_the_lift_vote_then_verified_by_slip_
     console.screenshot(path=str(SHOTS / "verify-console-after.png"), full_page=True)
     console.goto(f"{base}/votes/{vote_id}")
     # The shared tablet is offered for nobody: she has voted, and nobody else is verified here.
-    expect(console.locator("#f-kiosk-voter option")).to_have_count(1)  # only "Choose…"
+    expect(console.locator("#f-shared-tablet-voter option")).to_have_count(1)  # only "Choose…"
     console.screenshot(path=str(SHOTS / "verify-vote-page.png"), full_page=True)

@@ -201,10 +201,10 @@ def test_two_tablets_and_a_kiosk_vote_and_the_screen_shows_the_result(live_serve
     kiosk.screenshot(path=str(SHOTS / "vote-kiosk-waiting.png"), full_page=True)
     # The facilitator opens a ballot for 赵大爷 at the console; it is pushed to the shared tablet.
     console.reload()
-    kiosk_voter = console.locator("section[aria-labelledby=h-kiosk]").get_by_label(t("Voter"))
+    kiosk_voter = console.locator("section[aria-labelledby=h-shared-tablet]").get_by_label(t("Voter"))
     kiosk_voter.select_option(label="赵大爷")
     console.get_by_role("button", name=t("Open ballot on shared tablet")).click()
-    expect(console.locator("section[aria-labelledby=h-kiosk] .notice")).to_have_text(t("Waiting for: %(v)s",
+    expect(console.locator("section[aria-labelledby=h-shared-tablet] .notice")).to_have_text(t("Waiting for: %(v)s",
                                                                                         v="赵大爷"))
     console.screenshot(path=str(SHOTS / "vote-console-voting.png"), full_page=True)
     assert axe_serious(console) == []
@@ -214,7 +214,7 @@ def test_two_tablets_and_a_kiosk_vote_and_the_screen_shows_the_result(live_serve
     kiosk.screenshot(path=str(SHOTS / "vote-kiosk-ballot.png"), full_page=True)
     assert axe_serious(kiosk) == []
     kiosk.get_by_role("button", name="反对", exact=True).tap()
-    expect(kiosk.locator("#room-kiosk [role=status]")).to_have_text(
+    expect(kiosk.locator("#room-shared-tablet [role=status]")).to_have_text(
         t("Your ballot is received and will be counted together with other voters' ballots. Thank you. "
           "Please hand the tablet back."))
     assert_not_reloaded(kiosk)
@@ -226,11 +226,11 @@ def test_two_tablets_and_a_kiosk_vote_and_the_screen_shows_the_result(live_serve
     console.reload()
     expect(console.locator(f"#vote-result-{vote_id} .participation")).to_contain_text("3 / 3")
     expect(console.locator(".vote-chart")).to_have_count(0)
-    expect(console.locator("section[aria-labelledby=h-kiosk] .notice")).to_have_count(0)
-    expect(console.locator("#f-kiosk-voter option", has_text="赵大爷")).to_have_count(0)
+    expect(console.locator("section[aria-labelledby=h-shared-tablet] .notice")).to_have_count(0)
+    expect(console.locator("#f-shared-tablet-voter option", has_text="赵大爷")).to_have_count(0)
     for word in FOR_AGAINST:
         expect(console.locator("section[aria-labelledby=h-audit]")).not_to_contain_text(word)
-        expect(console.locator("section[aria-labelledby=h-kiosk]")).not_to_contain_text(word)
+        expect(console.locator("section[aria-labelledby=h-shared-tablet]")).not_to_contain_text(word)
     expect(screen.locator("#room-votecount .participation")).to_contain_text("3 / 3", timeout=PUSH_MS)
     expect(screen.locator("#room-vote .vote-chart")).to_have_count(0)
 

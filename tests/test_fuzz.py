@@ -93,9 +93,9 @@ def targets() -> list:
 
 
 # Who sends: someone who gets past the permission check, so the fuzz reaches the validation.
-SENDERS = {"vote_cast": ["tablet_A"], "vote_kiosk_cast": ["shared_tablet_A", "admin"],
+SENDERS = {"vote_cast": ["tablet_A"], "vote_shared_tablet_cast": ["shared_tablet_A", "admin"],
            "room_tablet_action": ["tablet_A", "anonymous"], "room_tablet_slip": ["anonymous", "tablet_A"],
-           "room_kiosk": ["admin", "shared_tablet_A"],
+           "room_shared_tablet": ["admin", "shared_tablet_A"],
            "issue_new": ["anonymous", "admin"], "join": ["anonymous"], "login": ["anonymous"],
            "room_ws": ["admin", "anonymous", "shared_tablet_A"]}
 

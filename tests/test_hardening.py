@@ -15,6 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 from forum import forms
 from forum.app import routes
 from forum.models import Attendance, Issue, IssueEvent, Meeting, Series
+from tests.app_world import flat
 from tests.test_live import upcoming_meeting
 
 # 2**63 (one past SQLite's and PostgreSQL's largest integer), 2**64, a long digit string, a negative.
@@ -23,9 +24,9 @@ OUT_OF_RANGE = [str(2**63), str(2**64), "9" * 30, "1" * 400, "-1", "0"]
 
 def _int_routes() -> list[tuple[str, list[str]]]:
     found = []
-    for route in routes:
-        if isinstance(route, Route) and ":int}" in route.path:
-            found.append((route.path, sorted(route.methods or [])))
+    for path, route, _convertors in flat(routes):
+        if isinstance(route, Route) and ":int}" in path:
+            found.append((path, sorted(route.methods or [])))
     return found
 
 
@@ -213,8 +214,8 @@ def test_the_room_socket_on_a_real_meeting_still_connects(client, demo_engine):
 
 
 def test_a_route_table_websocket_uses_the_bounded_convertor():
-    sockets = [r for r in routes if isinstance(r, WebSocketRoute)]
-    assert sockets and all(r.param_convertors["id"].regex == "[0-9]{1,18}" for r in sockets)
+    sockets = [convertors for _path, r, convertors in flat(routes) if isinstance(r, WebSocketRoute)]
+    assert sockets and all(convertors["id"].regex == "[0-9]{1,18}" for convertors in sockets)
 
 
 def test_no_unused_fixture_client_left(app):

@@ -81,13 +81,13 @@ def pages_of_a_meeting_in_zh(app, facilitator, db, room) -> dict[str, str]:
     out["cast: unknown choice"] = pad.post(f"/votes/{named}/cast", data={"voter": key, "choice": "maybe"}).text
     out["vote page, staff"] = facilitator.get(f"/votes/{named}").text
     out["vote page, visitor"] = TestClient(app).get(f"/votes/{named}").text
-    facilitator.post(f"/votes/{named}/kiosk", data={"voter": f"p{people[1].person_id}"})
-    nonce = BeautifulSoup(facilitator.get(f"/votes/{named}/kiosk").text, "html.parser") \
+    facilitator.post(f"/votes/{named}/shared-tablet", data={"voter": f"p{people[1].person_id}"})
+    nonce = BeautifulSoup(facilitator.get(f"/votes/{named}/shared-tablet").text, "html.parser") \
         .select_one("input[name=nonce]")["value"]
-    out["shared tablet ballot"] = facilitator.get(f"/votes/{named}/kiosk").text
-    out["shared tablet: counted"] = facilitator.post(f"/votes/{named}/kiosk/cast",
+    out["shared tablet ballot"] = facilitator.get(f"/votes/{named}/shared-tablet").text
+    out["shared tablet: counted"] = facilitator.post(f"/votes/{named}/shared-tablet/cast",
                                                      data={"nonce": nonce, "choice": "for"}).text
-    out["shared tablet: stale"] = facilitator.post(f"/votes/{named}/kiosk/cast",
+    out["shared tablet: stale"] = facilitator.post(f"/votes/{named}/shared-tablet/cast",
                                                    data={"nonce": nonce, "choice": "for"}).text
     out["hands refused"] = facilitator.post(f"/votes/{named}/hands", data={"hands-for": "99"}).text
     close(facilitator, named)
@@ -102,10 +102,10 @@ def pages_of_a_meeting_in_zh(app, facilitator, db, room) -> dict[str, str]:
     out["secret: already"] = pad.post(f"/votes/{secret}/cast", data={"voter": key, "choice": "for"}).text
     other = f"p{people[3].person_id}"
     out["secret: lost"] = tablet(app, people[3]).get(f"/votes/{secret}/ballot?waiting={other}", headers=htmx).text
-    facilitator.post(f"/votes/{secret}/kiosk", data={"voter": other})
-    nonce = BeautifulSoup(facilitator.get(f"/votes/{secret}/kiosk").text, "html.parser") \
+    facilitator.post(f"/votes/{secret}/shared-tablet", data={"voter": other})
+    nonce = BeautifulSoup(facilitator.get(f"/votes/{secret}/shared-tablet").text, "html.parser") \
         .select_one("input[name=nonce]")["value"]
-    out["secret shared tablet: received"] = facilitator.post(f"/votes/{secret}/kiosk/cast",
+    out["secret shared tablet: received"] = facilitator.post(f"/votes/{secret}/shared-tablet/cast",
                                                              data={"nonce": nonce, "choice": "for"}).text
     out["secret vote page"] = facilitator.get(f"/votes/{secret}").text
     out["console"] = facilitator.get(f"/meetings/{meeting.id}/run").text

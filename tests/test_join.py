@@ -285,7 +285,7 @@ def test_someone_checked_in_after_a_vote_opened_is_offered_the_shared_tablet(fac
     vote_id = create(facilitator, meeting, entry)
     open_(facilitator, vote_id)
     facilitator.post(f"/meetings/{meeting.id}/run/checkin", data={"name": "晚到的赵大爷"})
-    kiosk = html(facilitator.get(f"/votes/{vote_id}")).select_one("#f-kiosk-voter")
+    kiosk = html(facilitator.get(f"/votes/{vote_id}")).select_one("#f-shared-tablet-voter")
     assert "晚到的赵大爷" in kiosk.get_text()
     assert electorate(demo_engine, vote_id) == 2
 

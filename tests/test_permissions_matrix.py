@@ -40,6 +40,10 @@ TRIAGERS = frozenset({"facilitator", "committee", "admin"})  # move issues of th
 TABLET = frozenset({"tablet"})  # the resident's tablet checked in to the object's meeting
 SHARED_TABLET_OR_RUNNERS = frozenset({"shared_tablet", "facilitator", "admin"})
 STAFF = frozenset({"facilitator", "committee", "liaison", "admin"})  # anyone signed in (unscoped routes)
+# Report on a follow-up action: its community's facilitators and admins, the committee whose issue it
+# serves, and the liaison of the organisation that owns it (the world's actions are all theirs, in both
+# communities: "owner_liaison" is the liaison whatever the scope).
+REPORTERS = frozenset({"facilitator", "committee", "admin", "owner_liaison"})
 
 
 @dataclass(frozen=True)
@@ -88,15 +92,15 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "vote_hands": {"POST": Rule(RUNNERS)},
     "vote_paper": {"POST": Rule(RUNNERS)},
     "vote_proxy": {"POST": Rule(RUNNERS)},
-    "vote_kiosk": {"*": Rule(RUNNERS)},
-    "vote_kiosk_cast": {"POST": Rule(SHARED_TABLET_OR_RUNNERS)},
+    "vote_shared_tablet": {"*": Rule(RUNNERS)},
+    "vote_shared_tablet_cast": {"POST": Rule(SHARED_TABLET_OR_RUNNERS)},
     "vote_ballot": {"GET": PUBLIC},
     "vote_cast": {"POST": Rule(TABLET)},
     "room_console": {"GET": Rule(RUNNERS)},
     "room_household_search": {"GET": Rule(RUNNERS)},
     "room_console_action": {"POST": {action: Rule(RUNNERS) for action in app_world.CONSOLE_ACTIONS}},
     "room_screen": {"GET": PUBLIC},
-    "room_kiosk": {"GET": Rule(SHARED_TABLET_OR_RUNNERS), "POST": Rule(RUNNERS)},
+    "room_shared_tablet": {"GET": Rule(SHARED_TABLET_OR_RUNNERS), "POST": Rule(RUNNERS)},
     "room_tablet": {"GET": PUBLIC},
     # A resident's household slip, entered on a device in the meeting or on one giving the hall's code.
     "room_tablet_slip": {"POST": PUBLIC},
@@ -108,7 +112,7 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     }},
     "minutes": {"GET": Rule(EVERYONE, personal_sees=TRIAGERS)},
     "minutes_md": {"GET": PUBLIC},
-    "room_ws": {"WEBSOCKET": {"console": Rule(RUNNERS), "kiosk": Rule(SHARED_TABLET_OR_RUNNERS),
+    "room_ws": {"WEBSOCKET": {"console": Rule(RUNNERS), "shared_tablet": Rule(SHARED_TABLET_OR_RUNNERS),
                               "tablet": PUBLIC, "screen": PUBLIC}},
     "join": {"*": PUBLIC},
     "slip": {"GET": PUBLIC},  # where a slip's QR code leads: keeps the code, verifies nothing
@@ -135,6 +139,20 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
         "member_remove", "admin_organisations", "admin_organisation", "liaison_add", "liaison_remove", "admin_users",
         "admin_user", "user_disable", "user_enable", "user_password_reset")},
     # a series' standing invitees: whoever runs the community's meetings, as the series itself
+    # after the meeting (issue #12): actions agreed by whoever moves the issue or runs the meeting;
+    # reported on by their owners; re-planned (owner, due date) by the community's staff only
+    "issue_action_new": {"POST": Rule(TRIAGERS)},
+    "issue_outside": {"POST": Rule(TRIAGERS)},
+    "issue_rate": {"POST": Rule(RUNNERS)},
+    "meeting_action_new": {"POST": Rule(RUNNERS)},
+    "meeting_draft": {"POST": Rule(RUNNERS)},
+    "action": {"GET": Rule(EVERYONE, staff_sees=REPORTERS)},
+    "action_update": {"POST": {"progress": Rule(REPORTERS), "status": Rule(REPORTERS), "reassign": Rule(TRIAGERS),
+                               "due": Rule(TRIAGERS)}},
+    "my_work": {"GET": Rule(STAFF)},
+    "notices": {"GET": Rule(STAFF)},
+    # One's own notice: someone else's is not theirs to open (sent back to their notices, nothing read).
+    "notice_open": {"POST": Rule(frozenset({"liaison"}), refusal="ignored")},
     "series_invitees": {"*": Rule(RUNNERS)},
     "invitee_remove": {"POST": Rule(RUNNERS)},
     # open data (issue #13): the public record, read by anyone
@@ -165,7 +183,7 @@ assert set(ROLE_OF) == set(ROLES)
 
 def may(who: frozenset[str], role: str, scope: str | None) -> bool:
     kind, community = ROLE_OF[role]
-    if "everyone" in who or (kind == "admin" and "admin" in who):
+    if "everyone" in who or (kind == "admin" and "admin" in who) or (kind == "liaison" and "owner_liaison" in who):
         return True
     return kind in who and kind != "admin" and (scope is None or community == scope)
 

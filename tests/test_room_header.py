@@ -79,7 +79,7 @@ def test_the_shared_tablet_stays_with_its_ballots(app, room):
         sign_in(kiosk, "facilitator")
         assert kiosk.post(f"/meetings/{meeting.id}/shared-tablet", follow_redirects=False).status_code == 303
         page = BeautifulSoup(kiosk.get(f"/meetings/{meeting.id}/shared-tablet").text, "html.parser")
-        assert page.select_one("header.top") is None and page.select_one(".kiosk-head a[href*='/login']")
+        assert page.select_one("header.top") is None and page.select_one(".shared-tablet-head a[href*='/login']")
         r = kiosk.get("/")
         assert not site_menu_shown(r, community)
         assert header(r).select_one(f"a[href$='/meetings/{meeting.id}/shared-tablet']") is not None

@@ -128,10 +128,10 @@ def test_no_commit_in_the_write_ahead_log_links_a_voter_to_a_choice(app, demo_en
         r = facilitator.post(f"/votes/{vote_id}/paper", data={"voter": key_of(paper), "serial": "S-1",
                                                               "choice": plan[key_of(paper)]}, follow_redirects=False)
         assert r.status_code == 303, r.text
-        facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key_of(kiosk)}, follow_redirects=False)
-        nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser") \
+        facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": key_of(kiosk)}, follow_redirects=False)
+        nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/shared-tablet").text, "html.parser") \
             .select_one("input[name=nonce]")["value"]
-        assert facilitator.post(f"/votes/{vote_id}/kiosk/cast",
+        assert facilitator.post(f"/votes/{vote_id}/shared-tablet/cast",
                                 data={"nonce": nonce, "choice": plan[key_of(kiosk)]}).status_code == 200
         close(facilitator, vote_id)
         wal = Path(f"{path}-wal").read_bytes()  # read while connections are open: closing the last one empties it
@@ -391,16 +391,16 @@ def test_the_shared_tablet_and_paper_ballots_wait_with_the_others(app, facilitat
     meeting, entry, people, guest = room
     vote_id = create(facilitator, meeting, entry, secret="on")
     open_(facilitator, vote_id)
-    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key_of(people[0])}, follow_redirects=False)
-    nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser") \
+    facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": key_of(people[0])}, follow_redirects=False)
+    nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/shared-tablet").text, "html.parser") \
         .select_one("input[name=nonce]")["value"]
-    done = facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"},
+    done = facilitator.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "for"},
                             headers={"HX-Request": "true"})
     assert BeautifulSoup(done.text, "html.parser").select_one("[role=status]").get_text(strip=True) == zh(
         "Your ballot is received and will be counted together with other voters' ballots. Thank you. "
         "Please hand the tablet back.")
     # Received: no longer offered to the shared tablet, nor for a paper ballot, nor a proxy.
-    assert facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key_of(people[0])}).status_code == 422
+    assert facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": key_of(people[0])}).status_code == 422
     paper = {"voter": key_of(people[1]), "serial": "P-7", "choice": "against"}
     assert facilitator.post(f"/votes/{vote_id}/paper", data=paper, follow_redirects=False).status_code == 303
     again = facilitator.post(f"/votes/{vote_id}/paper", data=paper | {"voter": key_of(people[2])})
@@ -409,7 +409,7 @@ def test_the_shared_tablet_and_paper_ballots_wait_with_the_others(app, facilitat
     twice = facilitator.post(f"/votes/{vote_id}/paper", data=paper | {"serial": "P-8"})
     assert twice.status_code == 422
     console = BeautifulSoup(facilitator.get(f"/votes/{vote_id}").text, "html.parser")
-    offered = {o["value"] for o in console.select("#f-kiosk-voter option") if o.get("value")}
+    offered = {o["value"] for o in console.select("#f-shared-tablet-voter option") if o.get("value")}
     assert key_of(people[0]) not in offered and key_of(people[1]) not in offered and key_of(people[2]) in offered
     assert result(facilitator, vote_id)["ballots"] == 2
     assert db.execute(text("SELECT count(*) FROM votereceipt WHERE vote_id = :v"), {"v": vote_id}).scalar() == 0
@@ -429,10 +429,10 @@ def test_a_secret_votes_trail_names_nobody_the_shared_tablet_was_opened_for(app,
     vote_id = create(facilitator, meeting, entry, secret="on")
     open_(facilitator, vote_id)
     for a in people[:3]:
-        facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key_of(a)}, follow_redirects=False)
-        nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser") \
+        facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": key_of(a)}, follow_redirects=False)
+        nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/shared-tablet").text, "html.parser") \
             .select_one("input[name=nonce]")["value"]
-        facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"})
+        facilitator.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "for"})
     cast(tablet(app, people[3]), vote_id, key_of(people[3]), "against")
     close(facilitator, vote_id)
     trail = db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id).order_by(VoteAudit.id)).all()
@@ -447,7 +447,7 @@ def test_a_named_vote_keeps_its_named_trail(app, facilitator, db, room):
     meeting, entry, people, guest = room
     vote_id = create(facilitator, meeting, entry)
     open_(facilitator, vote_id)
-    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key_of(people[0])}, follow_redirects=False)
+    facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": key_of(people[0])}, follow_redirects=False)
     cast(tablet(app, people[1]), vote_id, key_of(people[1]), "for")
     trail = db.exec(select(VoteAudit).where(VoteAudit.vote_id == vote_id).order_by(VoteAudit.id)).all()
     assert [a.action for a in trail] == ["create", "open", "kiosk", "ballot"]

@@ -240,18 +240,19 @@ def test_the_shared_tablet_opens_a_binding_ballot_only_for_a_verified_resident(a
     meeting, entry, flats, owners = lift
     vote_id = binding_vote(facilitator, demo_engine, meeting, entry, "owners_major")
     flat = flats[7]
-    kiosk = html(facilitator.get(f"/votes/{vote_id}")).select_one("#f-kiosk-voter")
+    kiosk = html(facilitator.get(f"/votes/{vote_id}")).select_one("#f-shared-tablet-voter")
     assert f"{flat.building}-{flat.unit}-{flat.room}" not in kiosk.get_text()
-    r = facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"h{flat.id}"})
-    assert r.status_code == 422 and zh(verification.KIOSK_UNVERIFIED) in r.text
+    r = facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"h{flat.id}"})
+    assert r.status_code == 422 and zh(verification.SHARED_TABLET_UNVERIFIED) in r.text
     facilitator.post(f"/meetings/{meeting.id}/run/verify", data={"household": flat.id, "person": owners[flat.id].id})
-    kiosk = html(facilitator.get(f"/votes/{vote_id}")).select_one("#f-kiosk-voter")
+    kiosk = html(facilitator.get(f"/votes/{vote_id}")).select_one("#f-shared-tablet-voter")
     assert f"{flat.building}-{flat.unit}-{flat.room}" in kiosk.get_text()
-    assert facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"h{flat.id}"},
+    assert facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"h{flat.id}"},
                             follow_redirects=False).status_code == 303
     with Session(demo_engine) as db:
         nonce = db.get(Vote, vote_id).kiosk_nonce
-    assert facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"}).status_code == 200
+    assert facilitator.post(f"/votes/{vote_id}/shared-tablet/cast",
+                            data={"nonce": nonce, "choice": "for"}).status_code == 200
     assert state(demo_engine, vote_id)[:2] == (1, 1)
 
 

@@ -227,6 +227,6 @@ def test_the_lifespan_runs_the_closer_and_stops_it_and_the_ballot_box(demo_engin
         while stored(db, vote_id).status != VoteStatus.closed and time.monotonic() < deadline:
             time.sleep(0.05)
         assert stored(db, vote_id).status == VoteStatus.closed
-        assert (meeting.id, ("vote", "kiosk")) in pushed
+        assert (meeting.id, ("vote", "shared_tablet")) in pushed
     assert not closer.running and not thread.is_alive() and closer_threads() == before
     assert app.state.ballot_box._thread is None and not box.is_alive()

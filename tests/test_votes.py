@@ -473,21 +473,22 @@ def test_kiosk_ballot_for_a_chosen_voter(app, facilitator, db, room):
     vote_id = create(facilitator, meeting, entry, secret="on")
     open_(facilitator, vote_id)
     key = f"p{people[2].person_id}"
-    assert facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": "nobody"}).status_code == 422
-    assert facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": key}, follow_redirects=False).status_code == 303
-    page = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser")
+    assert facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": "nobody"}).status_code == 422
+    assert facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": key},
+                            follow_redirects=False).status_code == 303
+    page = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/shared-tablet").text, "html.parser")
     nonce = page.select_one("input[name=nonce]")["value"]
     assert people[2].name in page.text
-    done = facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"})
+    done = facilitator.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "against"})
     assert done.status_code == 200
     assert "反对" not in done.text.split("</header>", 1)[1] and "against" not in done.text.split("</header>", 1)[1]
     console = facilitator.get(f"/votes/{vote_id}").text
     # The console shows the count, never whose ballot said what; the voter is simply no longer pending.
     assert result(facilitator, vote_id)["ballots"] == 1
-    stale = facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"})
+    stale = facilitator.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "for"})
     assert stale.status_code == 422
     assert result(facilitator, vote_id)["ballots"] == 1
-    assert people[2].name not in BeautifulSoup(console, "html.parser").select_one("#f-kiosk-voter").text
+    assert people[2].name not in BeautifulSoup(console, "html.parser").select_one("#f-shared-tablet-voter").text
 
 
 def test_a_named_vote_at_the_kiosk_keeps_the_choice_off_the_console(app, facilitator, db, room):
@@ -497,11 +498,12 @@ def test_a_named_vote_at_the_kiosk_keeps_the_choice_off_the_console(app, facilit
     vote_id = create(facilitator, meeting, entry)
     open_(facilitator, vote_id)
     tablet(app, people[0]).post(f"/votes/{vote_id}/cast", data={"choice": "for"})  # an ordinary named ballot
-    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[1].person_id}"}, follow_redirects=False)
-    nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser") \
+    facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"p{people[1].person_id}"},
+                     follow_redirects=False)
+    nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/shared-tablet").text, "html.parser") \
         .select_one("input[name=nonce]")["value"]
-    assert facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"}).status_code \
-        == 200
+    assert facilitator.post(f"/votes/{vote_id}/shared-tablet/cast",
+                            data={"nonce": nonce, "choice": "against"}).status_code == 200
     trail = BeautifulSoup(facilitator.get(f"/votes/{vote_id}").text, "html.parser").select_one("ol.audit").text
     assert people[0].name in trail and "赞成" in trail  # named votes do show tablet ballots
     assert people[1].name in trail and "反对" not in trail
@@ -513,7 +515,7 @@ def test_a_device_made_the_shared_tablet_casts_without_a_staff_sign_in(app, faci
     vote_id = create(facilitator, meeting, entry)
     open_(facilitator, vote_id)
     console = BeautifulSoup(facilitator.get(f"/votes/{vote_id}").text, "html.parser")
-    setup = console.select_one("form.kiosk-setup")
+    setup = console.select_one("form.shared-tablet-setup")
     assert setup["action"].endswith(f"/meetings/{meeting.id}/shared-tablet")
     address = f"/meetings/{meeting.id}/shared-tablet"
 
@@ -531,26 +533,27 @@ def test_a_device_made_the_shared_tablet_casts_without_a_staff_sign_in(app, faci
     assert shared.post(f"/votes/{vote_id}/cast", data={"choice": "for"}).status_code == 403
     # The staff sign-in is gone from this device: it reaches the shared tablet, not the console.
     assert shared.get(f"/meetings/{meeting.id}/run", follow_redirects=False).status_code == 303
-    assert shared.get(f"/votes/{vote_id}/kiosk", follow_redirects=False).status_code == 303
+    assert shared.get(f"/votes/{vote_id}/shared-tablet", follow_redirects=False).status_code == 303
     waiting = BeautifulSoup(shared.get(address).text, "html.parser")
-    assert waiting.select_one("#room-kiosk .notice").get_text(strip=True) == zh(
+    assert waiting.select_one("#room-shared-tablet .notice").get_text(strip=True) == zh(
         "Waiting for the facilitator to open a ballot for the next voter.")
-    assert waiting.select_one("main")["hx-ws:connect"] == f"/meetings/{meeting.id}/ws?audience=kiosk"
+    assert waiting.select_one("main")["hx-ws:connect"] == f"/meetings/{meeting.id}/ws?audience=shared_tablet"
 
-    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[1].person_id}"}, follow_redirects=False)
+    facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"p{people[1].person_id}"},
+                     follow_redirects=False)
     ballot = BeautifulSoup(shared.get(address).text, "html.parser")
-    assert people[1].name in ballot.select_one("#kiosk-for").text
-    nonce = ballot.select_one("#room-kiosk input[name=nonce]")["value"]
-    assert anyone.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"},
+    assert people[1].name in ballot.select_one("#shared-tablet-for").text
+    nonce = ballot.select_one("#room-shared-tablet input[name=nonce]")["value"]
+    assert anyone.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "for"},
                        follow_redirects=False).status_code == 303  # not the shared tablet: sign in first
-    done = shared.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"},
+    done = shared.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "against"},
                        headers={"HX-Request": "true"})
     assert done.status_code == 200
-    part = BeautifulSoup(done.text, "html.parser").select_one("#room-kiosk")
+    part = BeautifulSoup(done.text, "html.parser").select_one("#room-shared-tablet")
     assert part.select_one("[role=status]").get_text(strip=True) == zh(
         "Your ballot is counted. Thank you. Please hand the tablet back.")
     assert "反对" not in part.text and not part.select("input[name=nonce]")
-    again = shared.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "for"})
+    again = shared.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "for"})
     assert again.status_code == 422 and BeautifulSoup(again.text, "html.parser").select_one("[role=alert]")
     assert result(facilitator, vote_id)["ballots"] == 1
     # On record as cast at the shared tablet the facilitator set up.
@@ -568,13 +571,13 @@ def test_only_the_shared_tablet_and_staff_get_its_ballots_pushed(app, facilitato
         sign_in(shared, "facilitator")
         shared.post(f"/meetings/{meeting.id}/shared-tablet")
         with pytest.raises(WebSocketDisconnect):
-            with resident.websocket_connect(f"/meetings/{meeting.id}/ws?audience=kiosk") as ws:
+            with resident.websocket_connect(f"/meetings/{meeting.id}/ws?audience=shared_tablet") as ws:
                 ws.receive_text()
-        with shared.websocket_connect(f"/meetings/{meeting.id}/ws?audience=kiosk") as ws:
+        with shared.websocket_connect(f"/meetings/{meeting.id}/ws?audience=shared_tablet") as ws:
             first = ws.receive_text()
-            assert re.findall(r'hx-target="#([\w-]+)"', first) == ["room-kiosk"]  # its part, nothing else
+            assert re.findall(r'hx-target="#([\w-]+)"', first) == ["room-shared-tablet"]  # its part, nothing else
             assert "nonce" not in first
-            facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[0].person_id}"})
+            facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"p{people[0].person_id}"})
             pushed = ws.receive_text()
             assert people[0].name in pushed and 'name="nonce"' in pushed
         # The hall's tablets never get the shared tablet's ballot (nor its key).
@@ -583,14 +586,14 @@ def test_only_the_shared_tablet_and_staff_get_its_ballots_pushed(app, facilitato
 
 
 def test_a_shared_tablet_is_one_meetings_only():
-    from forum.auth import KIOSK_SESSION, is_kiosk_of
+    from forum.auth import SHARED_TABLET_SESSION, is_shared_tablet_of
 
-    session = {KIOSK_SESSION: {"meeting": 7, "by": "王主任"}}
-    assert is_kiosk_of(session, 7)
-    assert not is_kiosk_of(session, 8)
-    assert not is_kiosk_of(session, None)
-    assert not is_kiosk_of({}, 7)
-    assert not is_kiosk_of({KIOSK_SESSION: 7}, 7)  # not what staff set: not a shared tablet
+    session = {SHARED_TABLET_SESSION: {"meeting": 7, "by": "王主任"}}
+    assert is_shared_tablet_of(session, 7)
+    assert not is_shared_tablet_of(session, 8)
+    assert not is_shared_tablet_of(session, None)
+    assert not is_shared_tablet_of({}, 7)
+    assert not is_shared_tablet_of({SHARED_TABLET_SESSION: 7}, 7)  # not what staff set: not a shared tablet
 
 
 def test_rating_with_show_of_hands(app, facilitator, db, room):
@@ -965,10 +968,10 @@ def test_secret_ballot_leaves_no_link_between_voter_and_choice(app, facilitator,
         key = f"p{a.person_id}" if a.person_id else f"a{a.id}"
         assert cast(tablet(app, a), vote_id, key, choice).status_code == 200
     assert cast(tablet(app, people[2]), vote_id, principal, "for").status_code == 200
-    facilitator.post(f"/votes/{vote_id}/kiosk", data={"voter": f"p{people[2].person_id}"})
-    nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/kiosk").text, "html.parser").select_one(
+    facilitator.post(f"/votes/{vote_id}/shared-tablet", data={"voter": f"p{people[2].person_id}"})
+    nonce = BeautifulSoup(facilitator.get(f"/votes/{vote_id}/shared-tablet").text, "html.parser").select_one(
         "input[name=nonce]")["value"]
-    facilitator.post(f"/votes/{vote_id}/kiosk/cast", data={"nonce": nonce, "choice": "against"})
+    facilitator.post(f"/votes/{vote_id}/shared-tablet/cast", data={"nonce": nonce, "choice": "against"})
     # A second ballot for a secret vote is not a change: it is "already counted".
     assert cast(tablet(app, people[0]), vote_id, f"p{people[0].person_id}", "against").status_code == 200
     close(facilitator, vote_id)

@@ -170,3 +170,24 @@ def test_same_origin_middleware(headers, status):
 def test_same_origin_middleware_lets_safe_methods_through(headers):
     with _origin_app() as client:
         assert client.get("/", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "page"), [("/admin/", "/admin"), ("/meetings/5/", "/meetings/5"),
+                                            ("/votes/5/", "/votes/5"), ("/c/x/", "/c/x"),
+                                            ("/issues/5/", "/issues/5"), ("/series/5/", "/series/5")])
+def test_a_groups_prefix_with_a_trailing_slash_redirects_to_its_page(path, page):
+    # As before the route table was grouped: the router's slash redirect, not a 404 from the group.
+    from forum.app import routes
+
+    client = TestClient(Starlette(routes=routes))
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == f"http://testserver{page}"
+
+
+def test_a_group_passes_route_names_and_paths_through():
+    from forum.app import routes
+
+    app = Starlette(routes=routes)
+    assert app.url_path_for("room_ws", id=7) == "/meetings/7/ws"
+    assert app.url_path_for("agenda_move", id=7, entry=3) == "/meetings/7/agenda/3/move"
+    assert app.url_path_for("slips", community="x") == "/c/x/slips"

@@ -83,16 +83,16 @@ def check_in(url: str, meeting_id: int, n: int) -> list[tuple[int, str]]:
 
 
 def create_vote(url: str, meeting_id: int) -> int:
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
+    from forum import agenda, votes
     from forum import db as database
-    from forum import votes
-    from forum.models import AgendaEntry, Meeting
+    from forum.models import Meeting
 
     engine = database.make_engine(url)
     with Session(engine, expire_on_commit=False) as db:
         meeting = db.get(Meeting, meeting_id)
-        entry = db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting_id)).first()
+        entry = agenda.entries_of(db, meeting_id)[0]  # the first item, as the meeting takes them
         values = {"question": "基准测试表决", "kind": "for_against", "scope": "attendance", "counting_unit": "person",
                   "weighting": "head", "rule": "simple", "closing": "facilitator", "agenda_entry": str(entry.id),
                   "results_while_open": "on", "secret": "on"}

@@ -28,6 +28,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from forum import notify
 from forum.demo import places, rooms, stories
 from forum.demo.data import (
     CITY_MANAGEMENT,
@@ -83,10 +84,13 @@ def seed(session: Session, *, today: datetime | None = None) -> DemoSummary:
     cal = Calendar(session, now)
     cal.series_for_first(c1, formats[c1.id], users["facilitator"], committees[c1.id], orgs)
     cal.series_for_second(c2, formats[c2.id], committees[c2.id], orgs)
-    story = stories.Story(session, committees)
+    story = stories.Story(session, committees, orgs)
     stories.first_community_issues(story, cal, c1, owners[c1.id])
     stories.second_community_issues(story, cal, c2)
     session.flush()
     for c in (c1, c2):
         rooms.rooms_of_past_meetings(session, c, owners[c.id], rng)
+    # Today's notices, as the daily `forum notify` would have written them: the liaison's header
+    # shows the overdue check on the noodle shop.
+    notify.sweep(session, now.date())
     return _summary(created=True)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from forum import agenda
 from forum.demo.data import COMMENTS, FACILITATOR, GUESTS
 from forum.models import (
-    AgendaEntry,
     Area,
     Attendance,
     Comment,
@@ -40,9 +40,7 @@ def rooms_of_past_meetings(session: Session, community: Area, owners: dict[tuple
                             checked_in_by=FACILITATOR) for name in rng.sample(GUESTS, rng.randint(0, 2))]
         session.add_all(came)
         session.flush()
-        entries = session.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
-                               .order_by(AgendaEntry.position)).all()
-        for entry in entries:
+        for entry in agenda.entries_of(session, meeting.id):
             at = meeting.starts_at + timedelta(minutes=10 * entry.position + 1)
             for speaker in rng.sample(came, min(len(came), rng.randint(1, 3))):
                 session.add(SpeakingRequest(meeting_id=meeting.id, attendance_id=speaker.id,

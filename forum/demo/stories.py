@@ -9,8 +9,17 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from forum import issue_registry
-from forum.demo.data import C2_FACILITATOR, COMMITTEE_MEMBER, FACILITATOR, LIAISON
+from forum.demo import followups
+from forum.demo.data import (
+    C2_FACILITATOR,
+    CITY_MANAGEMENT,
+    COMMITTEE_MEMBER,
+    FACILITATOR,
+    LIAISON,
+    MARKET_REGULATION,
+)
 from forum.demo.meetings import Calendar, between, on
+from forum.followup import Owner
 from forum.lifecycle import Facts, Step
 from forum.models import (
     AgendaEntry,
@@ -20,17 +29,21 @@ from forum.models import (
     Issue,
     IssueEvent,
     Meeting,
+    Organisation,
     Person,
     Source,
 )
+from forum.review import Counts
 
 
 class Story:
     """Walks issues through ``forum.issue_registry`` and dates each recorded step."""
 
-    def __init__(self, session: Session, committees: dict[int, dict[CommitteeKind, Committee]]) -> None:
+    def __init__(self, session: Session, committees: dict[int, dict[CommitteeKind, Committee]],
+                 organisations: dict[str, Organisation] | None = None) -> None:
         self.session = session
         self.committees = committees
+        self.organisations = organisations or {}
         self.entries: dict[tuple[int, int], AgendaEntry] = {}
 
     def _stamp(self, issue: Issue, at: datetime) -> None:
@@ -112,6 +125,7 @@ def first_community_issues(s: Story, cal: Calendar, c: Area, owners: dict[tuple[
            note="活禽已全部送回乡下亲戚家，院坝已清理消杀，竹篱笆拆除，补种了麦冬。")
     s.agenda(poultry, Q, on(cal.Q, -3, 10), actor=FACILITATOR)
     s.record(poultry, Q, "现场评议：满意 21 人、基本满意 5 人、不满意 1 人。评议通过，予以销号。")
+    followups.rate(s.session, poultry, Q, Counts(21, 5, 1), actor=FACILITATOR)
     s.step(poultry, Step.review, s.during(poultry, Q, late=True), actor=FACILITATOR, meeting=Q,
            note="居民评议：满意。")
 
@@ -125,11 +139,18 @@ def first_community_issues(s: Story, cal: Calendar, c: Area, owners: dict[tuple[
     s.agenda(bins, W_q2, cal.W_q2 + timedelta(minutes=12), actor=FACILITATOR)
     s.decide(bins, W_q2, "物业公司在4栋门口增设两个分类垃圾桶，与区城市管理局环卫所协调每天早晚各清运一次；"
                          "环境和物业管理委员会两周后回访。", actor=FACILITATOR)
+    clearing = followups.agree(s.session, bins, W_q2, s.during(bins, W_q2, late=True) + timedelta(minutes=1),
+                               what="环卫所调整为每天早晚各清运一次", due=on(cal.W_q2, 7, 0).date(),
+                               owner=Owner(organisation_id=s.organisations[CITY_MANAGEMENT].id),
+                               owner_name=CITY_MANAGEMENT, actor=FACILITATOR)
     s.step(bins, Step.start, on(cal.W_q2, 1, 10), actor=LIAISON, note="已通知环卫所调整清运班次。")
+    followups.progress(s.session, bins, clearing, on(cal.W_q2, 6, 17), actor=LIAISON, done=True,
+                       note="早7点、晚7点清运班次已固定。")
     s.step(bins, Step.resolve, on(cal.W_q2, 8, 10), actor=COMMITTEE_MEMBER,
            note="新增垃圾桶已到位，早7点、晚7点各清运一次，回访住户反映地面无堆积。")
     s.agenda(bins, Q, on(cal.Q, -3, 10), actor=FACILITATOR)
     s.record(bins, Q, "现场评议：满意 18 人、基本满意 8 人、不满意 2 人。评议通过，予以销号。")
+    followups.rate(s.session, bins, Q, Counts(18, 8, 2), actor=FACILITATOR)
     s.step(bins, Step.review, s.during(bins, Q, late=True), actor=FACILITATOR, meeting=Q, note="居民评议：满意。")
 
     # -- reopened at the review, coordinated again, now in progress: e-bikes charged in stairwells
@@ -151,6 +172,7 @@ def first_community_issues(s: Story, cal: Calendar, c: Area, owners: dict[tuple[
     s.record(ebikes, Q, "现场评议：满意 6 人、基本满意 5 人、不满意 17 人。居民反映清理后一周楼道又停满了，"
                         "临时停放区没有充电桩，问题没有根本解决。评议不通过，重新交办。")
     reason = "季度评议不满意：临时停放区没有充电设施，楼道停放充电反弹。重新交办治安保卫委员会，提交月度协调会。"
+    followups.rate(s.session, ebikes, Q, Counts(6, 5, 17), actor=FACILITATOR, reason=reason)
     s.step(ebikes, Step.reopen, s.during(ebikes, Q, late=True), actor=FACILITATOR, meeting=Q, note=reason,
            facts=Facts(reason=reason))
     # Reopening returns it to accepted, still with the security committee: it goes to the monthly meeting.
@@ -179,8 +201,26 @@ def first_community_issues(s: Story, cal: Calendar, c: Area, owners: dict[tuple[
     s.agenda(fumes, M, on(cal.M, -5, 10), actor=FACILITATOR, minutes=15)
     s.decide(fumes, M, "由区城市管理局牵头、区市场监督管理局配合，督促面馆15日内更换高效油烟净化设备，"
                        "排烟管道改至楼顶高空排放；物业公司配合施工；环境和物业管理委员会每周回访2楼、3楼住户。")
+    # Who does what by when, agreed at the coordination: one owner in time, one late, one overdue.
+    agreed = s.during(fumes, M, late=True) + timedelta(minutes=1)
+    market = followups.agree(s.session, fumes, M, agreed, what="督促面馆更换高效油烟净化设备",
+                             owner=Owner(organisation_id=s.organisations[MARKET_REGULATION].id),
+                             owner_name=MARKET_REGULATION, due=between(cal.M, now, 0.6).date(), actor=FACILITATOR)
+    owner = followups.landlord(s.session)
+    pipe = followups.agree(s.session, fumes, M, agreed, what="同意排烟管道改至楼顶，配合物业施工",
+                           owner=Owner(person_id=owner.id), owner_name=owner.name,
+                           due=between(cal.M, now, 0.45).date(), actor=FACILITATOR)
+    check = followups.agree(s.session, fumes, M, agreed, what="复查面馆油烟排放并出具检测结果",
+                            owner=Owner(organisation_id=s.organisations[CITY_MANAGEMENT].id),
+                            owner_name=CITY_MANAGEMENT, actor=FACILITATOR,
+                            due=min(between(cal.M, now, 0.8).date(), (now - timedelta(days=1)).date()))
     s.step(fumes, Step.start, between(cal.M, now, 0.4), actor=LIAISON,
            note="城管执法队员已现场检查，下达整改通知书，面馆已订购新净化设备。")
+    followups.progress(s.session, fumes, market, between(cal.M, now, 0.5), actor="市场监管所 周科长", done=True,
+                       note="新净化设备已安装，现场检查运行正常。")
+    followups.progress(s.session, fumes, pipe, between(cal.M, now, 0.7), actor=COMMITTEE_MEMBER, done=True,
+                       note="房东出差，延期一周后签字同意；物业已完成排烟管道改造。")
+    del check  # still open, and overdue: the liaison's to close
 
     # -- in progress: falling tiles, which needs the repair fund
     tiles = s.raise_(c, on(cal.W_m, -3, 21), title="2栋外墙瓷砖脱落，存在高空坠物隐患", category="safety",

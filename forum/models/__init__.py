@@ -3,6 +3,7 @@
     places        areas, committees, organisations, households, people, owners, staff sign-ins
     meetings      venue formats, series and their invitees, meetings, agenda entries
     issues        issues and their history
+    followup      follow-up actions and their notes, quarterly ratings, notices
     room          the live room and verification: attendance, hands, comments, slips
     votes         votes, their electorate, receipts, tallies, ballots, proxies, audit
     installation  throttling, the instance secret, staff sessions, the audit log, import journal
@@ -20,6 +21,7 @@ read on the wall, and one install serves one city.
 from __future__ import annotations
 
 from forum.models.base import now
+from forum.models.followup import Action, ActionNote, Notice, Rating
 from forum.models.installation import (
     AuditEntry,
     ImportJob,
@@ -76,10 +78,11 @@ from forum.models.votes import (
 __all__ = [
     "CADENCES", "CATEGORIES", "COMMITTEE_NAMES", "MEETING_STATUSES", "ORGANISATION_KINDS", "ROLES", "SOURCES",
     "VOTE_STATUSES",
-    "AgendaEntry", "Area", "AreaKind", "Attendance", "AuditEntry", "Ballot", "Cadence", "Comment", "Committee",
+    "Action", "ActionNote", "AgendaEntry", "Area", "AreaKind", "Attendance", "AuditEntry", "Ballot", "Cadence",
+    "Comment", "Committee",
     "CommitteeKind", "CommitteeMember", "ForumFormat", "Household", "HouseholdSlip", "ImportJob", "ImportStage",
-    "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Meeting", "MeetingStatus", "Organisation",
-    "OrganisationCommunity", "OrganisationKind", "Ownership", "PaperSerial", "Person", "Role", "Series",
+    "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Meeting", "MeetingStatus", "Notice", "Organisation",
+    "OrganisationCommunity", "OrganisationKind", "Ownership", "PaperSerial", "Person", "Rating", "Role", "Series",
     "SeriesInvitee", "Source", "SpeakerStatus", "SpeakingRequest", "StaffSession", "ThrottleCount", "User",
     "Verification", "Vote", "VoteAudit", "VoteElector", "VoteElectorUnit", "VoteProxy", "VoteReceipt", "VoteStatus",
     "VoteTally",

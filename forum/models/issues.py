@@ -60,6 +60,9 @@ class Issue(IssueBase, table=True):
     raised_at: NaiveDatetime = Field(default_factory=now)
     resolved_at: NaiveDatetime | None = None
     updated_at: NaiveDatetime = Field(default_factory=now)
+    # Marked at a weekly talk when the community cannot solve it alone: it goes up to the monthly
+    # coordination's draft agenda (forum.cycle).
+    needs_outside: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class IssueEvent(SQLModel, table=True):

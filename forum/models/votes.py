@@ -65,8 +65,9 @@ class Vote(SQLModel, table=True):
     hands: str = Field(default="", sa_column=Column(Text, nullable=False))
     # The counted result (counting.Result.as_dict()) frozen when the vote closes.
     result: str = Field(default="", sa_column=Column(Text, nullable=False))
-    # Kiosk mode: the voter a shared tablet currently shows a ballot for, and a nonce so a ballot
-    # opened for one voter cannot be cast after the facilitator moved on to the next.
+    # The shared tablet: the voter it currently shows a ballot for, and a nonce so a ballot opened
+    # for one voter cannot be cast after the facilitator moved on to the next. The columns keep
+    # their first name ("kiosk") so no migration renames stored data.
     kiosk_voter: str | None = Field(default=None, max_length=40)
     kiosk_nonce: str | None = Field(default=None, max_length=40)
 
@@ -121,7 +122,7 @@ class Ballot(SQLModel, table=True):
     vote_id: int = Field(foreign_key="vote.id", primary_key=True)
     voter_key: str = Field(max_length=40, primary_key=True)
     choice: str = Field(max_length=200)
-    via: str = Field(max_length=20)  # tablet, kiosk, proxy, paper
+    via: str = Field(max_length=20)  # tablet, kiosk (the shared tablet, as stored), proxy, paper
     cast_by: str = Field(default="", max_length=120)
     cast_at: NaiveDatetime = Field(default_factory=now)
     paper_serial: str | None = Field(default=None, max_length=40)

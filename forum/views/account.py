@@ -128,7 +128,7 @@ def logout(request: Request, db: Session) -> Response:
     if user is not None and ended is not None:
         audit.record(db, request, "signout", "user", user.id, actor=user, community_id=user.community_id)
     db.commit()
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(request.url_for("index").path, status_code=303)
 
 
 @page

@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import lifecycle
+from forum import lifecycle, review
 from forum.models import AgendaEntry, Area, AreaKind, Issue, Meeting, MeetingStatus, now
 from forum.views.common import committees_of, community_or_404, count_by
 from forum.web import page, render
@@ -49,4 +49,6 @@ def community_home(request: Request, db: Session) -> Response:
         "decisions": decisions,
         "committees": committees_of(db, community.id),
         "open_statuses": [s for s in lifecycle.Status if s in lifecycle.OPEN],
+        # The figure the district reports: (满意 + 基本满意) over all ratings, per quarter (forum.review).
+        "quarter_rates": review.quarter_rates(db, community.id)[:4],
     })

@@ -6,8 +6,8 @@ from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import lifecycle
-from forum.models import Area, Committee, Issue, Organisation, Person, User
+from forum import action_registry, lifecycle
+from forum.models import Area, Committee, Issue, Organisation, Person, User, now
 from forum.views.common import committees_of, community_or_404, count_by
 from forum.web import get_or_404, page, render
 
@@ -36,6 +36,8 @@ def committee_detail(request: Request, db: Session) -> Response:
         "open_issues": open_issues,
         "closed_issues": [i for i in issues if i.status not in lifecycle.OPEN],
         "members": members,
+        # Overdue actions are what committees chase: their issues say so in the list.
+        "overdue_issues": action_registry.overdue_issue_ids(db, (i.id for i in open_issues), now().date()),
     })
 
 

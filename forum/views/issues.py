@@ -6,7 +6,8 @@ from sqlmodel import Session, col, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import audit, auth, issue_query, issue_registry, lifecycle, people
+from forum import action_registry, audit, auth, followup, issue_query, issue_registry, lifecycle, people, review, votes
+from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.lifecycle import Facts, Status, Step
 from forum.models import (
@@ -21,6 +22,7 @@ from forum.models import (
     Source,
     now,
 )
+from forum.views import followup as followup_views
 from forum.views.common import committees_of, community_or_404, refusal
 from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, user
 
@@ -48,6 +50,7 @@ def issue_list(request: Request, db: Session) -> Response:
         "total": db.exec(select(func.count()).select_from(Issue).where(*conditions)).one(),
         "filters": filters,
         "committees": {c.id: c for c in committees_of(db, community.id)},
+        "overdue_issues": action_registry.overdue_issue_ids(db, (i.id for i in issues[:PAGE_SIZE]), now().date()),
     }
     # The filter form swaps only the results; the address bar keeps the filters for sharing.
     name = "_partials/issue_list.html" if is_htmx(request) else "issues.html"
@@ -128,15 +131,35 @@ def _detail_context(db: Session, issue: Issue) -> dict:
         "merge_targets": merge_targets,
         "values": {},
         "errors": {},
-    }
+    } | followup_context(db, issue) | followup_views.new_action_context(db, issue.community_id)
 
 
 @page
 def issue_detail(request: Request, db: Session) -> Response:
-    issue = get_or_404(db, Issue, request.path_params["id"])
+    return detail_page(request, db, get_or_404(db, Issue, request.path_params["id"]))
+
+
+def detail_page(request: Request, db: Session, issue: Issue, *, action_values: dict | None = None,
+                action_errors: dict | None = None, rating: tuple | None = None) -> Response:
+    """The issue's page; with a refused new action's form, as typed, with its errors (422)."""
     # Who raised it (a resident's name, often with their building) is for the community's staff.
     may_see = people.may_see(user(request), issue.community_id)
-    return render(request, "issue.html", _detail_context(db, issue) | {"may_see": may_see})
+    context = _detail_context(db, issue) | {"may_see": may_see} | \
+        followup_views.new_action_context(db, issue.community_id, action_values, action_errors)
+    if rating is not None:
+        context |= {"rating_values": rating[0], "rating_errors": rating[1]}
+    return render(request, "issue.html", context, status_code=422 if action_errors or rating else 200)
+
+
+def followup_context(db: Session, issue: Issue) -> dict:
+    """The issue's actions, whether it may be marked resolved, its ratings."""
+    actions = action_registry.of_issue(db, issue.id)
+    return {"action_rows": followup_views.action_rows(db, actions),
+            "resolvable": followup.resolvable(a.status for a in actions),
+            "ratings": review.ratings_of(db, issue.id), "VERDICTS": review.VERDICT_LABELS,
+            "RATING_SOURCES": review.SOURCES, "rating_values": {}, "rating_errors": {},
+            "rating_votes": [v for v in votes.votes_of_issue(db, issue.id)
+                             if v.kind == "rating" and v.status == "closed"]}
 
 
 @page
@@ -166,6 +189,8 @@ def issue_move(request: Request, db: Session) -> Response:
                       decision=values["note"] or values["reason"])
         note = values["reason"] or values["note"]
         try:
+            if step is Step.resolve and not action_registry.may_resolve(db, issue.id):
+                raise lifecycle.Refused(N_("Every follow-up action must be done before the issue is resolved."))
             old_status = issue.status
             issue_registry.move(db, issue, step, actor=staff.display_name, facts=facts, note=note)
             audit.record(db, request, "issue_move", "issue", issue.id, f"{step.value}: {old_status} → {issue.status}",
@@ -207,3 +232,18 @@ def issue_schedule(request: Request, db: Session) -> Response:
     context = _detail_context(db, issue) | {"values": {"meeting": data.get("meeting", "")}, "errors": errors}
     return render(request, "issue.html", context, status_code=422)
 
+
+
+@page
+def issue_outside(request: Request, db: Session) -> Response:
+    """Mark (or unmark) an issue as needing outside parties: it goes up to the monthly
+    coordination's draft agenda (forum.cycle). The community's facilitators and committee members."""
+    issue = get_or_404(db, Issue, request.path_params["id"])
+    require_in(request, auth.can_triage, issue.community_id)
+    issue.needs_outside = form(request).get("needs_outside") == "1"
+    issue.updated_at = now()
+    db.add(issue)
+    audit.record(db, request, "issue_outside", "issue", issue.id, "yes" if issue.needs_outside else "no",
+                 community_id=issue.community_id)
+    db.commit()
+    return redirect(request, request.url_for("issue", id=issue.id).path)

@@ -26,6 +26,7 @@ from forum.models import (
     User,
     now,
 )
+from forum.views import followup as followup_views
 from forum.views.common import community_or_404, refusal
 from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in
 
@@ -178,12 +179,24 @@ def _agenda_context(db: Session, meeting: Meeting, errors: dict | None = None, v
 @page
 def meeting_detail(request: Request, db: Session) -> Response:
     meeting = get_or_404(db, Meeting, request.path_params["id"])
+    # From the console's "follow-up action for this decision": that item chosen, its decision as the start.
+    entry = db.get(AgendaEntry, int_param(request.query_params.get("entry", "")) or 0)
+    values = {"entry": str(entry.id), "what": (entry.decision or "")[:300]} \
+        if entry is not None and entry.meeting_id == meeting.id else None
+    return meeting_page(request, db, meeting, action_values=values)
+
+
+def meeting_page(request: Request, db: Session, meeting: Meeting, *, action_values: dict | None = None,
+                 action_errors: dict | None = None, rating: tuple | None = None) -> Response:
+    """The meeting's page; with a refused form (a new action, a rating), as typed, with its errors (422)."""
     context = _agenda_context(db, meeting) | {
         "community": db.get(Area, meeting.community_id),
         "series": db.get(Series, meeting.series_id) if meeting.series_id else None,
         "facilitator": db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,
-    }
-    return render(request, "meeting.html", context)
+    } | followup_views.meeting_followup_context(db, meeting, action_values, action_errors)
+    if rating is not None:
+        context |= {"rating_issue": rating[0], "rating_values": rating[1], "rating_errors": rating[2]}
+    return render(request, "meeting.html", context, status_code=422 if action_errors or rating else 200)
 
 
 def _agenda_response(request: Request, db: Session, meeting: Meeting, errors: dict | None = None,
@@ -198,7 +211,7 @@ def _agenda_response(request: Request, db: Session, meeting: Meeting, errors: di
             "community": db.get(Area, meeting.community_id),
             "series": db.get(Series, meeting.series_id) if meeting.series_id else None,
             "facilitator": db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,
-        }
+        } | followup_views.meeting_followup_context(db, meeting)
         return render(request, "meeting.html", context, status_code=status)
     return redirect(request, request.url_for("meeting", id=meeting.id).path)
 

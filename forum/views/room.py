@@ -245,7 +245,7 @@ def screen(request: Request, db: Session) -> Response:
 
 @page
 def shared_tablet(request: Request, db: Session) -> Response:
-    """GET: the meeting's shared tablet (kiosk), which shows the ballot the facilitator opens for
+    """GET: the meeting's shared tablet, which shows the ballot the facilitator opens for
     one voter at a time. POST (staff): make this device the shared tablet. That signs the staff
     member out here, so a tablet residents pass around never carries a staff sign-in."""
     meeting = meeting_of(request, db)
@@ -255,16 +255,16 @@ def shared_tablet(request: Request, db: Session) -> Response:
         audit.record(db, request, "shared_tablet", "meeting", meeting.id, community_id=meeting.community_id)
         sessions.end(db, request, "tablet")
         db.commit()
-        request.session[auth.KIOSK_SESSION] = {"meeting": meeting.id, "by": staff.display_name}
-        response = redirect(request, request.url_for("room_kiosk", id=meeting.id).path)
+        request.session[auth.SHARED_TABLET_SESSION] = {"meeting": meeting.id, "by": staff.display_name}
+        response = redirect(request, request.url_for("room_shared_tablet", id=meeting.id).path)
         # Nor anyone's check-in (whoever uses it could cast their ballot), nor staff pages one
         # Back away in the browser's cache.
         response.delete_cookie(auth.DEVICE_COOKIE)
         response.headers["Clear-Site-Data"] = '"cache"'
         return response
-    if not auth.is_kiosk_of(request.session, meeting.id):
+    if not auth.is_shared_tablet_of(request.session, meeting.id):
         require_in(request, auth.can_run_meetings, meeting.community_id)  # staff may look at it
-    return render(request, "room_kiosk.html", base_context(request, db, meeting, "kiosk"))
+    return render(request, "room_shared_tablet.html", base_context(request, db, meeting, "shared_tablet"))
 
 
 # ---------------------------------------------------------------- joining

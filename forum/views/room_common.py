@@ -56,7 +56,9 @@ def origin_of(request: Request) -> str:
 
 
 def join_url(request: Request, meeting: Meeting) -> str:
-    return f"{origin_of(request)}/join?code={meeting.join_code}" if meeting.join_code else ""
+    if not meeting.join_code:
+        return ""
+    return f"{origin_of(request)}{request.url_for('join').path}?code={meeting.join_code}"
 
 
 def base_context(request: Request, db: Session, meeting: Meeting, audience: str) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def base_context(request: Request, db: Session, meeting: Meeting, audience: str)
     page = secrets.token_urlsafe(12) if audience == "console" else None
     return {"meeting": meeting, "community": db.get(Area, meeting.community_id), "audience": audience,
             "parts": hub.page_parts(db, meeting, audience, origin_of(request)),
-            "ws_url": f"/meetings/{meeting.id}/ws?audience={audience}",
+            "ws_url": f"{request.url_for('room_ws', id=meeting.id).path}?audience={audience}",
             "page": page,
             "heartbeat": request.app.state.settings.heartbeat_seconds}
 

@@ -82,7 +82,8 @@ def slip_link(request: Request, db: Session) -> Response:
         meeting_id = held["meeting"]
     elif (me := auth.device_attendance(db, request.cookies, None)) is not None:
         meeting_id = me.meeting_id  # its latest meeting that has not ended
-    return RedirectResponse(f"/meetings/{meeting_id}/tablet" if meeting_id else "/join", status_code=303)
+    where = request.url_for("room_tablet", id=meeting_id) if meeting_id else request.url_for("join")
+    return RedirectResponse(where.path, status_code=303)
 
 
 def _owners(db: Session, household: Household) -> list[Person]:

@@ -1,4 +1,4 @@
-"""Vote pages: the facilitator's forms (set up, open, close, hands, paper, proxy, kiosk), the tablet
+"""Vote pages: the facilitator's forms (set up, open, close, hands, paper, proxy, shared tablet), the tablet
 ballot, and the result page anyone may read.
 
 Views stay thin: they read the form, call :mod:`forum.votes`, commit, tell the live room, and
@@ -16,11 +16,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum import audit, auth, ballot_box, electorate, live, secrecy, verification, votes
+from forum import agenda, audit, auth, ballot_box, electorate, parts, secrecy, verification, votes
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
-    AgendaEntry,
     Area,
     Attendance,
     Issue,
@@ -32,7 +31,7 @@ from forum.models import (
     VoteStatus,
     now,
 )
-from forum.parts import kiosk_context, result_context
+from forum.parts import result_context, shared_tablet_context
 from forum.views.room_common import base_context, origin_of
 from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, run_view
 
@@ -42,21 +41,7 @@ DEVICE_COOKIE = auth.DEVICE_COOKIE
 
 def notify(request: Request, vote: Vote, *, ballot: bool = False) -> None:
     """Tell the live room a vote changed (after commit); a no-op where there is no live hub."""
-    tell_room(getattr(request.app.state, "hub", None), vote, ballot=ballot)
-
-
-def tell_room(hub: live.Hub | None, vote: Vote, *, ballot: bool = False) -> None:
-    """The parts of a meeting's room a vote's change refreshes (also as the closer closes it).
-
-    A ballot changes only the count, which tablets do not show while the vote is open: it
-    refreshes the "votecount" part (console and screen) and sends nothing to the hall's tablets,
-    nor to the shared tablet, whose answer to the cast says "thank you" until the next voter.
-    """
-    if hub is not None and vote.meeting_id is not None:
-        if ballot:
-            hub.changed(vote.meeting_id, "votecount")
-        else:
-            hub.changed(vote.meeting_id, "vote", "kiosk")
+    parts.tell_room(getattr(request.app.state, "hub", None), vote, ballot=ballot)
 
 
 # ---------------------------------------------------------------- setting a vote up
@@ -66,8 +51,7 @@ def _new_context(db: Session, meeting: Meeting | None, issue: Issue | None, valu
     community = db.get(Area, meeting.community_id if meeting else issue.community_id)
     entries, issues = [], {}
     if meeting is not None:
-        entries = list(db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)
-                               .order_by(AgendaEntry.position)))
+        entries = agenda.entries_of(db, meeting.id)
         issues = {e.issue_id: db.get(Issue, e.issue_id) for e in entries}
     existing = votes.votes_of_meeting(db, meeting.id) if meeting else votes.votes_of_issue(db, issue.id)
     return {"community": community, "meeting": meeting, "issue": issue, "entries": entries, "issues": issues,
@@ -150,16 +134,16 @@ def _page_context(db: Session, request: Request, vote: Vote, errors: dict | None
         voted = {k for k in _receipts(db, vote)}
         context["pending"] = [e for e in electors if e.voter_key not in voted]
         # The shared tablet opens a binding vote's ballot for verified residents present only.
-        context["kiosk_voters"] = verification.kiosk_voters(db, vote, context["pending"])
+        context["shared_tablet_voters"] = verification.shared_tablet_voters(db, vote, context["pending"])
         context["attendees"] = list(db.exec(select(Attendance).where(Attendance.meeting_id == vote.meeting_id)
                                             .order_by(Attendance.name))) if vote.meeting_id else []
         context["proxies"] = list(db.exec(select(VoteProxy).where(VoteProxy.vote_id == vote.id)))
-        context["kiosk_label"] = next((e.label for e in electors if e.voter_key == vote.kiosk_voter), None)
+        context["shared_tablet_label"] = next((e.label for e in electors if e.voter_key == vote.kiosk_voter), None)
     return context
 
 
 # Trail entries whose actor or detail names a voter (with their flat) or a proxy holder.
-_NAMING = ("ballot", "change", "elector", "kiosk", "proxy")
+_NAMING = ("ballot", "change", "elector", "kiosk", "proxy")  # stored trail actions ("kiosk": the shared tablet)
 
 
 def _public_trail(trail: list) -> list[SimpleNamespace]:
@@ -266,7 +250,7 @@ def vote_proxy(request: Request, db: Session) -> Response:
 
 
 @page
-def vote_kiosk(request: Request, db: Session) -> Response:
+def vote_shared_tablet(request: Request, db: Session) -> Response:
     """POST: the facilitator opens the shared tablet's ballot for a chosen voter. GET: the shared
     tablet of the vote's meeting."""
     actor, vote = _staff_vote(request, db)
@@ -274,45 +258,45 @@ def vote_kiosk(request: Request, db: Session) -> Response:
         raise HTTPException(404)
     if request.method == "POST":
         key = str(form(request).get("voter", ""))
-        problem = votes.open_kiosk(db, vote, key, actor=actor)
-        return _console_done(request, db, vote, {"kiosk": problem} if problem else {}, {"voter": key},
-                             action="vote_kiosk", detail=key[:40])
-    return redirect(request, request.url_for("room_kiosk", id=vote.meeting_id).path)
+        problem = votes.open_shared_tablet(db, vote, key, actor=actor)
+        return _console_done(request, db, vote, {"shared_tablet": problem} if problem else {}, {"voter": key},
+                             action="vote_kiosk", detail=key[:40])  # as stored: audit.ACTIONS
+    return redirect(request, request.url_for("room_shared_tablet", id=vote.meeting_id).path)
 
 
 @page
-def vote_kiosk_cast(request: Request, db: Session) -> Response:
+def vote_shared_tablet_cast(request: Request, db: Session) -> Response:
     """A ballot from the shared tablet, which staff made so (or staff themselves)."""
     vote = _vote(db, request)
     if vote.meeting_id is None:
         raise HTTPException(404)
-    if auth.is_kiosk_of(request.session, vote.meeting_id):
-        actor = str(request.session[auth.KIOSK_SESSION].get("by") or _("Shared tablet"))
+    if auth.is_shared_tablet_of(request.session, vote.meeting_id):
+        actor = str(request.session[auth.SHARED_TABLET_SESSION].get("by") or _("Shared tablet"))
     else:
         actor, vote = _staff_vote(request, db)
     data = form(request)
     try:
-        cast = votes.cast_at_kiosk(db, vote, str(data.get("nonce", "")), [str(c) for c in data.getlist("choice")],
-                                   staff=actor)
+        cast = votes.cast_at_shared_tablet(db, vote, str(data.get("nonce", "")),
+                                           [str(c) for c in data.getlist("choice")], staff=actor)
     except votes.VoteRefused as refused:
         db.rollback()
         db.refresh(vote)
-        return _kiosk_reply(request, db, vote, error=refused.text(),
+        return _shared_tablet_reply(request, db, vote, error=refused.text(),
                             status_code=409 if refused.code == "not_open" else 422)
     notify(request, vote, ballot=True)
     # The thank-you never repeats the choice: the facilitator hands the tablet on next.
-    return _kiosk_reply(request, db, vote, done=True, received=cast.outcome == "received")
+    return _shared_tablet_reply(request, db, vote, done=True, received=cast.outcome == "received")
 
 
-def _kiosk_reply(request: Request, db: Session, vote: Vote, *, status_code: int = 200, **extra) -> Response:
+def _shared_tablet_reply(request: Request, db: Session, vote: Vote, *, status_code: int = 200, **extra) -> Response:
     meeting = db.get(Meeting, vote.meeting_id)
-    html = request.app.state.hub.render_part("kiosk", kiosk_context(db, meeting) | extra, meeting, "kiosk",
-                                             origin_of(request))
+    html = request.app.state.hub.render_part("shared_tablet", shared_tablet_context(db, meeting) | extra, meeting,
+                                             "shared_tablet", origin_of(request))
     if is_htmx(request):
         return HTMLResponse(html, status_code=status_code, headers={"Vary": "HX-Request"})
-    context = base_context(request, db, meeting, "kiosk")
-    context["parts"]["kiosk"] = html
-    return render(request, "room_kiosk.html", context, status_code=status_code)
+    context = base_context(request, db, meeting, "shared_tablet")
+    context["parts"]["shared_tablet"] = html
+    return render(request, "room_shared_tablet.html", context, status_code=status_code)
 
 
 # ---------------------------------------------------------------- the tablet
@@ -369,7 +353,7 @@ async def vote_cast(request: Request) -> Response:
     data = await request.form()
     try:
         counted = await request.app.state.ballot_box.cast(
-            int(request.path_params["id"]), request.cookies.get(DEVICE_COOKIE, ""), str(data.get("voter", "")),
+            int(request.path_params["id"]), auth.device_token(request.cookies) or "", str(data.get("voter", "")),
             [str(c) for c in data.getlist("choice")])
     finally:
         await data.close()

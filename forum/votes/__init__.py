@@ -47,7 +47,13 @@ from forum.votes.results import (
     votes_of_meeting,
 )
 from forum.votes.setup import FIELDS, FLAGS, OPTIONS_MAX, QUESTION_MAX, blank_values, create_vote, stairwell
-from forum.votes.staff import cast_at_kiosk, hands_of_present_allowed, open_kiosk, record_proxy, set_hands
+from forum.votes.staff import (
+    cast_at_shared_tablet,
+    hands_of_present_allowed,
+    open_shared_tablet,
+    record_proxy,
+    set_hands,
+)
 from forum.votes.tablets import (
     TabletBallot,
     TabletCast,
@@ -61,9 +67,9 @@ __all__ = [
     "AUDIT_LABELS", "CLOSINGS", "FIELDS", "FLAGS", "KINDS", "OPTIONS_MAX", "OWNERS_RULES", "QUESTION_MAX", "RULES",
     "SCOPES", "SERIAL_MAX", "STATUSES", "UNITS", "VIAS", "WEIGHTINGS", "Cast", "Swept", "TabletBallot", "TabletCast",
     "VoteCloser", "VoteRefused", "add_late_attendee", "audit_trail", "ballots_for_attendance", "bars", "cast",
-    "cast_at_kiosk", "cast_from_tablets", "castable", "choice_text", "choices_of", "close_due", "close_vote",
+    "cast_at_shared_tablet", "cast_from_tablets", "castable", "choice_text", "choices_of", "close_due", "close_vote",
     "comparison_lines", "compute_electorate", "create_vote", "current_vote", "blank_values", "hands_of_present_allowed",
-    "has_voted", "is_due", "key_for_household", "needs_area", "not_open", "open_kiosk", "open_vote", "options_of",
-    "record_proxy", "set_hands", "shown_status", "shows_tallies", "stairwell", "stored_hands", "summary",
+    "has_voted", "is_due", "key_for_household", "needs_area", "not_open", "open_shared_tablet", "open_vote",
+    "options_of", "record_proxy", "set_hands", "shown_status", "shows_tallies", "stairwell", "stored_hands", "summary",
     "tally_result", "turnout", "voter_key_for", "votes_of_issue", "votes_of_meeting",
 ]

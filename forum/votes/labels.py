@@ -26,6 +26,7 @@ WEIGHTINGS = {
 }
 RULES = RULE_LABELS
 CLOSINGS = {"facilitator": N_("When the facilitator closes it"), "time": N_("At a set time")}
+# Stored in Ballot.via and the trail as they are: "kiosk" is the shared tablet (its first name).
 VIAS = {"tablet": N_("tablet"), "kiosk": N_("shared tablet"), "proxy": N_("proxy"), "paper": N_("paper ballot")}
 AUDIT_LABELS = {
     "create": N_("Set up"), "open": N_("Opened"), "close": N_("Closed and counted"), "ballot": N_("Ballot counted"),

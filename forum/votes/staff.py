@@ -137,7 +137,7 @@ def record_proxy(db: Session, vote: Vote, principal_key: str, holder: Attendance
 # ---------------------------------------------------------------- the shared tablet
 
 
-def open_kiosk(db: Session, vote: Vote, voter_key: str, *, actor: str) -> str | None:
+def open_shared_tablet(db: Session, vote: Vote, voter_key: str, *, actor: str) -> str | None:
     """Show a ballot for one voter on the shared tablet; returns an error or None. Caller commits."""
     if not castable(vote, now()):
         return gettext("This vote is not open.")
@@ -159,9 +159,10 @@ def open_kiosk(db: Session, vote: Vote, voter_key: str, *, actor: str) -> str | 
     return None
 
 
-def cast_at_kiosk(db: Session, vote: Vote, nonce: str, selection: Sequence[str], *, staff: str) -> Cast:
+def cast_at_shared_tablet(db: Session, vote: Vote, nonce: str, selection: Sequence[str], *, staff: str) -> Cast:
     if not nonce or vote.kiosk_nonce != nonce or not vote.kiosk_voter:
-        raise VoteRefused("kiosk_moved", N_("This ballot is no longer open on this tablet; ask the facilitator."))
+        raise VoteRefused("shared_tablet_moved",
+                          N_("This ballot is no longer open on this tablet; ask the facilitator."))
     key = vote.kiosk_voter
     result = cast(db, vote, key, selection, via="kiosk", cast_by=staff)
     # Only clear it if nobody opened the tablet for the next voter in the meantime.
