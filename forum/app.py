@@ -32,6 +32,7 @@ from forum.views import (
     admin_committees,
     admin_people,
     community,
+    dashboards,
     directory,
     followup,
     households,
@@ -39,6 +40,10 @@ from forum.views import (
     meetings,
     room,
 )
+from forum.views import api as api_views
+from forum.views import calendars as calendar_views
+from forum.views import exports as export_views
+from forum.views import reports as report_views
 from forum.views import verification as verification_views
 from forum.views import votes as vote_views
 from forum.web import (
@@ -76,6 +81,16 @@ routes = [
         Route("/series/new", meetings.series_new, methods=BOTH, name="series_new"),
         Route("/committees", directory.committee_list, name="committees"),
         Route("/slips", verification_views.slips, methods=BOTH, name="slips"),
+        # oversight and open data (issue #13): dashboards, reports, exports, calendars
+        Route("/dashboard", dashboards.community_dashboard, name="community_dashboard"),
+        Route("/meetings", dashboards.meeting_list, name="meeting_list"),
+        Route("/report", report_views.quarter_report, name="quarter_report"),
+        Route("/report.docx", report_views.quarter_report_docx, name="quarter_report_docx"),
+        Route("/report.csv", report_views.quarter_report_csv, name="quarter_report_csv"),
+        Route("/issues.csv", export_views.issues_csv, name="issues_csv"),
+        Route("/meetings.csv", export_views.meetings_csv, name="meetings_csv"),
+        Route("/attendance.csv", export_views.attendance_csv, name="attendance_csv"),
+        Route("/calendar.ics", calendar_views.community_ics, name="community_ics"),
     ]),
     Route("/issues/{id:int}", issues.issue_detail, name="issue"),
     Group("/issues/{id:int}", [
@@ -92,6 +107,7 @@ routes = [
         Route("/meetings", meetings.series_create_meeting, methods=POST, name="series_create_meeting"),
         Route("/invitees", admin_committees.series_invitees, methods=BOTH, name="series_invitees"),
         Route("/invitees/{invitee:int}/remove", admin_committees.invitee_remove, methods=POST, name="invitee_remove"),
+        Route("/calendar.ics", calendar_views.series_ics, name="series_ics"),
     ]),
     Route("/meetings/{id:int}", meetings.meeting_detail, name="meeting"),
     Group("/meetings/{id:int}", [
@@ -116,6 +132,7 @@ routes = [
         # after the meeting
         Route("/minutes", room.minutes_page, name="minutes"),
         Route("/minutes.md", room.minutes_markdown, name="minutes_md"),
+        Route("/minutes.docx", report_views.minutes_docx, name="minutes_docx"),
     ]),
     Route("/votes/{id:int}", vote_views.vote_detail, name="vote"),
     Group("/votes/{id:int}", [
@@ -133,6 +150,21 @@ routes = [
         Route("/cast", vote_views.vote_cast, methods=POST, name="vote_cast"),
     ]),
     Route("/committees/{id:int}", directory.committee_detail, name="committee"),
+    Route("/committees/{id:int}/dashboard", dashboards.committee_dashboard, name="committee_dashboard"),
+    # a street's or the district's oversight (issue #13), and the read-only JSON API of the public record
+    Route("/a/{area}/dashboard", dashboards.area_dashboard, name="area_dashboard"),
+    Route("/a/{area}/issues", dashboards.area_issues, name="area_issues"),
+    Group("/api/v1", [
+        Route("/openapi.json", api_views.openapi_json, name="api_openapi"),
+        Route("/docs", api_views.docs, name="api_docs"),
+        Route("/areas", api_views.areas, name="api_areas"),
+        Route("/issues", api_views.issues, name="api_issues"),
+        Route("/issues/{id:int}", api_views.issue, name="api_issue"),
+        Route("/meetings", api_views.meetings, name="api_meetings"),
+        Route("/meetings/{id:int}", api_views.meeting, name="api_meeting"),
+        Route("/votes", api_views.votes, name="api_votes"),
+        Route("/votes/{id:int}", api_views.vote, name="api_vote"),
+    ]),
     Route("/organisations/{id:int}", directory.organisation_detail, name="organisation"),
     Route("/admin", admin_areas.admin_home, name="admin_home"),
     Group("/admin", [

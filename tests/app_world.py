@@ -404,7 +404,9 @@ UNSCOPED = {"index", "login", "logout", "lang", "static", "organisation", "slip"
             "member_remove", "admin_organisations", "admin_organisation", "liaison_add", "liaison_remove",
             "admin_users", "admin_user", "user_disable", "user_enable", "user_password_reset",
             # one's own work and notices
-            "my_work", "notices", "notice_open"}
+            "my_work", "notices", "notice_open",
+            # open data: the installation's whole record
+            "api_openapi", "api_docs", "api_areas"}
 
 
 @dataclass
@@ -571,6 +573,30 @@ CALLS = {
     "notice_open": lambda s, w, v: Call({"id": w.admin.get("notice", 0)}),
     "series_invitees": lambda s, w, v: Call({"id": s.series_id}, data={"invitee": f"o{w.admin.get('uninvited', 0)}"}),
     "invitee_remove": lambda s, w, v: Call({"id": s.series_id, "invitee": w.admin.get(f"invitee_{s.key}", 0)}),
+    # open data (issue #13)
+    "api_openapi": lambda s, w, v: Call(),
+    "api_docs": lambda s, w, v: Call(),
+    "api_areas": lambda s, w, v: Call(query={"per_page": "20"}),
+    "api_issues": lambda s, w, v: Call(query={"community": s.slug, "status": "open"}),
+    "api_issue": lambda s, w, v: Call({"id": s.issue_raised}),
+    "api_meetings": lambda s, w, v: Call(query={"community": s.slug}),
+    "api_meeting": lambda s, w, v: Call({"id": s.meeting_id}),
+    "api_votes": lambda s, w, v: Call(query={"community": s.slug}),
+    "api_vote": lambda s, w, v: Call({"id": s.open_vote}),
+    "issues_csv": lambda s, w, v: Call({"community": s.slug}, query={"status": "open"}),
+    "meetings_csv": lambda s, w, v: Call({"community": s.slug}),
+    "attendance_csv": lambda s, w, v: Call({"community": s.slug}),
+    "community_ics": lambda s, w, v: Call({"community": s.slug}),
+    "series_ics": lambda s, w, v: Call({"id": s.series_id}),
+    "community_dashboard": lambda s, w, v: Call({"community": s.slug}),
+    "meeting_list": lambda s, w, v: Call({"community": s.slug}),
+    "area_dashboard": lambda s, w, v: Call({"area": s.slug}),
+    "area_issues": lambda s, w, v: Call({"area": s.slug}, query={"status": "open"}),
+    "committee_dashboard": lambda s, w, v: Call({"id": s.committee_id}),
+    "quarter_report": lambda s, w, v: Call({"community": s.slug}),
+    "quarter_report_docx": lambda s, w, v: Call({"community": s.slug}),
+    "quarter_report_csv": lambda s, w, v: Call({"community": s.slug}),
+    "minutes_docx": lambda s, w, v: Call({"id": s.ended_meeting_id}),
 }
 
 

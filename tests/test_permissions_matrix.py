@@ -155,6 +155,16 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "notice_open": {"POST": Rule(frozenset({"liaison"}), refusal="ignored")},
     "series_invitees": {"*": Rule(RUNNERS)},
     "invitee_remove": {"POST": Rule(RUNNERS)},
+    # open data (issue #13): the public record, read by anyone
+    **{name: {"GET": PUBLIC} for name in (
+        "api_openapi", "api_docs", "api_areas", "api_issues", "api_issue", "api_meetings", "api_meeting", "api_votes",
+        "api_vote", "issues_csv", "meetings_csv", "attendance_csv", "community_ics", "series_ics",
+        # dashboards count the public record (auth.sees_dashboard), like the lists behind their numbers
+        "community_dashboard", "meeting_list", "area_dashboard", "area_issues", "committee_dashboard",
+        "quarter_report", "quarter_report_docx", "quarter_report_csv")},
+    # minutes as Word: the minutes page's rule (names and flats only for the community's staff,
+    # tests/test_reports.py checks the document)
+    "minutes_docx": {"GET": PUBLIC},
 }
 
 # Each role: its kind and the community it belongs to ("A", "B" or None).

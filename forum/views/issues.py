@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import action_registry, audit, auth, followup, issue_registry, lifecycle, people, review, votes
+from forum import action_registry, audit, auth, followup, issue_query, issue_registry, lifecycle, people, review, votes
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.lifecycle import Facts, Status, Step
@@ -30,33 +30,24 @@ TITLE_MAX = 120
 PAGE_SIZE = 50
 
 
-def _filters(request: Request) -> dict[str, str]:
-    q = request.query_params
-    return {k: q.get(k, "").strip() for k in ("status", "category", "committee", "q")}
-
-
 @page
 def issue_list(request: Request, db: Session) -> Response:
     community = community_or_404(db, request.path_params["community"])
-    filters = _filters(request)
-    query = select(Issue).where(Issue.community_id == community.id)
-    if filters["status"] == "open":
-        query = query.where(col(Issue.status).in_([s.value for s in lifecycle.OPEN]))
-    elif filters["status"] in Status.__members__:
-        query = query.where(Issue.status == filters["status"])
-    if filters["category"] in CATEGORIES:
-        query = query.where(Issue.category == filters["category"])
-    if int_param(filters["committee"]) is not None:
-        query = query.where(Issue.committee_id == int(filters["committee"]))
-    if filters["q"]:
-        # autoescape: a resident typing "%" or "_" means those characters, not wildcards.
-        query = query.where(or_(*(col(c).contains(filters["q"], autoescape=True)
-                                  for c in (Issue.title, Issue.description, Issue.place))))
-    issues = db.exec(query.order_by(col(Issue.updated_at).desc(), col(Issue.id).desc()).limit(PAGE_SIZE + 1)).all()
+    filters = issue_query.read(request.query_params)
+    try:
+        conditions = issue_query.where(filters)
+    except issue_query.BadDate as bad:
+        return render(request, "error.html", {"status": 400, "message": _(
+            "“%(field)s” is a date written YYYY-MM-DD.") % {"field": bad.field}}, status_code=400)
+    conditions.append(Issue.community_id == community.id)
+    issues = db.exec(select(Issue).where(*conditions).order_by(col(Issue.updated_at).desc(), col(Issue.id).desc())
+                     .limit(PAGE_SIZE + 1)).all()
     context = {
         "community": community,
         "issues": issues[:PAGE_SIZE],
         "more": len(issues) > PAGE_SIZE,
+        # The exact number, so a dashboard's figure and the list it links to can be compared.
+        "total": db.exec(select(func.count()).select_from(Issue).where(*conditions)).one(),
         "filters": filters,
         "committees": {c.id: c for c in committees_of(db, community.id)},
         "overdue_issues": action_registry.overdue_issue_ids(db, (i.id for i in issues[:PAGE_SIZE]), now().date()),

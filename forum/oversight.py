@@ -1,0 +1,176 @@
+"""The dashboards' data: a few bounded queries that turn the database into forum.figures' plain
+rows, and one assembly of the figures for a scope (a community, a street or the district, a
+committee) and a quarter. Reads only.
+
+The work per dashboard is bounded by the period: issues raised or resolved within the chart's
+two years, open issues (what is open now), the period's meetings and their attendance counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from forum import figures, lifecycle, recurrence
+from forum.figures import IssueRow, Period
+from forum.models import Area, AreaKind, Attendance, Issue, Meeting, MeetingStatus, Series
+
+EXPECTED_MAX = 400  # a series' expected dates in one quarter: a daily rule has 92
+
+
+@dataclass
+class Scope:
+    """What a dashboard covers: communities (one, or every one under a street or district),
+    and for a committee's dashboard that committee's issues only."""
+
+    communities: list[Area]
+    committee_id: int | None = None
+    ids: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ids = [c.id for c in self.communities]
+
+
+def communities_under(db: Session, area: Area) -> list[Area]:
+    """The communities in an area's subtree (the area itself if it is one), archived ones left out."""
+    areas = db.exec(select(Area).where(col(Area.archived_at).is_(None))).all()
+    children: dict[int | None, list[Area]] = {}
+    for a in areas:
+        children.setdefault(a.parent_id, []).append(a)
+    out, todo, seen = [], [area], set()
+    while todo:
+        current = todo.pop()
+        if current.id in seen:
+            continue
+        seen.add(current.id)
+        if current.kind == AreaKind.community:
+            out.append(current)
+        todo.extend(children.get(current.id, []))
+    return sorted(out, key=lambda a: a.id)
+
+
+def issue_rows(db: Session, scope: Scope, since: datetime) -> list[IssueRow]:
+    """Issues of the scope that are open now, or were raised or resolved since ``since``."""
+    if not scope.ids:
+        return []
+    where = [col(Issue.community_id).in_(scope.ids),
+             or_(col(Issue.status).in_([s.value for s in lifecycle.OPEN]), col(Issue.raised_at) >= since,
+                 col(Issue.resolved_at) >= since)]
+    if scope.committee_id is not None:
+        where.append(Issue.committee_id == scope.committee_id)
+    rows = db.exec(select(Issue.id, Issue.community_id, Issue.committee_id, Issue.category, Issue.status,
+                          Issue.raised_at, Issue.resolved_at).where(*where)).all()
+    return [IssueRow(*r) for r in rows]
+
+
+def attendance_rows(db: Session, scope: Scope, period: Period) -> list[tuple[int, datetime, int]]:
+    """(community, a meeting's start, how many attended it) for the period's meetings that took
+    place (ended or live: a planned one is not yet held)."""
+    if not scope.ids:
+        return []
+    rows = db.exec(select(Meeting.community_id, Meeting.starts_at, func.count(col(Attendance.id)))
+                   .join(Attendance, col(Attendance.meeting_id) == Meeting.id, isouter=True)
+                   .where(col(Meeting.community_id).in_(scope.ids), Meeting.status != MeetingStatus.planned,
+                          Meeting.starts_at >= period.first_moment,
+                          Meeting.starts_at < period.after_moment)
+                   .group_by(col(Meeting.id))).all()
+    return [(c, s, n) for c, s, n in rows]
+
+
+@dataclass(frozen=True)
+class SeriesCadence:
+    series: Series
+    cadence: figures.Cadence
+
+
+def cadences(db: Session, scope: Scope, period: Period, today: date) -> list[SeriesCadence]:
+    """Each series of the scope: the dates its rule expected in the period up to today, against the
+    meetings that took place (ended or live)."""
+    if not scope.ids:
+        return []
+    until = min(period.after_moment, datetime.combine(today, datetime.min.time()))
+    series = db.exec(select(Series).where(col(Series.community_id).in_(scope.ids)).order_by(Series.id)).all()
+    held: dict[int, list[datetime]] = {}
+    for series_id, starts_at in db.exec(
+            select(Meeting.series_id, Meeting.starts_at).where(
+                col(Meeting.series_id).in_([s.id for s in series]), Meeting.status != MeetingStatus.planned,
+                Meeting.starts_at >= period.first_moment, Meeting.starts_at < period.after_moment)).all():
+        held.setdefault(series_id, []).append(starts_at)
+    out = []
+    for one in series:
+        expected = _expected(one, period.first_moment, until)
+        tolerance = figures.TOLERANCE.get(one.cadence, figures.DEFAULT_TOLERANCE)
+        out.append(SeriesCadence(one, figures.held_against(expected, held.get(one.id, []), tolerance)))
+    return out
+
+
+def _expected(series: Series, start: datetime, until: datetime) -> list[datetime]:
+    """The dates the series' rule gives from ``start`` to before ``until`` (none for a rule stored
+    before today's checks that they refuse: its meetings still count as held)."""
+    if until <= start:
+        return []
+    try:
+        checked = recurrence.check(series.rrule, series.dtstart)  # a rule that gives no date gives none here
+    except recurrence.BadRule:
+        return []
+    out = []
+    for when in recurrence.expand(checked, until):
+        if when >= until or len(out) >= EXPECTED_MAX:
+            break
+        if when >= start:
+            out.append(when)
+    return out
+
+
+def summary(rows: list[IssueRow], attendance: list[tuple[int, datetime, int]], period: Period) -> dict[str, Any]:
+    """The headline figures of one set of rows (a scope, or one community of a ranking)."""
+    resolved = figures.resolved_in(rows, period)
+    return {
+        "raised": len(figures.raised_in(rows, period)),
+        "resolved": len(resolved),
+        "open": sum(figures.is_open(r) for r in rows),
+        "median_days": figures.median([figures.days_to_resolve(r) for r in resolved]),
+        "participation": sum(n for _c, _s, n in attendance),
+        "meetings": len(attendance),
+    }
+
+
+def dashboard(db: Session, scope: Scope, period: Period, today: date) -> dict[str, Any]:
+    quarters = figures.quarters_ending(period)
+    rows = issue_rows(db, scope, quarters[0].first_moment)
+    attendance = attendance_rows(db, scope, period) if scope.committee_id is None else []
+    out = summary(rows, attendance, period) | {
+        "period": period,
+        "open_by_status": figures.open_by(rows, "status"),
+        "open_by_category": figures.open_by(rows, "category"),
+        "medians": figures.median_days_by_quarter(rows, quarters),
+        "participation_by_month": figures.participation_by_month([(s, n) for _c, s, n in attendance], period),
+        "cadences": cadences(db, scope, period, today) if scope.committee_id is None else [],
+    }
+    out["chart"] = figures.bars([(q.period.label, q.median_days) for q in out["medians"]])
+    if len(scope.communities) > 1:
+        # Grouped once: 79 communities each filtering every row was most of a district's page.
+        rows_of: dict[int, list[IssueRow]] = {}
+        for r in rows:
+            rows_of.setdefault(r.community_id, []).append(r)
+        attended_of: dict[int, list[tuple[int, datetime, int]]] = {}
+        for a in attendance:
+            attended_of.setdefault(a[0], []).append(a)
+        out["ranking"] = [(c, summary(rows_of.get(c.id, []), attended_of.get(c.id, []), period))
+                          for c in scope.communities]
+    return out
+
+
+RANKINGS = ("median_days", "raised", "resolved", "open", "participation")
+
+
+def ranked(ranking: list[tuple[Area, dict[str, Any]]], by: str) -> list[tuple[Area, dict[str, Any]]]:
+    """Fastest first for days to resolve (communities with nothing resolved last); most first otherwise."""
+    if by == "median_days":
+        return sorted(ranking, key=lambda pair: (pair[1]["median_days"] is None, pair[1]["median_days"] or 0,
+                                                 pair[0].id))
+    return sorted(ranking, key=lambda pair: (-pair[1][by], pair[0].id))

@@ -1,0 +1,158 @@
+"""The read-only JSON API: every answer valid against the OpenAPI document's schemas, every
+endpoint documented, bad parameters refused with a 400 naming them, and nothing personal in any
+answer (a phone, a room and a resident's name are planted and looked for in every response)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+from sqlmodel import Session, select
+from starlette.testclient import TestClient
+
+from forum import openapi
+from forum.app import create_app, routes
+from forum.models import Area, Attendance, Household, Issue, Meeting, Person, Vote
+from tests import app_world
+from tests.conftest import _settings
+
+PHONE = "13987654321"
+ROOM = "9-3-1704"
+RESIDENT = "秘密居民甲"
+
+
+def _plant(engine) -> None:
+    """Personal data in every place forum keeps it, and votes of both kinds, closed and open."""
+    with Session(engine) as db:
+        community = db.exec(select(Area).where(Area.kind == "community").order_by(Area.id)).first()
+        household = db.exec(select(Household).where(Household.community_id == community.id)).first()
+        household.room = ROOM
+        person = Person(name=RESIDENT, phone=PHONE, household_id=household.id)
+        db.add(person)
+        issue = db.exec(select(Issue).where(Issue.community_id == community.id).order_by(Issue.id)).first()
+        issue.raised_by = f"{RESIDENT} {PHONE} {ROOM}"
+        meeting = db.exec(select(Meeting).where(Meeting.community_id == community.id,
+                                                Meeting.status == "ended")).first()
+        db.add(Attendance(meeting_id=meeting.id, name=RESIDENT, building="9", unit="3", room=ROOM, is_guest=False))
+        result = {"kind": "for_against", "verdict": "passed",
+                  "totals": [{"key": "for", "heads": 7}, {"key": "against", "heads": 2}]}
+        common = dict(community_id=community.id, meeting_id=meeting.id, kind="for_against", scope="attendance",
+                      counting_unit="person", weighting="head", rule="simple", created_by="王主任")
+        db.add(Vote(question="同意安装吗？", secret=True, status="closed", result=json.dumps(result), **common))
+        db.add(Vote(question="同意改造吗？", status="open", **common))
+        db.add(Vote(question="草稿", status="draft", **common))
+        db.commit()
+
+
+@pytest.fixture
+def api(demo_engine):
+    _plant(demo_engine)
+    with TestClient(create_app(_settings(), engine=demo_engine)) as client:
+        yield client
+
+
+DOCUMENT = openapi.document()
+
+
+def _schema_of(path: str, status: str) -> dict:
+    ref = DOCUMENT["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"]
+    return {"$ref": ref["$ref"], "components": DOCUMENT["components"]}
+
+
+def _check(client: TestClient, url: str, template: str, status: int = 200, seen: list | None = None) -> dict:
+    response = client.get(url)
+    assert response.status_code == status, (url, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    errors = sorted(Draft202012Validator(_schema_of(template, str(status))).iter_errors(body), key=str)
+    assert not errors, (url, [e.message for e in errors[:5]])
+    if seen is not None:
+        seen.append(response.text)
+    return body
+
+
+def test_the_document_is_openapi_31_with_valid_schemas():
+    assert DOCUMENT["openapi"] == "3.1.0"
+    for name, schema in DOCUMENT["components"]["schemas"].items():
+        Draft202012Validator.check_schema(schema), name
+    for path, item in DOCUMENT["paths"].items():
+        responses = item["get"]["responses"]
+        assert {"200", "400"} <= set(responses), path
+
+
+def test_every_api_route_is_documented_and_every_documented_path_served():
+    served = {e.path.replace("{id:int}", "{id}") for e in app_world.walk(routes)
+              if e.path.startswith("/api/v1/") and e.name not in ("api_openapi", "api_docs")}
+    assert served == set(DOCUMENT["paths"])
+
+
+def test_every_answer_is_valid_and_nothing_personal_leaks(api):
+    seen: list[str] = []
+    document = api.get("/api/v1/openapi.json").json()
+    assert document == json.loads(json.dumps(DOCUMENT))
+    _check(api, "/api/v1/areas", "/api/v1/areas", seen=seen)
+    issues = _check(api, "/api/v1/issues?per_page=7", "/api/v1/issues", seen=seen)
+    assert issues["total"] > 7 and len(issues["items"]) == 7 and issues["pages"] == -(-issues["total"] // 7)
+    ids = []
+    for page in range(1, issues["pages"] + 1):
+        ids += [i["id"] for i in _check(api, f"/api/v1/issues?per_page=7&page={page}", "/api/v1/issues",
+                                        seen=seen)["items"]]
+    assert len(ids) == len(set(ids)) == issues["total"]
+    for issue_id in ids:
+        detail = _check(api, f"/api/v1/issues/{issue_id}", "/api/v1/issues/{id}", seen=seen)
+        assert detail["timeline"] and detail["timeline"][0]["action"] == "raise"
+    meetings = _check(api, "/api/v1/meetings?per_page=200", "/api/v1/meetings", seen=seen)
+    assert sum(m["attendance"] for m in meetings["items"]) > 0
+    for m in meetings["items"]:
+        _check(api, f"/api/v1/meetings/{m['id']}", "/api/v1/meetings/{id}", seen=seen)
+    votes = _check(api, "/api/v1/votes", "/api/v1/votes", seen=seen)
+    assert [v["status"] for v in votes["items"]] == ["closed", "open"]  # drafts are not the record
+    secret = _check(api, f"/api/v1/votes/{votes['items'][0]['id']}", "/api/v1/votes/{id}", seen=seen)
+    assert secret["secret"] and secret["result"]["totals"][0]["heads"] == 7
+    assert _check(api, f"/api/v1/votes/{votes['items'][1]['id']}", "/api/v1/votes/{id}", seen=seen)["result"] is None
+    _check(api, f"/api/v1/votes/{votes['items'][1]['id'] + 1}", "/api/v1/votes/{id}", 404)  # the draft
+    leaks = [(needle, text[:200]) for text in seen for needle in (PHONE, ROOM, RESIDENT) if needle in text]
+    assert not leaks, leaks
+    assert len(seen) > 20
+
+
+def test_filters_narrow_the_lists(api):
+    slug = api.get("/api/v1/areas").json()["items"][2]["slug"]
+    every = _check(api, f"/api/v1/issues?community={slug}&per_page=200", "/api/v1/issues")
+    open_ = _check(api, f"/api/v1/issues?community={slug}&status=open&per_page=200", "/api/v1/issues")
+    assert 0 < open_["total"] < every["total"] and all(i["open"] for i in open_["items"])
+    fumes = _check(api, f"/api/v1/issues?community={slug}&category=fumes", "/api/v1/issues")
+    assert all(i["category"] == "fumes" for i in fumes["items"])
+    day = every["items"][0]["raised_at"][:10]
+    that_day = _check(api, f"/api/v1/issues?raised_from={day}&raised_to={day}&per_page=200", "/api/v1/issues")
+    assert that_day["total"] >= 1 and all(i["raised_at"].startswith(day) for i in that_day["items"])
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("per_page=0", "per_page"), ("per_page=201", "per_page"), ("page=abc", "page"), ("page=99999999", "page"),
+    ("status=lost", "status"), ("category=%3Dcmd", "category"), ("community=nowhere", "community"),
+    ("raised_from=2026-13-01", "raised_from"), ("raised_from=2026-05-01&raised_to=2026-04-01", "raised_to"),
+    ("committee=-1", "committee"), ("page=１", "page"),
+])
+def test_bad_parameters_are_refused_naming_them(api, query, parameter):
+    body = _check(api, f"/api/v1/issues?{query}", "/api/v1/issues", 400)
+    assert body["parameter"] == parameter and body["error"]
+
+
+def test_meeting_and_vote_filters_are_checked_too(api):
+    assert _check(api, "/api/v1/meetings?from=2026-02-30", "/api/v1/meetings", 400)["parameter"] == "from"
+    assert _check(api, "/api/v1/votes?meeting=x", "/api/v1/votes", 400)["parameter"] == "meeting"
+    _check(api, "/api/v1/meetings/999999999", "/api/v1/meetings/{id}", 404)
+
+
+def test_the_docs_page_lists_every_endpoint_with_its_parameters(api):
+    from bs4 import BeautifulSoup
+
+    page = BeautifulSoup(api.get("/api/v1/docs").text, "html.parser")
+    headings = {h.get_text(" ", strip=True) for h in page.select("h2 code")}
+    assert headings == {f"GET {path}" for path in DOCUMENT["paths"]}
+    names = {c.get_text() for c in page.select("table code")}
+    assert {"page", "per_page", "community", "status", "raised_from", "id"} <= names
+    assert not page.select("script:not([src])") and all(
+        s["src"].startswith("http://testserver/static/") for s in page.select("script[src]"))
