@@ -78,7 +78,8 @@ from forum.models.votes import (
 __all__ = [
     "CADENCES", "CATEGORIES", "COMMITTEE_NAMES", "MEETING_STATUSES", "ORGANISATION_KINDS", "ROLES", "SOURCES",
     "VOTE_STATUSES",
-    "Action", "ActionNote", "ActionPhoto", "AgendaEntry", "Area", "AreaKind", "Attendance", "AuditEntry", "Ballot", "Cadence",
+    "Action", "ActionNote", "ActionPhoto", "AgendaEntry", "Area", "AreaKind", "Attendance", "AuditEntry", "Ballot",
+    "Cadence",
     "Comment", "Committee",
     "CommitteeKind", "CommitteeMember", "ForumFormat", "Household", "HouseholdSlip", "ImportJob", "ImportStage",
     "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Meeting", "MeetingStatus", "Notice", "Organisation",

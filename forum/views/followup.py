@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from sqlmodel import Session, col, select
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from forum import action_registry, audit, auth, followup, issue_registry, notify, photos, votes
