@@ -18,6 +18,7 @@ from forum.i18n import N_
 from forum.models import (
     Action,
     ActionNote,
+    ActionPhoto,
     Committee,
     Household,
     Issue,
@@ -28,6 +29,7 @@ from forum.models import (
     User,
     now,
 )
+from forum.photos import Processed
 
 
 def owner_of(action: Action) -> Owner:
@@ -254,3 +256,39 @@ def unread_count(db: Session, user: User | None) -> int:
         return 0
     return len(db.exec(select(Notice.id).where(Notice.user_id == user.id, col(Notice.read_at).is_(None))).all())
 
+
+
+# ---------------------------------------------------------------- photo evidence
+
+
+def attach_photo(db: Session, action: Action, photo: Processed, *, actor: str) -> ActionPhoto:
+    """The photo goes with the note (and its timeline line) just written for the action, in the
+    same transaction: the newest of each is that one."""
+    db.flush()
+    note = db.exec(select(ActionNote).where(ActionNote.action_id == action.id)
+                   .order_by(col(ActionNote.id).desc())).first()
+    event = db.exec(select(IssueEvent).where(IssueEvent.issue_id == action.issue_id,
+                                             col(IssueEvent.action).startswith("action_"))
+                    .order_by(col(IssueEvent.id).desc())).first()
+    kept = ActionPhoto(action_id=action.id, note_id=note.id if note else None, event_id=event.id if event else None,
+                       content_type=photo.content_type, width=photo.width, height=photo.height,
+                       large=photo.large, thumb=photo.thumb, by=actor)
+    db.add(kept)
+    db.flush()
+    return kept
+
+
+def photos_by_note(db: Session, action_id: int) -> dict[int, int]:
+    """The photo of each note of the action that has one (ids only: the bytes stay in the database)."""
+    rows = db.exec(select(ActionPhoto.note_id, ActionPhoto.id).where(ActionPhoto.action_id == action_id)).all()
+    return {note_id: photo_id for note_id, photo_id in rows if note_id is not None}
+
+
+def photos_by_event(db: Session, event_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """For an issue's timeline: each event's photo, as (action id, photo id)."""
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    rows = db.exec(select(ActionPhoto.event_id, ActionPhoto.action_id, ActionPhoto.id)
+                   .where(col(ActionPhoto.event_id).in_(ids))).all()
+    return {event_id: (action_id, photo_id) for event_id, action_id, photo_id in rows}

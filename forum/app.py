@@ -201,6 +201,7 @@ routes = [
     # after the meeting (issue #12): follow-up actions, whose work, notices
     Route("/actions/{id:int}", followup.action_detail, name="action"),
     Group("/actions/{id:int}", [
+        Route("/photos/{photo:int}", followup.action_photo, name="action_photo"),
         Route("/{action}", followup.action_update, methods=POST, name="action_update"),
     ]),
     Route("/my-work", followup.my_work, name="my_work"),

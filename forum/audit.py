@@ -48,6 +48,7 @@ ACTIONS: dict[str, str] = {
     "action_status": N_("Action status changed"),
     "action_reassign": N_("Action reassigned"),
     "action_due": N_("Due date moved"),
+    "action_photo": N_("Photo added to an action"),
     "series_create": N_("Series created"),
     "meeting_create": N_("Meeting scheduled"),
     "agenda_add": N_("Agenda entry added"),

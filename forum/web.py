@@ -23,11 +23,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import auth, followup, forms, i18n, lifecycle, models, sessions
 from forum.i18n import LANGUAGES, format_when, gettext, ngettext
@@ -164,7 +165,8 @@ def page(func: View) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         if forms.control_problems((k, v) for k, v in request.path_params.items()):
             raise HTTPException(404)
-        request.state.form = await request.form() if request.method == "POST" else FormData()
+        request.state.form = await _read_form(request, getattr(func, "upload_limit", 0)) \
+            if request.method == "POST" else FormData()
         try:
             own = getattr(func, "checks_control_characters", ())
             bad = forms.control_problems([(k, v) for k, v in [*request.query_params.multi_items(),
@@ -176,6 +178,44 @@ def page(func: View) -> Callable[[Request], Awaitable[Response]]:
             await request.state.form.close()
 
     return endpoint
+
+
+async def _read_form(request: Request, limit: int) -> FormData:
+    """The posted form. A view that takes an upload says how large it may be: past that the body is
+    not read further (``request.state.upload_too_large``), and the fields sent before the file (a
+    browser sends them in the form's order) are still there to be kept for the user."""
+    if not limit:
+        return await request.form()
+    seen = 0
+    receive = request.receive
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request" and not getattr(request.state, "upload_too_large", False):
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > limit:
+                # What fits is still parsed (the fields before the file); the rest is never read.
+                request.state.upload_too_large = True
+                return {"type": "http.request", "body": body[:len(body) - (seen - limit)], "more_body": False}
+        return message
+
+    try:
+        return await Request(request.scope, capped).form()
+    except MultiPartException:
+        request.state.upload_too_large = True
+        return FormData()
+
+
+def takes_upload(limit: int) -> Callable[[View], View]:
+    """Mark a view that takes a file: the whole request may be ``limit`` bytes, no more."""
+
+    def mark(func: View) -> View:
+        func.upload_limit = limit  # type: ignore[attr-defined]
+        return func
+
+    return mark
 
 
 def checks_control_characters(*fields: str) -> Callable[[View], View]:

@@ -153,6 +153,7 @@ class Scope:
     issue_vote: int  # a draft vote of an issue (households of a stairwell)
     action_id: int = 0  # a follow-up action the liaison's organisation owns, on an issue of committee_A's kind
     issue_resolved: int = 0  # resolved, every action done: to rate at the quarterly review
+    photo_id: int = 0  # a photo with a progress note on ``action_id``
 
 
 @dataclass
@@ -251,7 +252,7 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
     assert not errors, errors
     ended = _one(db, select(Meeting).where(Meeting.community_id == community.id, Meeting.status == MeetingStatus.ended)
                  .order_by(col(Meeting.starts_at).desc()))
-    action, resolved = _followup(db, community, facilitator_name)
+    action, resolved, photo = _followup(db, community, facilitator_name)
     db.flush()
     return (Scope(key=key, community_id=community.id, slug=slug, committee_id=committee.id, issue_raised=raised.id,
                  issue_schedulable=schedulable.id, series_id=series.id, occurrence=occurrence.isoformat(),
@@ -261,7 +262,8 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
                  slip_code=slip_code, unpaired_attendance=unpaired.id, self_attendance=walk_in.id,
                  speaking_request=hand.id, draft_vote=draft.id,
                  open_vote=open_vote.id, open_voter=open_voter, kiosk_nonce=open_vote.kiosk_nonce,
-                 issue_vote=issue_vote.id, action_id=action.id, issue_resolved=resolved.id), slip_household.building)
+                 issue_vote=issue_vote.id, action_id=action.id, issue_resolved=resolved.id, photo_id=photo.id),
+            slip_household.building)
 
 
 def _followup(db: Session, community: Area, facilitator_name: str) -> tuple:
@@ -290,7 +292,21 @@ def _followup(db: Session, community: Area, facilitator_name: str) -> tuple:
     (_issue, action), (resolved, done) = out
     action_registry.set_status(db, done, "done", actor=facilitator_name)
     issue_registry.move(db, resolved, "resolve", actor=facilitator_name, note="已解决")
-    return action, resolved
+    action_registry.add_progress(db, action, actor=facilitator_name, text="已联系面馆")
+    photo = action_registry.attach_photo(db, action, _tiny_photo(), actor=facilitator_name)
+    return action, resolved, photo
+
+
+def _tiny_photo():
+    import io
+
+    from PIL import Image
+
+    from forum import photos
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (90, 160, 90)).save(out, "PNG")
+    return photos.process(out.getvalue())
 
 
 def _facts(committee_id: int):
@@ -564,6 +580,7 @@ CALLS = {
         "entry": s.entries[0], "what": "物业修好路灯", "owner": f"o{w.organisation_id}", "due": _in_days(7)}),
     "meeting_draft": lambda s, w, v: Call({"id": s.meeting_id}),
     "action": lambda s, w, v: Call({"id": s.action_id}),
+    "action_photo": lambda s, w, v: Call({"id": s.action_id, "photo": s.photo_id}, query={"size": "thumb"}),
     "action_update": lambda s, w, v: Call({"id": s.action_id, "action": v}, data={
         "progress": {"note": "已联系面馆"}, "status": {"status": "done", "note": "已更换"},
         "reassign": {"owner": f"c{s.committee_id}", "reason": "由委员会跟进"},

@@ -36,7 +36,7 @@ SHOTS = Path(os.environ.get("FORUM_AXE_SHOTS", "")) if os.environ.get("FORUM_AXE
 
 # GET routes that are no page: data, a download, a redirect, an htmx fragment.
 NOT_PAGES = {"vote_result_json", "minutes_md", "lang", "vote_shared_tablet", "room_household_search",
-             "slip", "person_export",
+             "slip", "person_export", "action_photo",
              # open data: JSON
              "api_openapi", "api_areas", "api_issues", "api_issue", "api_meetings", "api_meeting", "api_votes",
              "api_vote",

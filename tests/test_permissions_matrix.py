@@ -147,6 +147,8 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     "meeting_action_new": {"POST": Rule(RUNNERS)},
     "meeting_draft": {"POST": Rule(RUNNERS)},
     "action": {"GET": Rule(EVERYONE, staff_sees=REPORTERS)},
+    # Photo evidence may show a resident's door: for those who report on the action, not everyone.
+    "action_photo": {"GET": Rule(REPORTERS)},
     "action_update": {"POST": {"progress": Rule(REPORTERS), "status": Rule(REPORTERS), "reassign": Rule(TRIAGERS),
                                "due": Rule(TRIAGERS)}},
     "my_work": {"GET": Rule(STAFF)},

@@ -21,7 +21,7 @@ read on the wall, and one install serves one city.
 from __future__ import annotations
 
 from forum.models.base import now
-from forum.models.followup import Action, ActionNote, Notice, Rating
+from forum.models.followup import Action, ActionNote, ActionPhoto, Notice, Rating
 from forum.models.installation import (
     AuditEntry,
     ImportJob,
@@ -78,7 +78,8 @@ from forum.models.votes import (
 __all__ = [
     "CADENCES", "CATEGORIES", "COMMITTEE_NAMES", "MEETING_STATUSES", "ORGANISATION_KINDS", "ROLES", "SOURCES",
     "VOTE_STATUSES",
-    "Action", "ActionNote", "AgendaEntry", "Area", "AreaKind", "Attendance", "AuditEntry", "Ballot", "Cadence",
+    "Action", "ActionNote", "ActionPhoto", "AgendaEntry", "Area", "AreaKind", "Attendance", "AuditEntry", "Ballot",
+    "Cadence",
     "Comment", "Committee",
     "CommitteeKind", "CommitteeMember", "ForumFormat", "Household", "HouseholdSlip", "ImportJob", "ImportStage",
     "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Meeting", "MeetingStatus", "Notice", "Organisation",

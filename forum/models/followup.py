@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from forum.models import base  # noqa: F401  (the naming convention, before any table)
@@ -79,3 +79,22 @@ class Notice(SQLModel, table=True):
     at: NaiveDatetime = Field(default_factory=now)
     day: date | None = None  # for due and overdue notices: the day they were written, once a day
     read_at: NaiveDatetime | None = None
+
+
+class ActionPhoto(SQLModel, table=True):
+    """A photo with a progress note or a "done": kept in the database, already re-encoded (no EXIF)
+    and resized, so the backup of the database is the backup of the evidence, and no folder beside
+    it needs its own permissions. At most a few hundred KB each."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    note_id: int | None = Field(default=None, foreign_key="actionnote.id", index=True)
+    # The issue's timeline line of the same note, where the thumbnail shows too.
+    event_id: int | None = Field(default=None, foreign_key="issueevent.id", index=True)
+    content_type: str = Field(max_length=20)
+    width: int
+    height: int
+    large: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    thumb: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    by: str = Field(max_length=60)
+    at: NaiveDatetime = Field(default_factory=now)

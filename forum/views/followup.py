@@ -6,15 +6,18 @@ from __future__ import annotations
 from datetime import date
 
 from sqlmodel import Session, col, select
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import action_registry, audit, auth, followup, issue_registry, notify, votes
+from forum import action_registry, audit, auth, followup, issue_registry, notify, photos, votes
 from forum.followup import Change, Refused
+from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import (
     Action,
+    ActionPhoto,
     AgendaEntry,
     Area,
     Committee,
@@ -28,7 +31,7 @@ from forum.models import (
     now,
 )
 from forum.views.common import committees_of
-from forum.web import form, get_or_404, int_param, page, redirect, render, require, user
+from forum.web import form, get_or_404, int_param, page, redirect, render, require, takes_upload, user
 
 
 def today() -> date:
@@ -134,6 +137,8 @@ def _action_context(request: Request, db: Session, action: Action, values: dict 
         "issue": issue,
         "row": action_rows(db, [action])[0],
         "notes": action_registry.notes_of(db, action.id),
+        "note_photos": action_registry.photos_by_note(db, action.id),
+        "may_upload": may_see_photos(me, db, action),
         "may": {c.value: followup.may_change(actor, facts, c) for c in Change},
         "owner_options": owner_options(db, action.community_id),
         "values": values or {},
@@ -164,7 +169,22 @@ def _apply(db: Session, action: Action, change: Change, values: dict[str, str], 
     return f"due {values['due']}"
 
 
+def _photo_of(request: Request, change: Change, values: dict[str, str]) -> photos.Processed | None:
+    """The photo sent with a progress note or a "done", checked and re-encoded; None without one;
+    ``Refused`` on the field "photo" for anything else (too large, not a picture, not JPEG or PNG)."""
+    if getattr(request.state, "upload_too_large", False):
+        raise Refused("photo", photos.TOO_LARGE)
+    upload = form(request).get("photo")
+    # A form whose file input was left empty still sends the part, with no file name and no bytes.
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    if change is Change.status and values["status"] != followup.Status.done:
+        raise Refused("photo", N_("A photo goes with a progress note or with the action done."))
+    return photos.process(upload.file.read(photos.MAX_BYTES + 1))
+
+
 @page
+@takes_upload(photos.MAX_BYTES + 64 * 1024)  # the photo, and the note typed with it
 def action_update(request: Request, db: Session) -> Response:
     """progress, status, reassign, due: each by whom the rules allow (a liaison of another
     organisation: 403), refused by field with what was typed kept, nothing stored."""
@@ -182,9 +202,15 @@ def action_update(request: Request, db: Session) -> Response:
     data = form(request)
     values = {k: str(data.get(k, "")).strip() for k in ("note", "status", "owner", "due", "reason")}
     try:
+        photo = _photo_of(request, change, values) if change in (Change.progress, Change.status) else None
         detail = _apply(db, action, change, values, staff.display_name)
         audit.record(db, request, f"action_{change.value}", "action", action.id, detail,
                      community_id=action.community_id)
+        if photo is not None:
+            kept = action_registry.attach_photo(db, action, photo, actor=staff.display_name)
+            audit.record(db, request, "action_photo", "action", action.id,
+                         f"photo {kept.id} ({kept.content_type}, {kept.width}×{kept.height})",
+                         community_id=action.community_id)
     except Refused as refused:
         db.rollback()
         db.refresh(action)
@@ -195,6 +221,32 @@ def action_update(request: Request, db: Session) -> Response:
         return render(request, "action.html", context, status_code=422)
     db.commit()
     return redirect(request, request.url_for("action", id=action.id).path)
+
+
+def may_see_photos(me: User | None, db: Session, action: Action) -> bool:
+    """Photo evidence may show a resident's door or a shop's kitchen: it is for those who report on
+    the action (its community's staff, the committee whose issue it serves, the owning organisation's
+    liaison), not for everyone who may read the action's page."""
+    if me is None:
+        return False
+    actor = action_registry.actor_of(me, auth.acts_for(me, action.community_id))
+    return followup.may_change(actor, action_registry.facts_of(db, action), Change.progress)
+
+
+@page
+def action_photo(request: Request, db: Session) -> Response:
+    """One photo of an action, large or (``?size=thumb``) its thumbnail, as it was re-encoded."""
+    action = get_or_404(db, Action, request.path_params["id"])
+    photo = get_or_404(db, ActionPhoto, request.path_params["photo"])
+    if photo.action_id != action.id:
+        raise HTTPException(404)
+    me = require(request, lambda u: u is not None)
+    if not may_see_photos(me, db, action):
+        raise HTTPException(403)
+    body = photo.thumb if request.query_params.get("size") == "thumb" else photo.large
+    return Response(body, media_type=photo.content_type, headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",
+        "Content-Disposition": f'inline; filename="action-{action.id}-photo-{photo.id}"'})
 
 
 @page

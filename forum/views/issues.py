@@ -154,7 +154,12 @@ def detail_page(request: Request, db: Session, issue: Issue, *, action_values: d
 def followup_context(db: Session, issue: Issue) -> dict:
     """The issue's actions, whether it may be marked resolved, its ratings."""
     actions = action_registry.of_issue(db, issue.id)
+    by_id = {a.id: a for a in actions}
     return {"action_rows": followup_views.action_rows(db, actions),
+            # Photo evidence on the timeline, shown to whoever may see that action's photos.
+            "event_photos": action_registry.photos_by_event(
+                db, [e.id for e in issue_registry.history(db, issue.id)]),
+            "may_see_photos": lambda who, action_id: followup_views.may_see_photos(who, db, by_id[action_id]),
             "resolvable": followup.resolvable(a.status for a in actions),
             "ratings": review.ratings_of(db, issue.id), "VERDICTS": review.VERDICT_LABELS,
             "RATING_SOURCES": review.SOURCES, "rating_values": {}, "rating_errors": {},
