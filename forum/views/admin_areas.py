@@ -209,30 +209,27 @@ def area_move(request: Request, db: Session) -> Response:
     return done(request, request.url_for("admin_area", id=area.id).path, "moved")
 
 
-@page
-def area_archive(request: Request, db: Session) -> Response:
+def _archive_step(request: Request, db: Session, operation, action: str, notice: str) -> Response:
+    """Archive or restore an area: the same rule (who may change it), refusal and record."""
     user, area = _area(request, db)
     check(auth.changes_area(user, area.id))
     try:
-        areas.archive(db, area)
+        operation(db, area)
     except Invalid as problem:
         return _refused(request, db, user, area, "archive", {}, problem)
-    audit.record(db, request, "area_archive", "area", area.id, area.name, community_id=_community_of(area))
+    audit.record(db, request, action, "area", area.id, area.name, community_id=_community_of(area))
     db.commit()
-    return done(request, request.url_for("admin_area", id=area.id).path, "archived")
+    return done(request, request.url_for("admin_area", id=area.id).path, notice)
+
+
+@page
+def area_archive(request: Request, db: Session) -> Response:
+    return _archive_step(request, db, areas.archive, "area_archive", "archived")
 
 
 @page
 def area_restore(request: Request, db: Session) -> Response:
-    user, area = _area(request, db)
-    check(auth.changes_area(user, area.id))
-    try:
-        areas.restore(db, area)
-    except Invalid as problem:
-        return _refused(request, db, user, area, "archive", {}, problem)
-    audit.record(db, request, "area_restore", "area", area.id, area.name, community_id=_community_of(area))
-    db.commit()
-    return done(request, request.url_for("admin_area", id=area.id).path, "restored")
+    return _archive_step(request, db, areas.restore, "area_restore", "restored")
 
 
 # ---------------------------------------------------------------- a community's committees and formats
