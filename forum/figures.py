@@ -15,9 +15,10 @@ Definitions, so a figure can be checked by hand:
   today, is held when a meeting of the series started within the cadence's tolerance of it
   (a weekly talk moved by a day or two is held, not a gap).
 
-Hooks for issue #12 (follow-up actions, satisfaction ratings): ``overdue_by_owner`` and
-``satisfaction_rate`` below are pure and ready; the dashboards show them once rows of actions
-and ratings exist (forum/views/dashboards.py, ``FOLLOWUP``).
+- *overdue*: an action past its due day and not done, counted at the period's end (or now, for
+  the quarter that runs): one done after that moment was still overdue at it;
+- *satisfaction rate*: residents' 满意 + 基本满意 over all their ratings at the quarter's reviews
+  (forum.review), none with no rating (shown as "—", never as 0%).
 """
 
 from __future__ import annotations
@@ -207,21 +208,89 @@ def held_against(expected: Sequence[datetime], held: Sequence[datetime], toleran
     return Cadence(len(expected), len(expected) - len(gaps), gaps, len(free))
 
 
-# ---------------------------------------------------------------- hooks for follow-up (issue #12)
+# ---------------------------------------------------------------- follow-up: overdue actions, satisfaction
+
+# An action's owner as the figures group it: a committee ("c12"), an organisation ("o3"), or a
+# person, whoever they are ("person"): a staff member or a landlord is counted, never named.
+PERSON = "person"
 
 
-def overdue_by_owner(actions: Iterable[tuple[str, str, date | None]], today: date) -> dict[str, int]:
-    """Overdue actions counted by owner: rows are (owner, status, due date); done ones never are."""
-    counts = Counter(owner for owner, status, due in actions if due is not None and due < today and status != "done")
-    return dict(counts.most_common())
+@dataclass(frozen=True)
+class ActionRow:
+    id: int
+    community_id: int
+    owner: str  # owner_key's
+    status: str
+    due: date
+    done_at: datetime | None
 
 
-def satisfaction_rate(ratings: Iterable[str]) -> float | None:
-    """(满意 + 基本满意) / all ratings, as domain.md defines it; None with no ratings."""
-    given = list(ratings)
-    if not given:
-        return None
-    return sum(r in ("satisfied", "basically_satisfied") for r in given) / len(given)
+def owner_key(committee_id: int | None, organisation_id: int | None) -> str:
+    """The owner's group: its committee, its organisation, else a person (staff member or not)."""
+    if committee_id is not None:
+        return f"c{committee_id}"
+    if organisation_id is not None:
+        return f"o{organisation_id}"
+    return PERSON
+
+
+def reckoning(period: Period, now: datetime) -> datetime:
+    """The moment a period's overdue actions are counted at: its end, or now while it runs."""
+    return min(now, period.after_moment)
+
+
+def is_overdue_at(row: ActionRow, moment: datetime) -> bool:
+    """Past its due day at ``moment`` and not done by then (due that day is not late yet; an
+    action done after the moment was still overdue at it). A "done" without a recorded time is done."""
+    if row.due >= moment.date():
+        return False
+    return not (row.status == "done" and (row.done_at is None or row.done_at < moment))
+
+
+def overdue_by_owner(rows: Iterable[ActionRow], moment: datetime) -> dict[str, int]:
+    """Overdue actions at ``moment`` counted by owner, most first; a tie in the owners' order."""
+    counts = Counter(r.owner for r in rows if is_overdue_at(r, moment))
+    return dict(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])))
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    """One rating at a quarterly review: how many residents gave each verdict."""
+
+    issue_id: int
+    community_id: int
+    satisfied: int
+    basically: int
+    dissatisfied: int
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    issues: int  # issues rated
+    satisfied: int  # residents' ratings of each kind
+    basically: int
+    dissatisfied: int
+
+    @property
+    def ratings(self) -> int:
+        return self.satisfied + self.basically + self.dissatisfied
+
+    @property
+    def rate(self) -> float | None:
+        """(满意 + 基本满意) over all ratings (domain.md); None with none: no rate, never 0%."""
+        return (self.satisfied + self.basically) / self.ratings if self.ratings else None
+
+
+def satisfaction(rows: Iterable[RatingRow]) -> Satisfaction:
+    """The residents' ratings of the rows summed, as forum.review.satisfaction_rate counts them."""
+    given = list(rows)
+    return Satisfaction(len({r.issue_id for r in given}), sum(r.satisfied for r in given),
+                        sum(r.basically for r in given), sum(r.dissatisfied for r in given))
+
+
+def percent(rate: float | None) -> str:
+    """A rate as the dashboards write it: one decimal, "—" for none."""
+    return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
 # ---------------------------------------------------------------- the chart

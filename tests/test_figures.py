@@ -97,14 +97,95 @@ def test_a_weekly_series_that_skipped_weeks_shows_its_gaps():
     assert one_meeting_two_dates.held == 1  # a meeting holds one expected date, not two
 
 
-def test_follow_up_hooks():
-    today = date(2026, 8, 1)
-    actions = [("城管", "open", date(2026, 7, 1)), ("城管", "blocked", date(2026, 7, 30)),
-               ("物业", "done", date(2026, 7, 1)), ("物业", "open", date(2026, 8, 1)), ("物业", "in_progress", None),
-               ("居委会", "open", date(2026, 7, 31))]
-    assert figures.overdue_by_owner(actions, today) == {"城管": 2, "居委会": 1}
-    assert figures.satisfaction_rate(["satisfied", "basically_satisfied", "dissatisfied", "satisfied"]) == 0.75
-    assert figures.satisfaction_rate([]) is None
+NOW = datetime(2026, 8, 1, 10, 0)  # in Q3, which is still running
+
+
+def action(n, owner, status, due, done_at=None, community=1):
+    return figures.ActionRow(n, community, owner, status, date.fromisoformat(due),
+                             datetime.fromisoformat(done_at) if done_at else None)
+
+
+ACTIONS = [
+    action(1, "o3", "open", "2026-07-01"),                             # overdue, a month late
+    action(2, "o3", "blocked", "2026-07-31"),                          # overdue by a day: blocked is not done
+    action(3, "o4", "done", "2026-07-01", "2026-06-30T12:00"),         # done in time
+    action(4, "o4", "open", "2026-08-01"),                             # due today: not late yet
+    action(5, "c1", "in_progress", "2026-07-30"),                      # overdue
+    action(6, "person", "open", "2026-07-15"),                         # a landlord: overdue, grouped
+    action(7, "person", "in_progress", "2026-07-20"),                  # a staff member: overdue, grouped
+    action(8, "c1", "done", "2026-06-15", "2026-07-10T09:00"),         # done late, in Q3
+    action(9, "o4", "done", "2026-09-20", None),                       # done, no time recorded
+]
+
+
+def test_owners_are_grouped_committee_organisation_or_a_person():
+    assert figures.owner_key(12, None) == "c12"
+    assert figures.owner_key(None, 3) == "o3"
+    assert figures.owner_key(None, None) == figures.PERSON  # a staff member or a landlord: never named
+
+
+def test_overdue_is_past_due_and_not_done_counted_by_hand():
+    assert figures.reckoning(Q3, NOW) == NOW  # the running quarter is counted now
+    assert [a.id for a in ACTIONS if figures.is_overdue_at(a, NOW)] == [1, 2, 5, 6, 7]
+    # Ties (two each) in the owners' order, so the table does not shuffle between requests.
+    assert figures.overdue_by_owner(ACTIONS, NOW) == {"o3": 2, "person": 2, "c1": 1}
+    assert figures.overdue_by_owner([], NOW) == {}  # an empty period: no owner, not a row of zeros
+
+
+def test_overdue_at_the_end_of_a_past_quarter():
+    q2_end = figures.reckoning(figures.quarter(2026, 2), NOW)
+    assert q2_end == datetime(2026, 7, 1)  # the first moment after 30 June
+    # At the end of Q2 (as on 1 July): no. 8 (due 15 June, done 10 July) was overdue then; no. 3 was
+    # done in time; due on 30 June is late by then, due 1 July not yet.
+    late = action(10, "o9", "open", "2026-06-30")
+    on_the_day = action(11, "o9", "open", "2026-07-01")
+    rows = [*ACTIONS, late, on_the_day]
+    assert [a.id for a in rows if figures.is_overdue_at(a, q2_end)] == [8, 10]
+    assert figures.overdue_by_owner(rows, q2_end) == {"c1": 1, "o9": 1}
+    # A quarter long past that no action had reached: nothing overdue.
+    assert figures.overdue_by_owner(ACTIONS, figures.reckoning(figures.quarter(2025, 1), NOW)) == {}
+
+
+def test_all_overdue_actions_of_one_owner():
+    rows = [action(n, "o3", "open", "2026-07-0%d" % n) for n in range(1, 5)]
+    assert figures.overdue_by_owner(rows, NOW) == {"o3": 4}
+    every_done = [action(n, "o3", "done", "2026-07-01", "2026-07-02T00:00") for n in range(1, 4)]
+    assert figures.overdue_by_owner(every_done, NOW) == {}
+
+
+def rated(issue, s, b, d, community=1):
+    return figures.RatingRow(issue, community, s, b, d)
+
+
+def test_the_satisfaction_rate_counts_residents_ratings_by_hand():
+    found = figures.satisfaction([rated(1, 6, 2, 2), rated(2, 0, 0, 10), rated(3, 3, 1, 0)])
+    assert (found.issues, found.satisfied, found.basically, found.dissatisfied, found.ratings) == (3, 9, 3, 12, 24)
+    assert found.rate == 0.5 and figures.percent(found.rate) == "50.0%"
+    # The same issue rated twice in a quarter (reopened and rated again) is one issue, both ratings count.
+    twice = figures.satisfaction([rated(1, 0, 1, 2), rated(1, 2, 0, 0)])
+    assert (twice.issues, twice.ratings, twice.rate) == (1, 5, 0.6)
+
+
+@pytest.mark.parametrize(("ratings", "rate", "shown"), [
+    ([rated(1, 5, 0, 0), rated(2, 7, 0, 0)], 1.0, "100.0%"),   # every one 满意
+    ([rated(1, 0, 4, 0)], 1.0, "100.0%"),                      # every one 基本满意 counts as satisfied too
+    ([rated(1, 0, 0, 3), rated(2, 0, 0, 1)], 0.0, "0.0%"),     # every one 不满意: a real 0%
+    ([rated(1, 1, 1, 1)], 2 / 3, "66.7%"),                     # a three-way tie
+    ([], None, "—"),                                           # no review held: no rate, not 0%
+    ([rated(1, 0, 0, 0)], None, "—"),                          # a rating with no counts: none given
+])
+def test_the_satisfaction_rate_of_one_kind_of_rating_or_none(ratings, rate, shown):
+    found = figures.satisfaction(ratings)
+    assert found.rate == (pytest.approx(rate) if rate is not None else None)
+    assert figures.percent(found.rate) == shown
+
+
+def test_the_satisfaction_rate_is_the_reviews_own():
+    from forum import review
+
+    rows = [rated(1, 6, 2, 2), rated(2, 0, 0, 10)]
+    counts = [review.Counts(r.satisfied, r.basically, r.dissatisfied) for r in rows]
+    assert figures.satisfaction(rows).rate == review.satisfaction_rate(counts)
 
 
 def test_bars_scale_to_the_largest_value_and_leave_empty_quarters_flat():
