@@ -84,12 +84,14 @@ routes = [
         # oversight and open data (issue #13): dashboards, reports, exports, calendars
         Route("/dashboard", dashboards.community_dashboard, name="community_dashboard"),
         Route("/meetings", dashboards.meeting_list, name="meeting_list"),
+        Route("/actions", dashboards.community_actions, name="community_actions"),
         Route("/report", report_views.quarter_report, name="quarter_report"),
         Route("/report.docx", report_views.quarter_report_docx, name="quarter_report_docx"),
         Route("/report.csv", report_views.quarter_report_csv, name="quarter_report_csv"),
         Route("/issues.csv", export_views.issues_csv, name="issues_csv"),
         Route("/meetings.csv", export_views.meetings_csv, name="meetings_csv"),
         Route("/attendance.csv", export_views.attendance_csv, name="attendance_csv"),
+        Route("/actions.csv", export_views.actions_csv, name="actions_csv"),
         Route("/calendar.ics", calendar_views.community_ics, name="community_ics"),
     ]),
     Route("/issues/{id:int}", issues.issue_detail, name="issue"),
@@ -154,6 +156,7 @@ routes = [
     # a street's or the district's oversight (issue #13), and the read-only JSON API of the public record
     Route("/a/{area}/dashboard", dashboards.area_dashboard, name="area_dashboard"),
     Route("/a/{area}/issues", dashboards.area_issues, name="area_issues"),
+    Route("/a/{area}/actions", dashboards.area_actions, name="area_actions"),
     Group("/api/v1", [
         Route("/openapi.json", api_views.openapi_json, name="api_openapi"),
         Route("/docs", api_views.docs, name="api_docs"),

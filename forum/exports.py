@@ -1,4 +1,4 @@
-"""CSV exports of the public record: issues, meetings, attendance counts.
+"""CSV exports of the public record: issues, meetings, attendance counts, follow-up actions.
 
 Files open in Excel on Chinese Windows: UTF-8 with a byte-order mark (without it Excel reads GBK
 and shows mojibake). A text cell that begins with = + - @, a tab or a carriage return would be
@@ -56,3 +56,7 @@ MEETING_COLUMNS = (("id", N_("Number")), ("starts_at", N_("Starts")), ("title", 
 ATTENDANCE_COLUMNS = (("meeting_id", N_("Meeting")), ("starts_at", N_("Starts")), ("title", N_("Title")),
                       ("cadence", N_("Cadence")), ("residents", N_("Residents")), ("guests", N_("Guests")),
                       ("attendance", N_("Participation")))
+ACTION_COLUMNS = (("id", N_("Number")), ("what", N_("What is to be done")), ("owner", N_("Owner")),
+                  ("due", N_("Due")), ("status", N_("Status")), ("overdue", N_("Overdue")),
+                  ("days_late", N_("Days overdue")), ("issue_id", N_("Issue")), ("issue_title", N_("Issue title")),
+                  ("done_at", N_("Done")))

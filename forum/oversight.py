@@ -15,9 +15,22 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from forum import figures, lifecycle, recurrence
-from forum.figures import IssueRow, Period
-from forum.models import Area, AreaKind, Attendance, Issue, Meeting, MeetingStatus, Series
+from forum import action_query, figures, lifecycle, recurrence
+from forum.figures import ActionRow, IssueRow, Period, RatingRow
+from forum.models import (
+    Action,
+    Area,
+    AreaKind,
+    Attendance,
+    Committee,
+    Issue,
+    Meeting,
+    MeetingStatus,
+    Organisation,
+    Rating,
+    Series,
+)
+from forum.models import now as current_time
 
 EXPECTED_MAX = 400  # a series' expected dates in one quarter: a daily rule has 92
 
@@ -126,10 +139,66 @@ def _expected(series: Series, start: datetime, until: datetime) -> list[datetime
     return out
 
 
-def summary(rows: list[IssueRow], attendance: list[tuple[int, datetime, int]], period: Period) -> dict[str, Any]:
+# ---------------------------------------------------------------- follow-up (issue #12)
+
+
+def _committee_issues(scope: Scope, column) -> list:
+    if scope.committee_id is None:
+        return []
+    return [col(column).in_(select(Issue.id).where(Issue.committee_id == scope.committee_id))]
+
+
+def action_rows(db: Session, scope: Scope, at: datetime) -> list[ActionRow]:
+    """The scope's actions overdue at ``at`` (action_query's conditions: the list behind the number
+    selects with the same ones)."""
+    if not scope.ids:
+        return []
+    rows = db.exec(select(Action.id, Action.community_id, Action.owner_committee_id, Action.owner_organisation_id,
+                          Action.status, Action.due, Action.done_at)
+                   .where(col(Action.community_id).in_(scope.ids), *action_query.overdue_at(at),
+                          *_committee_issues(scope, Action.issue_id))).all()
+    return [ActionRow(n, c, figures.owner_key(committee, organisation), status, due, done_at)
+            for n, c, committee, organisation, status, due, done_at in rows]
+
+
+def rating_rows(db: Session, scope: Scope, period: Period) -> list[RatingRow]:
+    """The ratings given at the scope's quarterly reviews held in the period."""
+    if not scope.ids:
+        return []
+    rows = db.exec(select(Rating.issue_id, Rating.community_id, Rating.satisfied, Rating.basically,
+                          Rating.dissatisfied)
+                   .where(col(Rating.community_id).in_(scope.ids), Rating.quarter == period.label,
+                          *_committee_issues(scope, Rating.issue_id))).all()
+    return [RatingRow(*r) for r in rows]
+
+
+def owner_names(db: Session, keys: list[str], communities: dict[int, str] | None = None) -> dict[str, str]:
+    """Committees' and organisations' names for owner keys ("c12", "o3"); with ``communities``
+    (a street's or the district's page) a committee's name says whose it is: every community has
+    one of each kind. A person has no name here."""
+    committees = [int(k[1:]) for k in keys if k.startswith("c")]
+    organisations = [int(k[1:]) for k in keys if k.startswith("o")]
+    out: dict[str, str] = {}
+    if committees:
+        for c in db.exec(select(Committee).where(col(Committee.id).in_(committees))).all():
+            where = (communities or {}).get(c.community_id)
+            out[f"c{c.id}"] = f"{where} · {c.name}" if where else c.name
+    if organisations:
+        found = db.exec(select(Organisation).where(col(Organisation.id).in_(organisations))).all()
+        out |= {f"o{o.id}": o.name for o in found}
+    return out
+
+
+def summary(rows: list[IssueRow], attendance: list[tuple[int, datetime, int]], period: Period,
+            actions: list[ActionRow] | None = None, ratings: list[RatingRow] | None = None,
+            at: datetime | None = None) -> dict[str, Any]:
     """The headline figures of one set of rows (a scope, or one community of a ranking)."""
     resolved = figures.resolved_in(rows, period)
+    rated = figures.satisfaction(ratings or [])
     return {
+        "overdue": sum(figures.is_overdue_at(a, at) for a in actions or []) if at else 0,
+        "satisfaction": rated.rate,
+        "rated": rated,
         "raised": len(figures.raised_in(rows, period)),
         "resolved": len(resolved),
         "open": sum(figures.is_open(r) for r in rows),
@@ -139,11 +208,15 @@ def summary(rows: list[IssueRow], attendance: list[tuple[int, datetime, int]], p
     }
 
 
-def dashboard(db: Session, scope: Scope, period: Period, today: date) -> dict[str, Any]:
+def dashboard(db: Session, scope: Scope, period: Period, today: date, now: datetime | None = None) -> dict[str, Any]:
     quarters = figures.quarters_ending(period)
     rows = issue_rows(db, scope, quarters[0].first_moment)
     attendance = attendance_rows(db, scope, period) if scope.committee_id is None else []
-    out = summary(rows, attendance, period) | {
+    at = figures.reckoning(period, now or current_time())
+    actions, ratings = action_rows(db, scope, at), rating_rows(db, scope, period)
+    out = summary(rows, attendance, period, actions, ratings, at) | {
+        "reckoned_at": at,
+        "overdue_by_owner": figures.overdue_by_owner(actions, at),
         "period": period,
         "open_by_status": figures.open_by(rows, "status"),
         "open_by_category": figures.open_by(rows, "category"),
@@ -160,17 +233,28 @@ def dashboard(db: Session, scope: Scope, period: Period, today: date) -> dict[st
         attended_of: dict[int, list[tuple[int, datetime, int]]] = {}
         for a in attendance:
             attended_of.setdefault(a[0], []).append(a)
-        out["ranking"] = [(c, summary(rows_of.get(c.id, []), attended_of.get(c.id, []), period))
+        actions_of: dict[int, list[ActionRow]] = {}
+        for one in actions:
+            actions_of.setdefault(one.community_id, []).append(one)
+        ratings_of: dict[int, list[RatingRow]] = {}
+        for rating in ratings:
+            ratings_of.setdefault(rating.community_id, []).append(rating)
+        out["ranking"] = [(c, summary(rows_of.get(c.id, []), attended_of.get(c.id, []), period,
+                                      actions_of.get(c.id, []), ratings_of.get(c.id, []), at))
                           for c in scope.communities]
     return out
 
 
-RANKINGS = ("median_days", "raised", "resolved", "open", "participation")
+RANKINGS = ("median_days", "raised", "resolved", "open", "participation", "overdue", "satisfaction")
 
 
 def ranked(ranking: list[tuple[Area, dict[str, Any]]], by: str) -> list[tuple[Area, dict[str, Any]]]:
-    """Fastest first for days to resolve (communities with nothing resolved last); most first otherwise."""
+    """Fastest first for days to resolve (communities with nothing resolved last); the most
+    satisfied first (none rated last); most first otherwise (overdue: those to chase first)."""
     if by == "median_days":
         return sorted(ranking, key=lambda pair: (pair[1]["median_days"] is None, pair[1]["median_days"] or 0,
+                                                 pair[0].id))
+    if by == "satisfaction":
+        return sorted(ranking, key=lambda pair: (pair[1]["satisfaction"] is None, -(pair[1]["satisfaction"] or 0),
                                                  pair[0].id))
     return sorted(ranking, key=lambda pair: (-pair[1][by], pair[0].id))

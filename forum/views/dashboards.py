@@ -1,6 +1,7 @@
 """Dashboards for a community, a street or the district, and a committee, for a quarter; an
 area's issue list (every community under a street or district) that their numbers link to; a
-community's meetings in a period, behind the participation figures.
+community's meetings in a period, behind the participation figures; the action list (a community's
+or an area's) behind the overdue actions.
 
 What they show is the public record counted (forum.figures), so they are public, like the lists
 behind their numbers; ``auth.sees_dashboard`` is where that would change.
@@ -18,21 +19,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import api, auth, figures, issue_query, oversight
+from forum import action_query, api, auth, figures, issue_query, oversight
+from forum.followup import STATUS_LABELS as ACTION_STATUSES
 from forum.i18n import N_
 from forum.i18n import gettext as _
-from forum.models import Area, Committee, Issue, Meeting, MeetingStatus
+from forum.models import Area, Committee, Issue, Meeting, MeetingStatus, now
 from forum.views.common import committees_of, community_or_404
 from forum.web import get_or_404, page, render, user
 
-# Sections that follow-up actions and ratings (issue #12) add: each takes (db, scope, period) and
-# returns a section's context for ``_partials/dashboard_followup.html``, or None when it has
-# nothing to show. Empty until forum/models/followup.py lands on main; figures.overdue_by_owner
-# and figures.satisfaction_rate are the pure parts, ready.
-FOLLOWUP: list[Callable[[Session, oversight.Scope, figures.Period], dict[str, Any] | None]] = []
 QUARTERS_OFFERED = 12
 RANKING_LABELS = {"median_days": N_("Median days"), "raised": N_("Raised"), "resolved": N_("Resolved"),
-                  "open": N_("Open now"), "participation": N_("Participation")}
+                  "open": N_("Open now"), "participation": N_("Participation"), "overdue": N_("Overdue actions"),
+                  "satisfaction": N_("Satisfaction rate")}
 
 
 class BadQuery(Exception):
@@ -72,8 +70,9 @@ def _linker(base: URL, fixed: dict[str, Any]) -> Callable[..., str]:
 
 
 def _context(request: Request, db: Session, scope: oversight.Scope, period: figures.Period, *, title: str,
-             issues: Callable[..., str], here: str, area: Area | None = None) -> dict[str, Any]:
-    board = oversight.dashboard(db, scope, period, date.today())
+             issues: Callable[..., str], actions: Callable[..., str], here: str,
+             area: Area | None = None) -> dict[str, Any]:
+    board = oversight.dashboard(db, scope, period, date.today(), now())
     if "ranking" in board:
         board["ranking"] = oversight.ranked(board["ranking"], _sort(request))
     offered = figures.quarters_ending(figures.quarter_of(date.today()), QUARTERS_OFFERED)[::-1]
@@ -83,7 +82,9 @@ def _context(request: Request, db: Session, scope: oversight.Scope, period: figu
         "title": title, "scope": scope, "area": area, "issues_link": issues, "here": here,
         "quarters": offered, "sort": request.query_params.get("sort", "median_days"),
         "names_of": {c.id: c.name for c in scope.communities}, "RANKING_LABELS": RANKING_LABELS,
-        "followup": [s for s in (section(db, scope, period) for section in FOLLOWUP) if s],
+        "actions_link": actions, "percent": figures.percent,
+        "owner_names": oversight.owner_names(db, list(board["overdue_by_owner"]),
+                                             {c.id: c.name for c in scope.communities} if area else None),
         "community_issues": lambda c, **p: str(request.url_for("issues", community=c.slug).include_query_params(
             **{k: v for k, v in p.items() if v not in (None, "")})),
     }
@@ -102,6 +103,7 @@ def community_dashboard(request: Request, db: Session) -> Response:
         period = period_of(request)
         context = _context(request, db, oversight.Scope([community]), period, title=community.name,
                            issues=_linker(request.url_for("issues", community=community.slug), {}),
+                           actions=_linker(request.url_for("community_actions", community=community.slug), {}),
                            here=str(request.url_for("community_dashboard", community=community.slug)))
     except BadQuery as bad:
         return refuse(request, bad)
@@ -120,6 +122,7 @@ def area_dashboard(request: Request, db: Session) -> Response:
         period = period_of(request)
         context = _context(request, db, oversight.Scope(oversight.communities_under(db, area)), period,
                            title=area.name, issues=_linker(request.url_for("area_issues", area=area.slug), {}),
+                           actions=_linker(request.url_for("area_actions", area=area.slug), {}),
                            here=str(request.url_for("area_dashboard", area=area.slug)), area=area)
     except BadQuery as bad:
         return refuse(request, bad)
@@ -136,7 +139,9 @@ def committee_dashboard(request: Request, db: Session) -> Response:
         context = _context(request, db, oversight.Scope([community], committee_id=committee.id), period,
                            title=committee.name, here=str(request.url_for("committee_dashboard", id=committee.id)),
                            issues=_linker(request.url_for("issues", community=community.slug),
-                                          {"committee": committee.id}))
+                                          {"committee": committee.id}),
+                           actions=_linker(request.url_for("community_actions", community=community.slug),
+                                           {"committee": committee.id}))
     except BadQuery as bad:
         return refuse(request, bad)
     return render(request, "dashboard.html", context | {"community": community, "committee": committee})
@@ -199,3 +204,48 @@ def _month(text: str) -> date | None:
         return date.fromisoformat(text + "-01") if len(text) == 7 and text.isascii() else None
     except ValueError:
         return None
+
+
+ACTIONS_PAGE = 100
+
+
+def _action_list(request: Request, db: Session, communities: list[Area], *, title: str, here: str,
+                 **context: Any) -> Response:
+    """The actions of those communities that the filters select, as anyone may see them."""
+    filters = action_query.read(request.query_params)
+    at = now()
+    try:
+        found, total = action_query.listing(db, [c.id for c in communities], filters, at, ACTIONS_PAGE)
+        at = action_query.moment(filters, at)
+    except action_query.BadFilter as bad:
+        return refuse(request, BadQuery(_(bad.message)))
+    names = {c.id: c.name for c in communities}
+    owners = oversight.owner_names(db, sorted({figures.owner_key(a.owner_committee_id, a.owner_organisation_id)
+                                                for a in found}), names if len(communities) > 1 else None)
+    return render(request, "actions.html", context | {
+        "title": title, "here": here, "filters": filters, "total": total, "more": total > len(found),
+        "rows": action_query.public_rows(db, found, at, owners), "reckoned_at": at, "names": names,
+        "ACTION_STATUSES": ACTION_STATUSES, "quarters": figures.quarters_ending(
+            figures.quarter_of(date.today()), QUARTERS_OFFERED)[::-1]})
+
+
+@page
+def community_actions(request: Request, db: Session) -> Response:
+    """A community's follow-up actions, filtered as the dashboards' numbers count them."""
+    community = community_or_404(db, request.path_params["community"])
+    guard(request, community.id)
+    return _action_list(request, db, [community], title=community.name, community=community,
+                        here=str(request.url_for("community_actions", community=community.slug)),
+                        back=request.url_for("community_dashboard", community=community.slug))
+
+
+@page
+def area_actions(request: Request, db: Session) -> Response:
+    """The follow-up actions of every community under a street or the district."""
+    area = db.exec(select(Area).where(Area.slug == request.path_params["area"][:60])).first()
+    if area is None:
+        raise HTTPException(404)
+    guard(request, area.id)
+    return _action_list(request, db, oversight.communities_under(db, area), title=area.name, area=area,
+                        here=str(request.url_for("area_actions", area=area.slug)),
+                        back=request.url_for("area_dashboard", area=area.slug))

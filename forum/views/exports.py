@@ -1,5 +1,6 @@
 """CSV downloads of a community's public record: its issues (with the issue list's filters),
-meetings and attendance counts. Headings and labels in the reader's language; nothing personal."""
+meetings, attendance counts and follow-up actions (with the action list's filters). Headings and
+labels in the reader's language; nothing personal (an action a person owns says "a person")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from sqlmodel import Session, col, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import exports, issue_query
+from forum import action_query, exports, figures, issue_query, oversight
+from forum.followup import STATUS_LABELS as ACTION_STATUSES
 from forum.i18n import gettext as _
 from forum.lifecycle import STATUS_LABELS
 from forum.models import (
@@ -20,6 +22,7 @@ from forum.models import (
     Attendance,
     Issue,
     Meeting,
+    now,
 )
 from forum.views.common import committees_of, community_or_404
 from forum.web import page, render
@@ -102,3 +105,23 @@ def attendance_csv(request: Request, db: Session) -> Response:
         lines.append([m.id, m.starts_at.isoformat(sep=" ", timespec="minutes"), m.title, _label(CADENCES, m.cadence),
                       residents, guests, residents + guests])
     return _download(exports.ATTENDANCE_COLUMNS, lines, f"attendance-{community.slug}.csv")
+
+
+@page
+def actions_csv(request: Request, db: Session) -> Response:
+    """The community's follow-up actions as the action list selects them (same filters)."""
+    community = community_or_404(db, request.path_params["community"])
+    filters = action_query.read(request.query_params)
+    try:
+        found, _total = action_query.listing(db, [community.id], filters, now(), ROWS_MAX)
+        at = action_query.moment(filters, now())
+    except action_query.BadFilter as bad:
+        return render(request, "error.html", {"status": 400, "message": _(bad.message)}, status_code=400)
+    owners = oversight.owner_names(db, sorted({figures.owner_key(a.owner_committee_id, a.owner_organisation_id)
+                                               for a in found}))
+    lines = [[r["action"].id, r["action"].what, r["owner"] or _("A person (not named)"), r["action"].due.isoformat(),
+              _label(ACTION_STATUSES, r["action"].status), _("yes") if r["overdue"] else "", r["late"] or "",
+              r["action"].issue_id, r["issue"].title if r["issue"] else "",
+              r["action"].done_at.isoformat(sep=" ", timespec="minutes") if r["action"].done_at else ""]
+             for r in action_query.public_rows(db, found, at, owners)]
+    return _download(exports.ACTION_COLUMNS, lines, f"actions-{community.slug}.csv")
