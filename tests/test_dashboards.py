@@ -166,3 +166,132 @@ def test_a_series_that_skipped_weeks_shows_its_gaps_on_the_dashboard(client, dem
     gaps = [t["datetime"] for t in row.select("time")]
     assert gaps[:3] == ["2025-01-14", "2025-01-28", "2025-02-11"] and len(gaps) == 9
     assert "has-gaps" in row["class"]
+
+
+# ---------------------------------------------------------------- follow-up: overdue actions, satisfaction
+
+
+def _figure(page: BeautifulSoup, name: str) -> tuple[str, str]:
+    tile = page.select_one(f'[data-figure="{name}"]')
+    return tile.get_text(strip=True), tile.parent["href"]
+
+
+def _owner_rows(page: BeautifulSoup) -> list[tuple[str, int, str]]:
+    return [(a.select_one("span").get_text(strip=True), int(a.select_one(".count").get_text()), a["href"])
+            for a in page.select("#h-overdue ~ ul.counts a")]
+
+
+def test_overdue_actions_by_owner_and_satisfaction_counted_by_hand(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    response = client.get(f"/c/{world.slug}/dashboard")
+    page = BeautifulSoup(response.text, "html.parser")
+    overdue, href = _figure(page, "overdue")
+    assert overdue == "5" and _list_count(client, href) == 5
+    # The organisation's two, then the persons' two (tie: in the owners' order), then the committee's one.
+    owners = _owner_rows(page)
+    assert [(name, n) for name, n, _h in owners] == [(world.organisation, 2), ("个人（不具名）", 2),
+                                                     (world.committee_name, 1)]
+    for _name, n, link in owners:
+        assert _list_count(client, link) == n, link
+    # A person owner is counted, never named: neither the landlord nor the staff member, on the
+    # dashboard or on the list behind it.
+    listed = client.get(urlsplit(owners[1][2]).path + "?" + urlsplit(owners[1][2]).query).text
+    assert "联系房东" in listed
+    for text in (response.text, listed):
+        for private in (followup_rows.STAFF, followup_rows.PHONE, followup_rows.LANDLORD):
+            assert private not in text
+    rate, rated_href = _figure(page, "satisfaction")
+    assert rate == "40.0%"
+    assert _list_count(client, rated_href) == 2  # the two issues rated in the quarter
+    table = {r.th.get_text(strip=True): r.td.get_text(strip=True) for r in page.select("#h-satisfaction ~ table tr")}
+    assert table == {"评议的议题": "2", "满意": "6", "基本满意": "2", "不满意": "12", "满意率": "40.0%"}
+
+
+def test_a_quarter_without_ratings_has_no_rate_and_nothing_overdue_is_said(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    page = _page(client, f"/c/{world.slug}/dashboard?quarter=2001Q1")
+    assert _figure(page, "satisfaction")[0] == "—"  # no rating: no rate, not 0%
+    assert _figure(page, "overdue")[0] == "0" and not _owner_rows(page)
+    assert page.select_one("#h-satisfaction ~ p.empty") and page.select_one("#h-overdue ~ p.empty")
+
+
+def test_a_past_quarter_counts_what_was_overdue_at_its_end(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build_past(demo_engine)
+    past = _page(client, f"/c/{world.slug}/dashboard?quarter={followup_rows.PREV.label}")
+    overdue, href = _figure(past, "overdue")
+    assert overdue == "2" and _list_count(client, href) == 2
+    now = _page(client, f"/c/{world.slug}/dashboard")
+    assert _figure(now, "overdue")[0] == "1"
+
+
+def test_the_committee_dashboard_counts_its_issues_actions_and_ratings(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    page = _page(client, f"/committees/{world.committee_id}/dashboard")
+    overdue, href = _figure(page, "overdue")
+    assert overdue == "5" and "committee=" in href and _list_count(client, href) == 5
+    assert _figure(page, "satisfaction")[0] == "40.0%"
+    with Session(demo_engine) as db:  # another committee's dashboard sees none of them
+        other = db.exec(select(Committee).where(Committee.id != world.committee_id)).first()
+    page = _page(client, f"/committees/{other.id}/dashboard")
+    assert "手数议题" not in str(page)
+
+
+def test_the_street_ranks_communities_by_overdue_actions_and_satisfaction(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    street = _slugs(demo_engine)["street"]
+    by_overdue = _page(client, f"/a/{street}/dashboard?sort=overdue")
+    header = [th.get_text(strip=True) for th in by_overdue.select("table.ranking thead th")]
+    rows = by_overdue.select("table.ranking tbody tr")
+    # The td.num cells are "#" and then the figures: the community's heading is a th.
+    counts = [int(r.select("td.num")[header.index("逾期事项") - 1].get_text()) for r in rows]
+    assert counts == sorted(counts, reverse=True) and counts[0] >= 5
+    assert rows[0].th.get_text(strip=True) == "手数社区"
+    by_rate = _page(client, f"/a/{street}/dashboard?sort=satisfaction")
+    rates = [r.select("td.num")[header.index("满意率") - 1].get_text()
+             for r in by_rate.select("table.ranking tbody tr")]
+    shown = [float(x.rstrip("%")) for x in rates if x != "—"]
+    assert shown == sorted(shown, reverse=True) and "40.0%" in rates
+    assert rates[len(shown):] == ["—"] * (len(rates) - len(shown))  # none rated: last, never as 0%
+    assert world.slug in str(by_rate)
+
+
+@pytest.mark.parametrize("query", ["owner=x1", "owner=c", "status=lost", "overdue=yes", "quarter=2026Q9",
+                                   "committee=abc"])
+def test_the_action_list_refuses_what_it_cannot_filter_by(client, demo_engine, query):
+    slugs = _slugs(demo_engine)
+    for url in (f"/c/{slugs['community']}/actions", f"/a/{slugs['district']}/actions"):
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 400, (url, query)
+        assert query.split("=")[0] in response.text
+
+
+def test_the_action_list_is_shareable_and_keeps_its_filters(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    page = _page(client, f"/c/{world.slug}/actions?overdue=1&owner=person&status=open")
+    assert page.select_one(".result-count").get_text(strip=True).startswith("2 ")
+    assert page.select_one("#f-owner option[selected]")["value"] == "person"
+    assert page.select_one("#f-status option[selected]")["value"] == "open"
+    assert page.select_one("input[name=overdue]").has_attr("checked")
+    assert len(page.select(".action-row.overdue")) == 2
+    due_in_quarter = _page(client, f"/c/{world.slug}/actions?quarter={THIS.label}")
+    assert due_in_quarter.select_one(".result-count").get_text(strip=True).startswith(
+        str(sum(figures.quarter_of(d).label == THIS.label for d in _dues(demo_engine, world.community_id))))
+
+
+def _dues(engine, community_id: int) -> list:
+    from forum.models import Action
+
+    with Session(engine) as db:
+        return list(db.exec(select(Action.due).where(Action.community_id == community_id)).all())

@@ -147,7 +147,7 @@ def test_overdue_at_the_end_of_a_past_quarter():
 
 
 def test_all_overdue_actions_of_one_owner():
-    rows = [action(n, "o3", "open", "2026-07-0%d" % n) for n in range(1, 5)]
+    rows = [action(n, "o3", "open", f"2026-07-0{n}") for n in range(1, 5)]
     assert figures.overdue_by_owner(rows, NOW) == {"o3": 4}
     every_done = [action(n, "o3", "done", "2026-07-01", "2026-07-02T00:00") for n in range(1, 4)]
     assert figures.overdue_by_owner(every_done, NOW) == {}
