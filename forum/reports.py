@@ -9,7 +9,6 @@ that has it: every style's East Asian font (``w:rFonts w:eastAsia``) is set, not
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,21 +20,17 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from sqlmodel import Session, col, func, select
 
-from forum import exports, oversight
+from forum import exports, figures, oversight
 from forum.figures import Period
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.lifecycle import STATUS_LABELS
 from forum.minutes import Record
-from forum.models import CATEGORIES, MEETING_STATUSES, Area, Issue, IssueEvent
+from forum.models import CATEGORIES, MEETING_STATUSES, Area, Issue, IssueEvent, now
 from forum.web import format_when
 
 EAST_ASIAN_FONT = "宋体"  # SimSun: on every Chinese Windows, and what offices' templates use
 RESOLVED_MAX = 500  # issues listed by name in one community's quarter
-
-# Rows that follow-up (issue #12) adds to the report's figures: each takes (db, community, period)
-# and returns (label, value) rows — issues rated and the satisfaction rate, overdue actions.
-FOLLOWUP_ROWS: list[Callable[[Session, Area, Period], list[tuple[str, Any]]]] = []
 
 
 @dataclass
@@ -45,7 +40,7 @@ class QuarterReport:
     board: dict[str, Any]
     handled: int
     resolved: list[tuple[Issue, float]] = field(default_factory=list)
-    extra: list[tuple[str, Any]] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)  # owner key → name (a person: none)
 
     def figures(self) -> list[tuple[str, Any]]:
         """The headline figures as (label, value), labels translated, values as shown."""
@@ -59,12 +54,19 @@ class QuarterReport:
             (N_("Median days from raised to resolved"), median),
             (N_("Participation (people at meetings)"), b["participation"]),
             (N_("Meetings held"), b["meetings"]),
-        )] + self.extra
+            (N_("Overdue actions (at the quarter's end, or now)"), b["overdue"]),
+            (N_("Issues rated at the quarterly reviews"), b["rated"].issues),
+            (N_("Satisfaction rate (satisfied and basically satisfied)"), figures.percent(b["satisfaction"])),
+        )]
+
+    def overdue_by_owner(self) -> list[tuple[str, int]]:
+        return [(self.owners.get(key) or _("A person (not named)"), n)
+                for key, n in self.board["overdue_by_owner"].items()]
 
 
 def quarterly(db: Session, community: Area, period: Period, today: date) -> QuarterReport:
     scope = oversight.Scope([community])
-    board = oversight.dashboard(db, scope, period, today)
+    board = oversight.dashboard(db, scope, period, today, now())
     handled = db.exec(select(func.count(func.distinct(IssueEvent.issue_id)))
                       .join(Issue, col(Issue.id) == IssueEvent.issue_id)
                       .where(Issue.community_id == community.id, IssueEvent.at >= period.first_moment,
@@ -74,8 +76,8 @@ def quarterly(db: Session, community: Area, period: Period, today: date) -> Quar
                                            col(Issue.resolved_at) < period.after_moment)
                        .order_by(Issue.resolved_at).limit(RESOLVED_MAX)).all()
     rows = [(i, (i.resolved_at - i.raised_at).total_seconds() / 86400) for i in resolved]
-    extra = [row for fn in FOLLOWUP_ROWS for row in fn(db, community, period)]
-    return QuarterReport(community, period, board, handled, rows, extra)
+    owners = oversight.owner_names(db, list(board["overdue_by_owner"]))
+    return QuarterReport(community, period, board, handled, rows, owners)
 
 
 def title_of(report: QuarterReport) -> str:
@@ -144,6 +146,11 @@ def report_docx(report: QuarterReport) -> bytes:
                 for i, days in report.resolved])
     else:
         document.add_paragraph(_("No issue was resolved in this quarter."))
+    document.add_heading(_("Overdue actions by owner"), level=2)
+    if report.overdue_by_owner():
+        _table(document, [_("Owner"), _("Overdue actions")], [list(row) for row in report.overdue_by_owner()])
+    else:
+        document.add_paragraph(_("No action is overdue."))
     document.add_heading(_("Meetings held against the cadence"), level=2)
     _table(document, [_("Series"), _("Expected"), _("Took place"), _("Gaps")],
            [[c.series.title, c.cadence.expected, c.cadence.held,
@@ -162,6 +169,7 @@ def report_csv(report: QuarterReport) -> bytes:
     rows: list[list[Any]] = [[label, value] for label, value in report.figures()]
     rows += [[]] + [[_("Title"), _("Category"), _("Days to resolve")]]
     rows += [[i.title, _(CATEGORIES.get(i.category, i.category)), round(days, 1)] for i, days in report.resolved]
+    rows += [[]] + [[_("Owner"), _("Overdue actions")]] + [list(row) for row in report.overdue_by_owner()]
     return exports.csv_bytes([title_of(report), report.period.label], rows)
 
 

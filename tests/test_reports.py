@@ -77,10 +77,10 @@ def test_the_csv_and_the_printable_page_say_the_same(client, demo_engine):
     data = client.get(f"/c/{slug}/report.csv?quarter={quarter}").content
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    from_csv = {r[0]: r[1] for r in rows[1:8]}
+    from_csv = {r[0]: r[1] for r in rows[1:11]}
     page = BeautifulSoup(client.get(f"/c/{slug}/report?quarter={quarter}").text, "html.parser")
     from_page = {r.th.get_text(strip=True): r.td.get_text(strip=True) for r in page.select(".report-figures tbody tr")}
-    assert from_csv == from_page and len(from_page) == 7
+    assert from_csv == from_page and len(from_page) == 10
 
 
 def test_bad_quarter_is_refused(client, demo_engine):
@@ -112,3 +112,46 @@ def test_minutes_docx_names_residents_for_staff_only(app, client, demo_engine):
     with TestClient(app) as staff:
         sign_in(staff, "facilitator")
         assert "会议居民乙 (7-2-1203)" in text(staff)
+
+
+def test_the_report_counts_overdue_actions_and_satisfaction_in_every_format(client, demo_engine):
+    """The hand-counted community (tests/followup_rows.py): 5 overdue (the organisation's 2, two
+    persons' grouped and unnamed, the committee's 1), 2 issues rated at 40.0%; in Word, CSV and print."""
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    shown = _dashboard_figures(client, world.slug, THIS.label)
+    assert (shown["overdue"], shown["satisfaction"]) == ("5", "40.0%")
+    expected = {"逾期事项（截至季度末，本季度截至现在）": "5", "季度评议会评议的议题": "2",
+                "满意率（满意与基本满意）": "40.0%"}
+    owners = [[world.organisation, "2"], ["个人（不具名）", "2"], [world.committee_name, "1"]]
+
+    document = Document(io.BytesIO(client.get(f"/c/{world.slug}/report.docx").content))
+    figures_table = {r.cells[0].text: r.cells[1].text for r in document.tables[0].rows[1:]}
+    assert {k: figures_table[k] for k in expected} == expected
+    by_owner = next(t for t in document.tables if t.rows[0].cells[0].text == "负责方")
+    assert [[c.text for c in r.cells] for r in by_owner.rows[1:]] == owners
+    text = "\n".join([p.text for p in document.paragraphs] +
+                      [c.text for t in document.tables for r in t.rows for c in r.cells])
+    for private in (followup_rows.LANDLORD, followup_rows.STAFF, followup_rows.PHONE):
+        assert private not in text
+
+    rows = list(csv.reader(io.StringIO(client.get(f"/c/{world.slug}/report.csv").content.decode("utf-8-sig"))))
+    assert {r[0]: r[1] for r in rows if r and r[0] in expected} == expected
+    assert rows[-3:] == owners
+
+    page = BeautifulSoup(client.get(f"/c/{world.slug}/report").text, "html.parser")
+    from_page = {r.th.get_text(strip=True): r.td.get_text(strip=True) for r in page.select(".report-figures tbody tr")}
+    assert {k: from_page[k] for k in expected} == expected
+    assert [[r.th.get_text(strip=True), r.td.get_text(strip=True)] for r in page.select(".report-overdue tbody tr")
+            ] == owners
+
+
+def test_a_quarter_without_ratings_reports_no_rate(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    document = Document(io.BytesIO(client.get(f"/c/{world.slug}/report.docx?quarter=2001Q1").content))
+    figures_table = {r.cells[0].text: r.cells[1].text for r in document.tables[0].rows[1:]}
+    assert figures_table["满意率（满意与基本满意）"] == "—" and figures_table["季度评议会评议的议题"] == "0"
+    assert any(p.text == "没有逾期的跟进事项。" for p in document.paragraphs)
