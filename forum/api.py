@@ -7,6 +7,13 @@ votes alike appear as totals. The shapes are those of the OpenAPI document (foru
 which tests check every answer against.
 
 Lists are paginated with a bounded page size, so no request reads an unbounded table.
+
+Follow-up actions are public as the dashboards count them: an owner that is a committee or an
+organisation by name, a person (a staff member, a landlord) as "a person", never named, in the
+action and in the notes of its issue's timeline alike.
+
+A parameter's mistake is a ``BadParameter`` whose message is a message id with its values, put in
+the reader's language where it is answered (forum.views.api).
 """
 
 from __future__ import annotations
@@ -16,13 +23,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlalchemy import func, not_
+from sqlmodel import Session, and_, col, select
 
-from forum import agenda, lifecycle
+from forum import action_query, agenda, figures, followup, lifecycle, oversight
+from forum.i18n import N_
+from forum.i18n import gettext as _
 from forum.lifecycle import Status
 from forum.models import (
     CATEGORIES,
+    Action,
     AgendaEntry,
     Area,
     AreaKind,
@@ -30,6 +40,8 @@ from forum.models import (
     Issue,
     IssueEvent,
     Meeting,
+    Person,
+    User,
     Vote,
     VoteReceipt,
     VoteStatus,
@@ -39,15 +51,22 @@ PER_PAGE = 50
 PER_PAGE_MAX = 200
 PAGE_MAX = 10_000  # deep offsets are slow and nobody pages that far: filter instead
 _DAY = timedelta(days=1)
+AFTER = N_("“%(parameter)s” comes on or after “%(other)s”.")
 
 
 class BadParameter(ValueError):
-    """A query parameter forum cannot use, with the parameter named and what it takes."""
+    """A query parameter forum cannot use, with the parameter named and what it takes: a message id
+    (``N_``) and the values it is filled with once translated."""
 
-    def __init__(self, parameter: str, message: str) -> None:
+    def __init__(self, parameter: str, message: str, **values: Any) -> None:
         super().__init__(message)
         self.parameter = parameter
         self.message = message
+        self.values = {"parameter": parameter} | values
+
+    def text(self) -> str:
+        """The message in the current language."""
+        return _(self.message) % self.values
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,7 @@ def _bounded_int(params: Any, name: str, default: int, low: int, high: int) -> i
     if raw is None or raw == "":
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or not low <= int(raw) <= high:
-        raise BadParameter(name, f"{name} is a whole number from {low} to {high}")
+        raise BadParameter(name, N_("“%(parameter)s” is a whole number from %(low)d to %(high)d."), low=low, high=high)
     return int(raw)
 
 
@@ -85,7 +104,7 @@ def day_param(params: Any, name: str) -> date | None:
 
 
 def _bad_day(name: str) -> date:
-    raise BadParameter(name, f"{name} is a date written YYYY-MM-DD")
+    raise BadParameter(name, N_("“%(parameter)s” is a date written YYYY-MM-DD."))
 
 
 def choice_param(params: Any, name: str, allowed: Any) -> str | None:
@@ -93,7 +112,7 @@ def choice_param(params: Any, name: str, allowed: Any) -> str | None:
     if not raw:
         return None
     if raw not in allowed:
-        raise BadParameter(name, f"{name} is one of: {', '.join(sorted(allowed))}")
+        raise BadParameter(name, N_("“%(parameter)s” is one of: %(choices)s."), choices=", ".join(sorted(allowed)))
     return raw
 
 
@@ -103,7 +122,7 @@ def community_param(db: Session, params: Any, name: str = "community") -> Area |
         return None
     area = db.exec(select(Area).where(Area.slug == raw[:60], Area.kind == AreaKind.community)).first()
     if area is None:
-        raise BadParameter(name, f"{name} is a community's address name (see /api/v1/areas)")
+        raise BadParameter(name, N_("“%(parameter)s” is a community's address name (see /api/v1/areas)."))
     return area
 
 
@@ -162,7 +181,7 @@ def issue_filters(db: Session, params: Any) -> list:
         where.append(Issue.committee_id == committee)
     start, end = day_param(params, "raised_from"), day_param(params, "raised_to")
     if start and end and start > end:
-        raise BadParameter("raised_to", "raised_to comes on or after raised_from")
+        raise BadParameter("raised_to", AFTER, other="raised_from")
     if start:
         where.append(Issue.raised_at >= datetime.combine(start, datetime.min.time()))
     if end:
@@ -176,19 +195,40 @@ def issues(db: Session, params: Any, paging: Paging) -> dict[str, Any]:
     return _page(db, query, select(func.count()).select_from(Issue).where(*where), paging, issue_dict)
 
 
-def event_dict(event: IssueEvent) -> dict[str, Any]:
-    # The actor is left out: for "raise" it is the resident who raised the issue.
+def event_dict(event: IssueEvent, private: list[str] = ()) -> dict[str, Any]:
+    # The actor is left out: for "raise" it is the resident who raised the issue. An action's line
+    # names its owner: a person's name is replaced, as in the action itself.
+    note = event.note
+    if event.action.startswith("action_"):
+        for name in private:
+            note = note.replace(name, _(PERSON_LABEL))
     return {"at": _when(event.at), "action": event.action, "from_status": event.from_status,
-            "to_status": event.to_status, "note": event.note, "meeting_id": event.meeting_id}
+            "to_status": event.to_status, "note": note, "meeting_id": event.meeting_id}
 
 
-def issue_detail(db: Session, issue: Issue) -> dict[str, Any]:
+def private_owner_names(db: Session, community_id: int) -> list[str]:
+    """The names of the persons and staff who own an action of the community, longest first (so a
+    name inside another is not half-replaced)."""
+    people = select(Action.owner_person_id).where(Action.community_id == community_id,
+                                                  col(Action.owner_person_id).is_not(None))
+    staff = select(Action.owner_user_id).where(Action.community_id == community_id,
+                                               col(Action.owner_user_id).is_not(None))
+    names = set(db.exec(select(Person.name).where(col(Person.id).in_(people))).all())
+    names |= set(db.exec(select(User.display_name).where(col(User.id).in_(staff))).all())
+    return sorted((n for n in names if n.strip()), key=len, reverse=True)
+
+
+def issue_detail(db: Session, issue: Issue, now: datetime) -> dict[str, Any]:
     events = db.exec(select(IssueEvent).where(IssueEvent.issue_id == issue.id)
                      .order_by(IssueEvent.at, IssueEvent.id)).all()
+    actions = db.exec(select(Action).where(Action.issue_id == issue.id).order_by(Action.due, Action.id)).all()
+    private = private_owner_names(db, issue.community_id) if any(e.action.startswith("action_") for e in events) \
+        else []
     entries = db.exec(select(AgendaEntry, Meeting).join(Meeting, col(Meeting.id) == AgendaEntry.meeting_id)
                       .where(AgendaEntry.issue_id == issue.id).order_by(Meeting.starts_at)).all()
     return issue_dict(issue) | {
-        "timeline": [event_dict(e) for e in events],
+        "timeline": [event_dict(e, private) for e in events],
+        "actions": action_dicts(db, list(actions), now),
         "meetings": [{"meeting_id": m.id, "title": m.title, "starts_at": _when(m.starts_at),
                       "decision": e.decision or None} for e, m in entries],
     }
@@ -224,7 +264,7 @@ def meeting_filters(db: Session, params: Any) -> list:
         where.append(Meeting.series_id == series)
     start, end = day_param(params, "from"), day_param(params, "to")
     if start and end and start > end:
-        raise BadParameter("to", "to comes on or after from")
+        raise BadParameter("to", AFTER, other="from")
     if start:
         where.append(Meeting.starts_at >= datetime.combine(start, datetime.min.time()))
     if end:
@@ -284,3 +324,59 @@ def public_votes(db: Session, params: Any, paging: Paging) -> dict[str, Any]:
     return _page(db, query, select(func.count()).select_from(Vote).where(*where), paging,
                  lambda v: vote_dict(db, v))
 
+
+
+# ---------------------------------------------------------------- follow-up actions
+
+PERSON_LABEL = N_("A person (not named)")
+OWNER_KINDS = ("committee", "organisation", "person")
+
+
+def action_dicts(db: Session, actions: list[Action], now: datetime) -> list[dict[str, Any]]:
+    """Actions as the public record shows them; overdue as of ``now``. No person's name, no notes
+    (a progress note may name a resident: the issue's timeline has them, names replaced), no photos."""
+    keys = sorted({figures.owner_key(a.owner_committee_id, a.owner_organisation_id) for a in actions})
+    names = oversight.owner_names(db, keys)
+    out = []
+    for a in actions:
+        key = figures.owner_key(a.owner_committee_id, a.owner_organisation_id)
+        kind = "committee" if key.startswith("c") else "organisation" if key.startswith("o") else "person"
+        row = figures.ActionRow(a.id, a.community_id, key, a.status, a.due, a.done_at)
+        out.append({"id": a.id, "issue_id": a.issue_id, "community_id": a.community_id, "meeting_id": a.meeting_id,
+                    "what": a.what, "owner": {"kind": kind, "id": None if kind == "person" else int(key[1:]),
+                                              "name": names.get(key)},
+                    "due": a.due.isoformat(), "status": a.status, "overdue": figures.is_overdue_at(row, now),
+                    "created_at": _when(a.created_at), "updated_at": _when(a.updated_at), "done_at": _when(a.done_at)})
+    return out
+
+
+ACTION_STATUSES = {s.value for s in followup.Status} | {action_query.UNFINISHED}
+
+
+def action_filters(db: Session, params: Any, now: datetime) -> list:
+    """community, status (or ``unfinished``), overdue (true/false, as of now), issue."""
+    where = []
+    community = community_param(db, params)
+    if community is not None:
+        where.append(Action.community_id == community.id)
+    status = choice_param(params, "status", ACTION_STATUSES)
+    if status == action_query.UNFINISHED:
+        where.append(Action.status != followup.Status.done)
+    elif status:
+        where.append(Action.status == status)
+    overdue = choice_param(params, "overdue", {"true", "false"})
+    if overdue:
+        late = and_(*action_query.overdue_at(now))
+        where.append(late if overdue == "true" else not_(late))
+    issue = _bounded_int(params, "issue", 0, 1, 10**15)
+    if issue:
+        where.append(Action.issue_id == issue)
+    return where
+
+
+def actions(db: Session, params: Any, paging: Paging, now: datetime) -> dict[str, Any]:
+    where = action_filters(db, params, now)
+    total = db.exec(select(func.count()).select_from(Action).where(*where)).one()
+    rows = db.exec(select(Action).where(*where).order_by(Action.id).offset(paging.offset).limit(paging.per_page)).all()
+    return {"items": action_dicts(db, list(rows), now), "page": paging.page, "per_page": paging.per_page,
+            "total": total, "pages": max(1, -(-total // paging.per_page))}

@@ -167,6 +167,7 @@ routes = [
         Route("/meetings/{id:int}", api_views.meeting, name="api_meeting"),
         Route("/votes", api_views.votes, name="api_votes"),
         Route("/votes/{id:int}", api_views.vote, name="api_vote"),
+        Route("/actions", api_views.actions, name="api_actions"),
     ]),
     Route("/organisations/{id:int}", directory.organisation_detail, name="organisation"),
     Route("/admin", admin_areas.admin_home, name="admin_home"),
@@ -225,6 +226,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": str(login)})
         return RedirectResponse(str(login), status_code=303)
+    if request.url.path.startswith("/api/"):
+        # The JSON API answers its own mistakes as JSON problems, in the reader's language.
+        if status >= 500:
+            log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return api_views.error_answer(request, status, getattr(exc, "headers", None))
     messages = {
         403: _("Your account may not do this. Ask the community's administrator if you think it should."),
         404: _("There is nothing at this address. It may have been moved or mistyped."),

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from forum.api import PAGE_MAX, PER_PAGE, PER_PAGE_MAX
-from forum.i18n import N_
+from forum.api import ACTION_STATUSES, OWNER_KINDS, PAGE_MAX, PER_PAGE, PER_PAGE_MAX
+from forum.followup import Status as ActionStatus
+from forum.i18n import LANGUAGES, N_
 from forum.lifecycle import Status
 from forum.models import CATEGORIES, AreaKind
 
@@ -48,16 +49,35 @@ _MEETING = {
     "attendance": {"type": "integer", "minimum": 0, "description": "参与人次: people who attended"},
 }
 
+_ACTION = {
+    "id": {"type": "integer"}, "issue_id": {"type": "integer"}, "community_id": {"type": "integer"},
+    "meeting_id": _NULL_INT, "what": {"type": "string"},
+    "owner": _obj({"kind": {"type": "string", "enum": list(OWNER_KINDS)},
+                   "id": {**_NULL_INT, "description": "the committee's or organisation's id; null for a person"},
+                   "name": {**_NULL_STR,
+                            "description": "a committee's or organisation's name; a person is never named"}}),
+    "due": {"type": "string", "format": "date"},
+    "status": {"type": "string", "enum": [s.value for s in ActionStatus]},
+    "overdue": {"type": "boolean", "description": "past its due day and not done, as of the answer"},
+    "created_at": _WHEN, "updated_at": _WHEN, "done_at": _WHEN,
+}
+
 SCHEMAS: dict[str, Any] = {
-    "Error": _obj({"error": {"type": "string"}, "parameter": _NULL_STR}),
+    "Problem": _obj({"type": {"type": "string"}, "title": {"type": "string"},
+                     "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                     "detail": {"type": "string", "description": "what went wrong, in the reader's language"},
+                     "error": {"type": "string", "description": "the same as detail (kept for the first clients)"},
+                     "parameter": {**_NULL_STR, "description": "the query parameter at fault, if one is"}}),
     "Area": _obj({"id": {"type": "integer"}, "name": {"type": "string"},
                   "kind": {"type": "string", "enum": [k.value for k in AreaKind]}, "parent_id": _NULL_INT,
                   "slug": {"type": "string"}, "archived": {"type": "boolean"}}),
     "Issue": _obj(_ISSUE),
     "Event": _obj({"at": _WHEN, "action": {"type": "string"}, "from_status": _NULL_STR,
                    "to_status": {"type": "string"}, "note": {"type": "string"}, "meeting_id": _NULL_INT}),
+    "Action": _obj(_ACTION),
     "IssueDetail": _obj(_ISSUE | {
         "timeline": {"type": "array", "items": _ref("Event")},
+        "actions": {"type": "array", "items": _ref("Action")},
         "meetings": {"type": "array", "items": _obj({"meeting_id": {"type": "integer"}, "title": {"type": "string"},
                                                      "starts_at": _WHEN, "decision": _NULL_STR})}}),
     "Meeting": _obj(_MEETING),
@@ -78,6 +98,7 @@ SCHEMAS: dict[str, Any] = {
     "IssuePage": _page_of("Issue"),
     "MeetingPage": _page_of("Meeting"),
     "VotePage": _page_of("Vote"),
+    "ActionPage": _page_of("Action"),
 }
 
 
@@ -95,18 +116,25 @@ _ID = _param("id", N_("the object's id"), {"type": "integer", "minimum": 0}, "pa
 _DATE = {"type": "string", "format": "date"}
 
 
+_LANGUAGE = [
+    _param("lang", N_("the language of messages (else the Accept-Language header; Chinese by default)"),
+           {"type": "string", "enum": list(LANGUAGES)}),
+    _param("Accept-Language", N_("the reader's languages, as browsers send them"), {"type": "string"}, "header"),
+]
+_PROBLEM = {"application/problem+json": {"schema": _ref("Problem")}}
+
+
 def _answer(schema: str, description: str, *, missing: bool = False) -> dict[str, Any]:
-    json_of = {"application/json": {"schema": _ref(schema)}}
-    out = {"200": {"description": description, "content": json_of},
-           "400": {"description": "a query parameter forum cannot use", "content": {
-               "application/json": {"schema": _ref("Error")}}}}
+    out = {"200": {"description": description, "content": {"application/json": {"schema": _ref(schema)}}},
+           "400": {"description": "a query parameter forum cannot use", "content": _PROBLEM},
+           "405": {"description": "the API only reads: GET", "content": _PROBLEM}}
     if missing:
-        out["404"] = {"description": "no such object", "content": {"application/json": {"schema": _ref("Error")}}}
+        out["404"] = {"description": "no such object", "content": _PROBLEM}
     return out
 
 
 def _get(operation: str, summary: str, parameters: list, schema: str, *, missing: bool = False) -> dict[str, Any]:
-    return {"get": {"operationId": operation, "summary": summary, "parameters": parameters,
+    return {"get": {"operationId": operation, "summary": summary, "parameters": parameters + _LANGUAGE,
                     "responses": _answer(schema, summary, missing=missing)}}
 
 
@@ -132,6 +160,14 @@ PATHS: dict[str, Any] = {
     "/api/v1/votes": _get("votes", N_("Votes that have opened (secret ones as totals only)"), [
         _COMMUNITY, _param("meeting", N_("a meeting's id"), {"type": "integer", "minimum": 1}), *_PAGING], "VotePage"),
     "/api/v1/votes/{id}": _get("vote", N_("A vote and, once closed, its result"), [_ID], "Vote", missing=True),
+    "/api/v1/actions": _get("actions", N_("Follow-up actions, oldest first (a person owning one is not named)"), [
+        _COMMUNITY,
+        _param("status", N_("a status, or 'unfinished' (not done)"),
+               {"type": "string", "enum": sorted(ACTION_STATUSES)}),
+        _param("overdue", N_("'true': only overdue actions, 'false': none of them"),
+               {"type": "string", "enum": ["true", "false"]}),
+        _param("issue", N_("an issue's id"), {"type": "integer", "minimum": 1}),
+        *_PAGING], "ActionPage"),
 }
 
 
@@ -140,8 +176,10 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "forum public record", "version": "1",
                  "description": "Read-only data of forum's public record: areas, issues with their timelines, "
-                                "meetings with agendas and decisions, vote results. Nothing personal: no names "
-                                "of residents, phones, rooms, or who voted what."},
+                                "meetings with agendas and decisions, vote results, follow-up actions. Nothing "
+                                "personal: no names of residents or of persons owning actions, phones, rooms, "
+                                "or who voted what. Mistakes are answered as problem details (RFC 9457) in "
+                                "Chinese, or in English with ?lang=en or Accept-Language: en."},
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": PATHS,
         "components": {"schemas": SCHEMAS},

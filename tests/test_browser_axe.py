@@ -39,9 +39,9 @@ NOT_PAGES = {"vote_result_json", "minutes_md", "lang", "vote_shared_tablet", "ro
              "slip", "person_export", "action_photo",
              # open data: JSON
              "api_openapi", "api_areas", "api_issues", "api_issue", "api_meetings", "api_meeting", "api_votes",
-             "api_vote",
+             "api_vote", "api_actions",
              # open data: CSV downloads
-             "issues_csv", "meetings_csv", "attendance_csv", "community_ics", "series_ics",
+             "issues_csv", "meetings_csv", "attendance_csv", "actions_csv", "community_ics", "series_ics",
              # reports: downloads
              "quarter_report_docx", "quarter_report_csv", "minutes_docx"}
 

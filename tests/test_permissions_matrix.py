@@ -160,10 +160,13 @@ RULES: dict[str, dict[str, Rule | dict[str, Rule]]] = {
     # open data (issue #13): the public record, read by anyone
     **{name: {"GET": PUBLIC} for name in (
         "api_openapi", "api_docs", "api_areas", "api_issues", "api_issue", "api_meetings", "api_meeting", "api_votes",
-        "api_vote", "issues_csv", "meetings_csv", "attendance_csv", "community_ics", "series_ics",
+        "api_vote", "api_actions", "issues_csv", "meetings_csv", "attendance_csv", "actions_csv", "community_ics",
+        "series_ics",
         # dashboards count the public record (auth.sees_dashboard), like the lists behind their numbers
         "community_dashboard", "meeting_list", "area_dashboard", "area_issues", "committee_dashboard",
-        "quarter_report", "quarter_report_docx", "quarter_report_csv")},
+        "quarter_report", "quarter_report_docx", "quarter_report_csv",
+        # the follow-up actions behind the dashboards' overdue numbers: owners by group, no person named
+        "community_actions", "area_actions")},
     # minutes as Word: the minutes page's rule (names and flats only for the community's staff,
     # tests/test_reports.py checks the document)
     "minutes_docx": {"GET": PUBLIC},
