@@ -85,3 +85,27 @@ def test_meetings_and_attendance_exports_count_and_name_nobody(client, demo_engi
     assert all(int(r[4]) + int(r[5]) == int(r[6]) for r in attendance_rows[1:])
     text = "".join(",".join(r) for r in meeting_rows + attendance_rows)
     assert names and not [n for n in names if n in text]
+
+
+def test_actions_export_neutralises_names_nobody_and_takes_the_lists_filters(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    rows = _rows(client.get(f"/c/{world.slug}/actions.csv"))
+    assert rows[0][:5] == ["编号", "要做什么", "负责方", "期限", "状态"]
+    assert len(rows) == 9  # the eight actions
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'" + followup_rows.EVIL in cells
+    for private in (followup_rows.LANDLORD, followup_rows.STAFF, followup_rows.PHONE):
+        assert private not in "".join(cells)
+    assert sorted(r[2] for r in rows[1:]).count("个人（不具名）") == 2
+    overdue = _rows(client.get(f"/c/{world.slug}/actions.csv?overdue=1"))
+    page = BeautifulSoup(client.get(f"/c/{world.slug}/actions?overdue=1").text, "html.parser")
+    assert page.select_one(".result-count").get_text(strip=True).startswith(f"{len(overdue) - 1} 项")
+    assert len(overdue) - 1 == 5 and all(r[5] == "是" and int(r[6]) > 0 for r in overdue[1:])
+    # The list offers the same rows as a file, and the dashboard offers the file with the others.
+    assert page.select_one('a[href*="/actions.csv?overdue=1"]')
+    dashboard = BeautifulSoup(client.get(f"/c/{world.slug}/dashboard").text, "html.parser")
+    assert dashboard.select_one(f'.downloads a[href="http://testserver/c/{world.slug}/actions.csv"]')
+    assert client.get(f"/c/{world.slug}/actions.csv?owner=nobody").status_code == 400
