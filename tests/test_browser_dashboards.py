@@ -76,3 +76,30 @@ def test_the_district_page_ranks_communities_and_is_accessible(live_server, tabl
     page.goto(f"{live_server}/api/v1/docs")
     assert not axe_serious(page)
     _shot(page, "api-docs")
+
+
+def test_an_overdue_actions_number_leads_to_its_list(live_server, tablet):
+    """The demo's kitchen-fumes issue has an overdue check by the city management bureau: the
+    dashboard's number, and its owner's row, each lead to the action list that counts the same."""
+    page = tablet
+    page.goto(f"{live_server}/c/{COMMUNITY}/dashboard")
+    overdue = page.locator('[data-figure="overdue"]').inner_text()
+    assert int(overdue) >= 1
+    owner = page.locator("#h-overdue ~ ul.counts a").first
+    owner_name, owner_count = owner.locator("span").first.inner_text(), owner.locator(".count").inner_text()
+    page.locator('[data-figure="overdue"]').tap()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^跟进事项"))
+    assert "overdue=1" in page.url and "quarter=" in page.url
+    expect(page.locator(".result-count")).to_have_text(re.compile(rf"^{overdue} 项跟进事项"))
+    expect(page.locator(".action-row.overdue")).to_have_count(int(overdue))
+    expect(page.locator(".flag-overdue").first).to_contain_text("已逾期")
+    expect(page.get_by_label("只看逾期")).to_be_checked()
+    assert not axe_serious(page)
+    _shot(page, "actions")
+
+    page.go_back()
+    page.locator("#h-overdue ~ ul.counts a").first.tap()
+    expect(page.locator(".result-count")).to_have_text(re.compile(rf"^{owner_count} 项跟进事项"))
+    expect(page.locator(".action-row .row-meta").first).to_contain_text(owner_name)
+    # The list's form keeps the owner, so the link can be shared and changed.
+    assert page.locator("#f-owner").input_value().startswith(("o", "c", "person"))
