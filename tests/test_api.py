@@ -235,3 +235,19 @@ def test_the_apis_own_errors_are_problem_bodies(api, url, method, status, title)
         assert "GET" in response.headers["allow"]
     english = api.request(method, url, headers={"Accept-Language": "en"}).json()
     assert english["title"] in ("Not found", "Method not allowed", "A parameter forum cannot use")
+
+
+def test_a_fault_of_forums_is_a_problem_body_too(demo_engine, monkeypatch):
+    from forum import api as api_module
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a fault planted by the test")
+
+    monkeypatch.setattr(api_module, "areas", broken)
+    with TestClient(create_app(_settings(), engine=demo_engine), raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/areas", headers={"Accept-Language": "en"})
+    assert response.status_code == 500 and response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["title"] == "Server error" and "a fault planted" not in response.text  # no trace to the reader
+    assert not list(Draft202012Validator({"$ref": "#/components/schemas/Problem",
+                                          "components": DOCUMENT["components"]}).iter_errors(body))
