@@ -127,3 +127,12 @@ def public_rows(db: Session, actions: list[Action], at: datetime, owner_names: d
         out.append({"action": a, "owner_key": key, "owner": owner_names.get(key), "overdue": overdue,
                     "late": (at.date() - a.due).days if overdue else 0, "issue": issues.get(a.issue_id)})
     return out
+
+
+def owner_keys(db: Session, community_ids: list[int]) -> list[str]:
+    """Every owner group with an action in those communities (the list's owner choices)."""
+    if not community_ids:
+        return []
+    pairs = db.exec(select(Action.owner_committee_id, Action.owner_organisation_id)
+                    .where(col(Action.community_id).in_(community_ids)).distinct()).all()
+    return sorted({figures.owner_key(c, o) for c, o in pairs})

@@ -295,3 +295,14 @@ def _dues(engine, community_id: int) -> list:
 
     with Session(engine) as db:
         return list(db.exec(select(Action.due).where(Action.community_id == community_id)).all())
+
+
+def test_the_action_lists_owner_choices_are_every_owner_of_its_communities(client, demo_engine):
+    from tests import followup_rows
+
+    world = followup_rows.build(demo_engine)
+    page = _page(client, f"/c/{world.slug}/actions?owner=c{world.committee_id}")
+    choices = {o["value"]: o.get_text(strip=True) for o in page.select("#f-owner option") if o["value"]}
+    # Filtered to the committee, the choices still hold the organisation, and persons unnamed.
+    assert choices == {f"c{world.committee_id}": world.committee_name, f"o{world.organisation_id}": world.organisation,
+                       "person": "个人（不具名）"}

@@ -220,9 +220,10 @@ def _action_list(request: Request, db: Session, communities: list[Area], *, titl
     except action_query.BadFilter as bad:
         return refuse(request, BadQuery(_(bad.message)))
     names = {c.id: c.name for c in communities}
-    owners = oversight.owner_names(db, sorted({figures.owner_key(a.owner_committee_id, a.owner_organisation_id)
-                                                for a in found}), names if len(communities) > 1 else None)
+    keys = action_query.owner_keys(db, list(names))
+    owners = oversight.owner_names(db, keys, names if len(communities) > 1 else None)
     return render(request, "actions.html", context | {
+        "owner_options": [(k, owners[k]) for k in keys if k in owners],
         "title": title, "here": here, "filters": filters, "total": total, "more": total > len(found),
         "rows": action_query.public_rows(db, found, at, owners), "reckoned_at": at, "names": names,
         "ACTION_STATUSES": ACTION_STATUSES, "quarters": figures.quarters_ending(
