@@ -325,7 +325,7 @@ def person_erase(person_id: int, yes: bool) -> None:
 DISTRICT_STAGES = {"places": 0.05, "meetings": 0.15, "issues": 0.3, "writing": 0.5}
 
 
-def _district(engine, seed: int) -> None:
+def _district(engine, seed: int, scale: float) -> None:
     """The district-year (forum.demo.district) with a progress bar on stderr, stage by stage."""
     from forum.demo.district import build_district
 
@@ -337,12 +337,12 @@ def _district(engine, seed: int) -> None:
             target = int(1000 * (done_before[stage] + DISTRICT_STAGES[stage] * done / max(of, 1)))
             bar.update(max(0, target - bar.pos))
 
-        summary = build_district(engine, seed=seed, progress=progress)
+        summary = build_district(engine, seed=seed, scale=scale, progress=progress)
     if not summary.created:
         click.echo("the district demo is there already: nothing added")
         return
     counts = summary.counts
-    click.echo(f"district demo: {summary.streets} streets, {summary.communities} communities, "
+    click.echo(f"district demo: {summary.streets} streets, {summary.communities_in_district} communities, "
                f"{counts['meeting']:,} meetings, {counts['attendance']:,} participations, {counts['issue']:,} issues, "
                f"{counts['action']:,} actions, {counts['rating']:,} ratings in {summary.seconds:.0f} s (seed {seed})")
     click.echo("  sign-ins: district, street-<street>, fac-<community> (password demo1234)")
@@ -355,8 +355,11 @@ def _district(engine, seed: int) -> None:
 @click.option("--size", type=click.Choice(["small", "district"]), default="small", show_default=True,
               help="small: two communities told as stories; district: a district-year (79 communities, "
                    "~4,500 issues), around them.")
-@click.option("--seed", default=2026, show_default=True, type=int, help="The district-year's random seed.")
-def demo(host: str, port: int, no_serve: bool, size: str, seed: int) -> None:
+@click.option("--seed", default=2026, show_default=True, type=int,
+              help="The district-year's random seed: the same seed on the same day gives the same data.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.01, 1.0),
+              help="Build this fraction of the district-year (a quick look, or a test).")
+def demo(host: str, port: int, no_serve: bool, size: str, seed: int, scale: float) -> None:
     """Create (or upgrade) a database with a realistic demo community, then serve it."""
     from forum import demo as demo_data
 
@@ -367,7 +370,7 @@ def demo(host: str, port: int, no_serve: bool, size: str, seed: int) -> None:
         summary = demo_data.seed(session)
         session.commit()
     if size == "district":
-        _district(engine, seed)
+        _district(engine, seed, scale)
     where = _hall(host, port)
     base = where.public_url or f"http://{host}:{port}"
     click.echo(f"forum demo — database {settings.database_url}")

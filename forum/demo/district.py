@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlmodel import Session, SQLModel
 
 from forum.administration import COMMITTEE_NAMES_ZH
@@ -62,7 +62,8 @@ class DistrictSummary:
 
     district: str
     streets: int
-    communities: int
+    communities: int  # made here (the small demo's two, when there, count towards their street)
+    communities_in_district: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     created: bool = True
@@ -98,6 +99,13 @@ class Rows:
                 self.connection.execute(table.insert(), chunk)
                 done += len(chunk)
                 progress("writing", done, total)
+        if self.connection.dialect.name == "postgresql":
+            # Ids were given, so the sequences behind them did not move: set each past its
+            # table's rows, or the app's next insert would take an id already used.
+            for name in ORDER:
+                if self.tables[name] and "id" in SQLModel.metadata.tables[name].c:
+                    self.connection.execute(text(
+                        f"select setval(pg_get_serial_sequence('\"{name}\"', 'id'), (select max(id) from \"{name}\"))"))
         return {name: len(rows) for name, rows in self.tables.items()}
 
 
@@ -143,24 +151,30 @@ def _names(rng: random.Random, used: set[str]) -> str:
             return name
 
 
+def street_plan(scale: float) -> list[tuple[str, str, int]]:
+    """The streets built and how many communities each gets: ``scale`` of the 79, at least one,
+    shared out across the first streets in proportion to their real sizes."""
+    n = max(1, round(COMMUNITY_COUNT * scale))
+    streets = STREETS[:max(1, min(len(STREETS), round(len(STREETS) * scale)))]
+    weights = [size for _name, _slug, size in streets]
+    plan = [(name, slug, max(1, round(n * w / sum(weights))))
+            for (name, slug, _), w in zip(streets, weights, strict=True)]
+    while sum(k for *_, k in plan) > n and any(k > 1 for *_, k in plan):
+        i = max(range(len(plan)), key=lambda j: plan[j][2])
+        plan[i] = (*plan[i][:2], plan[i][2] - 1)
+    while sum(k for *_, k in plan) < n:
+        i = min(range(len(plan)), key=lambda j: plan[j][2])
+        plan[i] = (*plan[i][:2], plan[i][2] + 1)
+    return plan
+
+
 class Places:
     """The area tree, organisations and their liaisons, committees and members, residents, sign-ins."""
 
     def __init__(self, rows: Rows, rng: random.Random, scale: float) -> None:
         self.rows, self.rng = rows, rng
         self.password_hash = hash_password(DEMO_PASSWORD)  # once: every demo sign-in shares it
-        n = max(1, round(COMMUNITY_COUNT * scale))
-        streets = STREETS[:max(1, min(len(STREETS), round(len(STREETS) * scale)))]
-        weights = [size for _name, _slug, size in streets]
-        # Communities shared out across the streets in proportion to their real sizes.
-        self.plan = [(name, slug, max(1, round(n * w / sum(weights))))
-                     for (name, slug, _), w in zip(streets, weights, strict=True)]
-        while sum(k for *_, k in self.plan) > n and any(k > 1 for *_, k in self.plan):
-            i = max(range(len(self.plan)), key=lambda j: self.plan[j][2])
-            self.plan[i] = (*self.plan[i][:2], self.plan[i][2] - 1)
-        while sum(k for *_, k in self.plan) < n:
-            i = min(range(len(self.plan)), key=lambda j: self.plan[j][2])
-            self.plan[i] = (*self.plan[i][:2], self.plan[i][2] + 1)
+        self.plan = street_plan(scale)
         self.organisations: dict[str, tuple[int, str]] = {}  # name → (id, kind)
         self.liaisons: dict[int, str] = {}  # organisation id → a liaison's name
 
@@ -193,14 +207,15 @@ class Places:
                                                                for w, s in PLACE_WORDS]
         used_slugs = set(existing_areas)
         communities: list[Community] = []
-        total = sum(k for *_, k in self.plan)
+        plan = [(name, slug, max(0, count - children.get(existing_areas.get(slug, 0), 0)))
+                for name, slug, count in self.plan]
+        total = sum(k for *_, k in plan)
         i = 0
-        for street_name, street_slug, count in self.plan:
+        for street_name, street_slug, count in plan:
             street_id = existing_areas.get(street_slug) or rows.add(
                 "area", name=street_name, slug=street_slug, kind=AreaKind.street.value, parent_id=district_id)
             police = self.organisation(POLICE_STATION.format(street=street_name.removesuffix("街道")),
                                        OrganisationKind.department, existing_orgs)
-            count = max(0, count - children.get(street_id, 0))
             rows.add("user", username=f"street-{street_slug}", password_hash=self.password_hash,
                      display_name=f"{street_name} 督办员", role=Role.facilitator.value, scope_id=street_id)
             for _ in range(count):
@@ -293,5 +308,10 @@ def _build(connection: Connection, seed: int, scale: float, today: date | None, 
         district_issues.year_of_issues(rows, community, calendar, places, now)
         progress("issues", k, len(communities))
     counts = rows.write(progress)
+    street = area.alias()
+    in_district = connection.execute(
+        select(func.count()).select_from(area.join(street, area.c.parent_id == street.c.id))
+        .where(street.c.parent_id == places.district_id, area.c.kind == AreaKind.community.value)).scalar()
     return DistrictSummary(district=DISTRICT[1], streets=len(places.plan), communities=len(communities),
-                           counts=counts, seconds=clock.perf_counter() - started)
+                           communities_in_district=in_district, counts=counts,
+                           seconds=clock.perf_counter() - started)

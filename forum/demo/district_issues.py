@@ -39,7 +39,7 @@ from forum.review import Counts, Verdict, quarter_of, verdict
 if TYPE_CHECKING:
     from forum.demo.district import Community, Places, Rows
 
-ISSUES_A_YEAR = 57  # a community's share of the district's 4,500
+ISSUES_A_YEAR = 58  # a community's share of the district's 4,500
 SOURCES = [(Source.meeting, 35), (Source.visit, 30), (Source.hotline, 20), (Source.online, 15)]
 # Days from a decision to the work being done: a log-normal's median and spread, by kind of issue.
 WORK_DAYS = {"local": (8, 0.8), "outside": (18, 0.8), "lift": (70, 0.6)}
