@@ -303,3 +303,18 @@ def test_the_command_builds_it_with_a_progress_bar(tmp_path, monkeypatch):
         users = set(session.execute(select(SQLModel.metadata.tables["user"].c.username)).scalars())
     engine.dispose()
     assert {"facilitator", "district", "street-jiefangbei"} <= users
+
+
+@pytest.mark.slow
+def test_on_postgresql_the_app_inserts_after_the_ids_given(postgres_engine):
+    from forum import issue_registry
+
+    database.upgrade(postgres_engine)
+    summary = build_district(postgres_engine, seed=5, scale=0.02)
+    assert summary.counts["issue"] > 0
+    with Session(postgres_engine) as session:
+        community = next(a for a in _rows(postgres_engine, "area") if a["kind"] == "community")
+        issue = issue_registry.raise_issue(session, community_id=community["id"], title="新问题", description="",
+                                           category="noise", place="", source="online", raised_by="住户")
+        session.commit()
+        assert issue.id == summary.counts["issue"] + 1
