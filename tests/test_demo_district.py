@@ -30,16 +30,18 @@ SCALE = 0.04  # three communities in one street
 STEPS = {s.value for s in Step}
 
 
-def _build(seed: int = 7, today: date | None = None, scale: float = SCALE):
-    engine = database.make_engine("sqlite://")
+def _build(seed: int = 7, today: date | None = None, scale: float = SCALE, url: str = "sqlite://"):
+    engine = database.make_engine(url)
     database.upgrade(engine)
     summary = build_district(engine, seed=seed, scale=scale, today=today)
     return engine, summary
 
 
 @pytest.fixture(scope="module")
-def built():
-    engine, summary = _build(today=date.today())  # today's: the pages count from the real clock
+def built(tmp_path_factory):
+    # In a file: the app's lifespan disposes of its engine, which would drop an in-memory database.
+    url = f"sqlite:///{tmp_path_factory.mktemp('district') / 'district.db'}"
+    engine, summary = _build(today=date.today(), url=url)  # today's: the pages count from the real clock
     yield engine, summary
     engine.dispose()
 
@@ -284,6 +286,30 @@ def test_the_dashboards_and_pages_render_on_it(built):
             assert response.status_code == 200, (url, response.text[:500])
         page = client.get(f"/a/{DISTRICT[1]}/dashboard").text
         assert all(c["name"] in page for c in areas if c["kind"] == "community")
+    # The sign-ins it prints work, and a liaison's "my work" lists the organisation's open actions.
+    open_actions = Counter(a["owner_organisation_id"] for a in _rows(engine, "action") if a["status"] != "done")
+    busiest = open_actions.most_common(1)[0][0]
+    liaison = next(u for u in _rows(engine, "user") if u["organisation_id"] == busiest)
+    for username, url in ((f"fac-{community['slug']}", f"/meetings/{review['id']}"),
+                          (f"com-{community['slug']}", "/my-work"), ("district", f"/a/{DISTRICT[1]}/dashboard"),
+                          (liaison["username"], "/my-work")):
+        with TestClient(app) as client:
+            signed = client.post("/login", data={"username": username, "password": "demo1234"},
+                                 follow_redirects=False)
+            assert signed.status_code == 303, username
+            response = client.get(url)
+            assert response.status_code == 200, (username, url)
+    assert "逾期" in response.text  # the liaison's overdue work
+
+
+def test_built_into_a_session_the_caller_commits():
+    engine = database.make_engine("sqlite://")
+    database.upgrade(engine)
+    with Session(engine) as session:
+        summary = build_district(session, seed=3, scale=0.01)
+        assert summary.counts["issue"] > 0
+        session.rollback()
+    assert _rows(engine, "issue") == [] and _rows(engine, "area") == []
 
 
 @pytest.mark.slow

@@ -46,7 +46,7 @@ from forum.models import AreaKind, OrganisationKind, Role
 
 DISTRICT = ("渝中区", "yuzhong")
 # Tables in the order their rows are written (each after those it points at).
-ORDER = ["area", "organisation", "household", "person", "ownership", "user", "committee", "committeemember",
+ORDER = ["area", "organisation", "household", "person", "ownership", "committee", "user", "committeemember",
          "organisationcommunity", "forumformat", "series", "seriesinvitee", "meeting", "issue", "agendaentry",
          "issueevent", "attendance", "action", "actionnote", "rating"]
 BATCH = 5000
@@ -188,6 +188,9 @@ class Places:
         liaison = self.rng.choice(SURNAMES) + self.rng.choice(["科长", "主任", "经理", "干事"])
         self.rows.add("person", name=liaison, organisation_id=org_id)
         self.liaisons[org_id] = liaison
+        # A sign-in for the liaison, so "my work" shows an organisation's actions across the district.
+        self.rows.add("user", username=f"liaison-{len(self.organisations)}", password_hash=self.password_hash,
+                      display_name=liaison, role=Role.liaison.value, organisation_id=org_id)
         return org_id
 
     def build(self, existing_areas: dict[str, int], existing_orgs: dict[str, int], children: dict[int, int],
@@ -244,6 +247,10 @@ class Places:
         display = f"{name} {rng.choice(SURNAMES)}书记"
         user_id = rows.add("user", username=f"fac-{slug}", password_hash=self.password_hash, display_name=display,
                            role=Role.facilitator.value, community_id=community_id)
+        # A member of its environment and property committee signs in too (most issues are theirs).
+        rows.add("user", username=f"com-{slug}", password_hash=self.password_hash,
+                 display_name=f"{name} 环境和物业管理委员会 {rng.choice(SURNAMES)}委员", role=Role.committee.value,
+                 community_id=community_id, committee_id=committees["environment"])
         property_company = self.properties[rng.randrange(len(self.properties))]
         for org in [*self.departments, property_company, police]:
             rows.add("organisationcommunity", organisation_id=org, community_id=community_id)

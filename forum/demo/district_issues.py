@@ -276,9 +276,13 @@ def _round(ctx: Context, life: Life, category: str, outside: bool, round_: int) 
     life.step(Step.decide, decided, facilitator, meeting_id=meeting.id, facts=Facts(decision=decision))
     work = "lift" if category == "lift" else "outside" if outside else "local"
     median, sigma = WORK_DAYS[work]
-    days = min(300.0, math.exp(math.log(median) + sigma * rng.gauss(0, 1)) / (2 if round_ else 1))
+    # Work gets quicker through the year (the district's "nearly 60% faster"): from 1.35 times the
+    # median at the start of the year to 0.65 times at its end; a second round is quicker still.
+    through = (decided - calendar.first) / max(ctx.now - calendar.first, timedelta(days=1))
+    trend = 1.35 - 0.7 * min(1.0, max(0.0, through))
+    days = min(300.0, trend * math.exp(math.log(median) + sigma * rng.gauss(0, 1)) / (2 if round_ else 1))
     resolved = office(rng, decided, max(1.0, days))
-    actions = _agree(ctx, life, meeting, decided, owners, days)
+    actions = _agree(ctx, life, meeting, decided, owners, median)
     started = office(rng, decided, rng.choice([1, 1, 2, 3])) if rng.random() < 0.9 else None
     if started is not None and started < resolved:
         life.step(Step.start, started, rng.choice(owners)[2], note=rng.choice(PROGRESS))
@@ -287,14 +291,15 @@ def _round(ctx: Context, life: Life, category: str, outside: bool, round_: int) 
     return _review(ctx, life, round_)
 
 
-def _agree(ctx: Context, life: Life, meeting: Slot, decided: datetime, owners: list, days: float) -> list[dict]:
-    """The actions agreed with the decision: one an owner, due in weeks (some will be late)."""
+def _agree(ctx: Context, life: Life, meeting: Slot, decided: datetime, owners: list, usual: float) -> list[dict]:
+    """The actions agreed with the decision, one an owner, due when such work usually takes
+    (``usual`` days) with some slack: the long ones run late, and are what committees chase."""
     rng, community = ctx.community.rng, ctx.community
     facilitator = community.facilitator[1]
     made = []
     for column, owner, owner_name in owners:
         what = rng.choice(ACTIONS)
-        due = (decided + timedelta(days=min(60, max(5, round(days * rng.uniform(0.6, 1.3)))))).date()
+        due = (decided + timedelta(days=min(120, max(5, round(usual * rng.uniform(0.8, 2.2)))))).date()
         at = life.at(decided + timedelta(minutes=1))
         action_id = ctx.rows.add("action", issue_id=life.issue["id"], community_id=community.id, meeting_id=meeting.id,
                                  what=what, due=due, status="open", blocked_reason="", created_by=facilitator,
