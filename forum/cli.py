@@ -341,6 +341,15 @@ def _district(engine, seed: int, scale: float) -> None:
     if not summary.created:
         click.echo("the district demo is there already: nothing added")
         return
+    # Today's notices, as the daily `forum notify` would have written them: the owners of overdue
+    # work and the committees chasing it see them in their header.
+    from datetime import date
+
+    from forum import notify
+
+    with Session(engine) as session:
+        notify.sweep(session, date.today())
+        session.commit()
     counts = summary.counts
     click.echo(f"district demo: {summary.streets} streets, {summary.communities_in_district} communities, "
                f"{counts['meeting']:,} meetings, {counts['attendance']:,} participations, {counts['issue']:,} issues, "
