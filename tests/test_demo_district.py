@@ -246,6 +246,16 @@ def test_participations_are_at_meetings_held(built):
     per_meeting = Counter(a["meeting_id"] for a in _rows(engine, "attendance"))
     held = [m for m in meetings.values() if m["status"] == "ended"]
     assert all(per_meeting[m["id"]] > 0 for m in held)
+    # Who spoke and wrote on an item was at that meeting, while it was on.
+    attended = {a["id"]: a["meeting_id"] for a in _rows(engine, "attendance")}
+    entries = {e["id"]: e["meeting_id"] for e in _rows(engine, "agendaentry")}
+    spoken = _rows(engine, "speakingrequest") + _rows(engine, "comment")
+    assert len(spoken) > len(entries) / 2
+    for said in spoken:
+        meeting = meetings[said["meeting_id"]]
+        assert attended[said["attendance_id"]] == entries[said["agenda_entry_id"]] == meeting["id"]
+        at = said.get("raised_at") or said["at"]
+        assert meeting["starts_at"] <= at <= meeting["starts_at"] + timedelta(minutes=meeting["duration_minutes"])
 
 
 # ---------------------------------------------------------------- reproducible

@@ -48,7 +48,7 @@ DISTRICT = ("渝中区", "yuzhong")
 # Tables in the order their rows are written (each after those it points at).
 ORDER = ["area", "organisation", "household", "person", "ownership", "committee", "user", "committeemember",
          "organisationcommunity", "forumformat", "series", "seriesinvitee", "meeting", "issue", "agendaentry",
-         "issueevent", "attendance", "action", "actionnote", "rating"]
+         "issueevent", "attendance", "speakingrequest", "comment", "action", "actionnote", "rating"]
 BATCH = 5000
 RESIDENTS = 48  # the residents of a community who come to meetings (of its 8,000–10,000)
 STAGES = ["places", "meetings", "issues", "writing"]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from forum import lifecycle
 from forum.administration import COMMITTEE_NAMES_ZH
+from forum.demo.data import COMMENTS
 from forum.demo.district_data import (
     ACTIONS,
     CATEGORY_MIX,
@@ -109,6 +110,20 @@ class Life:
         self.entries[slot.id] = self.rows.tables["agendaentry"][-1]
         assert self.entries[slot.id]["id"] == entry_id
         return self.entries[slot.id]
+
+    def voices(self, calendar: Calendar, slot: Slot, rng) -> None:
+        """Who spoke on the item (hands raised and given the floor in turn) and what was written,
+        in the minutes before the step the meeting took on it."""
+        came = calendar.attendance.get(slot.id, [])
+        entry = self.entries[slot.id]
+        at = self.during(slot) - timedelta(minutes=1)
+        for attendance_id in rng.sample(came, min(len(came), rng.randint(0, 3))):
+            self.rows.add("speakingrequest", meeting_id=slot.id, attendance_id=attendance_id,
+                          agenda_entry_id=entry["id"], status="done", raised_at=at,
+                          started_at=at + timedelta(seconds=20), ended_at=at + timedelta(seconds=rng.randint(60, 150)))
+        if came and rng.random() < 0.3:
+            self.rows.add("comment", meeting_id=slot.id, agenda_entry_id=entry["id"], attendance_id=rng.choice(came),
+                          text=rng.choice(COMMENTS), at=at + timedelta(seconds=30))
 
     def during(self, slot: Slot, late: bool = False) -> datetime:
         """When the meeting took the issue: items in agenda order, six minutes each."""
@@ -243,6 +258,7 @@ def _round(ctx: Context, life: Life, category: str, outside: bool, round_: int) 
     if weekly.end > ctx.now:
         raise Stop  # on the next weekly talk's agenda
     if outside:
+        life.voices(calendar, weekly, rng)
         life.step(Step.discuss, life.during(weekly), facilitator, meeting_id=weekly.id,
                   note="需要相关部门和物业公司配合，提交月度协调会。")
         life.issue["needs_outside"] = True
@@ -273,6 +289,7 @@ def _round(ctx: Context, life: Life, category: str, outside: bool, round_: int) 
                                 if i == community.property_company)))
     entry["decision"] = decision
     decided = life.during(meeting, late=True)
+    life.voices(calendar, meeting, rng)
     life.step(Step.decide, decided, facilitator, meeting_id=meeting.id, facts=Facts(decision=decision))
     work = "lift" if category == "lift" else "outside" if outside else "local"
     median, sigma = WORK_DAYS[work]
@@ -364,6 +381,7 @@ def _review(ctx: Context, life: Life, round_: int) -> bool:
     counts = _counts(rng, present, wanted)
     found = verdict(counts)
     words = " · ".join(f"{VERDICT_WORDS[v]} {getattr(counts, v.value)}" for v in Verdict)
+    life.voices(calendar, review, rng)
     moment = life.during(review, late=True)
     reason = rng.choice(DISSATISFIED) if found is Verdict.dissatisfied else ""
     entry["decision"] = f"现场评议：{words}。" + (reason or "评议通过，予以销号。")

@@ -64,6 +64,7 @@ class Calendar:
     first: datetime  # the first weekly talk of the year: issues are raised from then on
     positions: dict[int, int] = field(default_factory=dict)
     present: dict[int, int] = field(default_factory=dict)  # meeting id → residents present
+    attendance: dict[int, list[int]] = field(default_factory=dict)  # meeting id → residents' attendance ids
 
     def next_position(self, meeting_id: int) -> int:
         self.positions[meeting_id] = self.positions.get(meeting_id, 0) + 1
@@ -156,10 +157,11 @@ def _attendance(rows: Rows, community: Community, calendar: Calendar, places: Pl
         for slot in series.held:
             residents = rng.sample(community.residents, min(len(community.residents), rng.randint(low, high)))
             calendar.present[slot.id] = len(residents)
+            calendar.attendance[slot.id] = ids = []
             for resident in residents:
-                rows.add("attendance", meeting_id=slot.id, is_guest=False, admitted=True,
+                ids.append(rows.add("attendance", meeting_id=slot.id, is_guest=False, admitted=True,
                          checked_in_at=slot.start - timedelta(minutes=rng.randint(0, 12)),
-                         checked_in_by="self" if rng.random() < 0.6 else facilitator, **resident)
+                         checked_in_by="self" if rng.random() < 0.6 else facilitator, **resident))
             for guest in rng.sample(GUESTS, rng.choice([0, 0, 1, 2])):
                 rows.add("attendance", meeting_id=slot.id, name=f"{guest}{rng.choice('王李张刘陈杨黄赵周吴')}先生",
                          is_guest=True, checked_in_at=slot.start, checked_in_by=facilitator)
