@@ -321,20 +321,16 @@ def person_erase(person_id: int, yes: bool) -> None:
 # ---------------------------------------------------------------- the demo and the benchmarks
 
 
-# How much of the district build's time each stage takes, for one progress bar over all of them.
-DISTRICT_STAGES = {"places": 0.05, "meetings": 0.15, "issues": 0.3, "writing": 0.5}
-
-
 def _district(engine, seed: int, scale: float) -> None:
     """The district-year (forum.demo.district) with a progress bar on stderr, stage by stage."""
-    from forum.demo.district import build_district
+    from forum.demo.district import STAGES, build_district
 
     with click.progressbar(length=1000, label="district demo", file=sys.stderr, show_percent=True) as bar:
-        done_before = {stage: sum(list(DISTRICT_STAGES.values())[:i]) for i, stage in enumerate(DISTRICT_STAGES)}
+        done_before = {stage: sum(list(STAGES.values())[:i]) for i, stage in enumerate(STAGES)}
 
         def progress(stage: str, done: int, of: int) -> None:
             bar.label = f"district demo: {stage:<8}"
-            target = int(1000 * (done_before[stage] + DISTRICT_STAGES[stage] * done / max(of, 1)))
+            target = int(1000 * (done_before[stage] + STAGES[stage] * done / max(of, 1)))
             bar.update(max(0, target - bar.pos))
 
         summary = build_district(engine, seed=seed, scale=scale, progress=progress)

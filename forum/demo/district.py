@@ -9,7 +9,9 @@ lifecycle with decisions, follow-up actions and quarterly ratings, all ending at
 build a small one in a second.
 
 Speed: rows are made as plain dicts with ids assigned here, then written with SQLAlchemy Core
-``insert`` over lists (executemany) in one transaction: no ORM object per row. Steps are checked
+``insert`` over lists (executemany) in one transaction: no ORM object per row. (Ids follow
+those already in the database, and the demo password's hash is salted: those aside, the rows
+are the same each time.) Steps are checked
 against the pure lifecycle (forum.lifecycle.apply) as they are generated, so the data keeps the
 invariants the app's own code keeps.
 
@@ -51,7 +53,8 @@ ORDER = ["area", "organisation", "household", "person", "ownership", "committee"
          "issueevent", "attendance", "speakingrequest", "comment", "action", "actionnote", "rating"]
 BATCH = 5000
 RESIDENTS = 48  # the residents of a community who come to meetings (of its 8,000–10,000)
-STAGES = ["places", "meetings", "issues", "writing"]
+# The stages progress is reported in, and about how much of the time each takes (for one bar).
+STAGES = {"places": 0.05, "meetings": 0.15, "issues": 0.3, "writing": 0.5}
 
 Progress = Callable[[str, int, int], None]  # (stage, done, of) after each piece of a stage
 
@@ -294,10 +297,9 @@ def _build(connection: Connection, seed: int, scale: float, today: date | None, 
     existing_areas = dict(connection.execute(select(area.c.slug, area.c.id)).all())
     children = dict(connection.execute(select(area.c.parent_id, func.count()).where(
         area.c.kind == AreaKind.community.value).group_by(area.c.parent_id)).all())
-    if "user" in SQLModel.metadata.tables and connection.execute(
-            select(SQLModel.metadata.tables["user"].c.id).where(
-                SQLModel.metadata.tables["user"].c.username == "district")).first() is not None:
-        return DistrictSummary(DISTRICT[1], 0, 0, created=False)
+    user = SQLModel.metadata.tables["user"]
+    if connection.execute(select(user.c.id).where(user.c.username == "district")).first() is not None:
+        return DistrictSummary(DISTRICT[1], 0, 0, created=False)  # built already
     organisation = SQLModel.metadata.tables["organisation"]
     existing_orgs = dict(connection.execute(select(organisation.c.name, organisation.c.id)).all())
     # "Now" is the start of ``today``: everything generated happened before it, so nothing is in
