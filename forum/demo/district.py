@@ -118,9 +118,10 @@ def _complete(name: str, rows: list[dict]) -> list[dict]:
     if not rows:
         return rows
     table = SQLModel.metadata.tables[name]
+    everywhere = frozenset.intersection(*{frozenset(row) for row in rows})
     fill = {}
     for column in table.columns:
-        if any(column.name not in row for row in rows):
+        if column.name not in everywhere:
             default = column.default.arg if column.default is not None else None
             if callable(default) or (default is None and not column.nullable and column.server_default is None):
                 raise ValueError(f"{name}.{column.name} must be given")
