@@ -354,3 +354,15 @@ def test_on_postgresql_the_app_inserts_after_the_ids_given(postgres_engine):
                                            category="noise", place="", source="online", raised_by="住户")
         session.commit()
         assert issue.id == summary.counts["issue"] + 1
+
+
+def test_rows_are_written_whole_or_refused():
+    from forum.demo.district import _complete
+
+    area = dict(id=1, name="渝中区", slug="yuzhong", kind="district")
+    assert _complete("area", [area, {**area, "parent_id": 1}])[0] == {**area, "parent_id": None, "archived_at": None}
+    with pytest.raises(ValueError, match="no column owner_name"):  # executemany would drop it silently
+        _complete("area", [{**area, "owner_name": "x"}])
+    with pytest.raises(ValueError, match="issue.raised_at must be given"):  # its default is the clock
+        _complete("issue", [dict(id=1, community_id=1, title="t", description="", category="noise", source="online",
+                                 raised_by="r", updated_at=datetime(2026, 1, 1))])

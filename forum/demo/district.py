@@ -91,6 +91,11 @@ class Rows:
         self.tables[table].append(row)
         return row.get("id")
 
+    def row(self, table: str, **row) -> dict:
+        """Add a row and return it, for a generator that fills in more of it later."""
+        self.add(table, **row)
+        return self.tables[table][-1]
+
     def write(self, progress: Progress) -> dict[str, int]:
         total = sum(len(r) for r in self.tables.values())
         done = 0
@@ -118,7 +123,11 @@ def _complete(name: str, rows: list[dict]) -> list[dict]:
     if not rows:
         return rows
     table = SQLModel.metadata.tables[name]
-    everywhere = frozenset.intersection(*{frozenset(row) for row in rows})
+    shapes = {frozenset(row) for row in rows}
+    unknown = frozenset.union(*shapes) - set(table.columns.keys())
+    if unknown:  # executemany would drop them without a word
+        raise ValueError(f"{name} has no column {', '.join(sorted(unknown))}")
+    everywhere = frozenset.intersection(*shapes)
     fill = {}
     for column in table.columns:
         if column.name not in everywhere:

@@ -105,10 +105,9 @@ class Life:
             self.step(Step.schedule, moment, actor, meeting_id=slot.id)
         else:
             self.event(moment, Step.schedule.value, self.status, actor, meeting_id=slot.id)
-        entry_id = self.rows.add("agendaentry", meeting_id=slot.id, issue_id=self.issue["id"],
-                                 position=calendar.next_position(slot.id), planned_minutes=minutes, decision=None)
-        self.entries[slot.id] = self.rows.tables["agendaentry"][-1]
-        assert self.entries[slot.id]["id"] == entry_id
+        self.entries[slot.id] = self.rows.row("agendaentry", meeting_id=slot.id, issue_id=self.issue["id"],
+                                              position=calendar.next_position(slot.id), planned_minutes=minutes,
+                                              decision=None)
         return self.entries[slot.id]
 
     def voices(self, calendar: Calendar, slot: Slot, rng) -> None:
@@ -200,8 +199,7 @@ def _one(ctx: Context, category: str, moment: datetime) -> None:
     issue = dict(community_id=community.id, title=title, description=description, category=category, place=place,
                  source=source.value, raised_by=raised_by[source], committee_id=None, status=Status.raised.value,
                  merged_into_id=None, raised_at=moment, resolved_at=None, updated_at=moment, needs_outside=False)
-    rows.add("issue", **issue)
-    issue = rows.tables["issue"][-1]
+    issue = rows.row("issue", **issue)
     life = Life(rows, issue, ctx.now)
     try:
         life.event(moment, "raise", Status.raised, facilitator if source is not Source.online else raised_by[source],
@@ -308,7 +306,8 @@ def _round(ctx: Context, life: Life, category: str, outside: bool, round_: int) 
     return _review(ctx, life, round_)
 
 
-def _agree(ctx: Context, life: Life, meeting: Slot, decided: datetime, owners: list, usual: float) -> list[dict]:
+def _agree(ctx: Context, life: Life, meeting: Slot, decided: datetime, owners: list,
+           usual: float) -> list[tuple[dict, str]]:
     """The actions agreed with the decision, one an owner, due when such work usually takes
     (``usual`` days) with some slack: the long ones run late, and are what committees chase."""
     rng, community = ctx.community.rng, ctx.community
@@ -318,39 +317,37 @@ def _agree(ctx: Context, life: Life, meeting: Slot, decided: datetime, owners: l
         what = rng.choice(ACTIONS)
         due = (decided + timedelta(days=min(120, max(5, round(usual * rng.uniform(0.8, 2.2)))))).date()
         at = life.at(decided + timedelta(minutes=1))
-        action_id = ctx.rows.add("action", issue_id=life.issue["id"], community_id=community.id, meeting_id=meeting.id,
-                                 what=what, due=due, status="open", blocked_reason="", created_by=facilitator,
-                                 created_at=at, updated_at=at, done_at=None, **{column: owner})
-        action = ctx.rows.tables["action"][-1]
-        action["owner_name"] = owner_name
+        action = ctx.rows.row("action", issue_id=life.issue["id"], community_id=community.id, meeting_id=meeting.id,
+                              what=what, due=due, status="open", blocked_reason="", created_by=facilitator,
+                              created_at=at, updated_at=at, done_at=None, **{column: owner})
+        action_id = action["id"]
         text = f"{owner_name} · {due.isoformat()}"
         ctx.rows.add("actionnote", action_id=action_id, at=at, by=facilitator, kind="create", text=text)
         ctx.rows.add("issueevent", issue_id=life.issue["id"], at=at, actor=facilitator, action="action_create",
                      from_status=life.status.value, to_status=life.status.value, note=f"{what} — {text}",
                      meeting_id=meeting.id)
-        made.append(action)
+        made.append((action, owner_name))
     return made
 
 
-def _work(ctx: Context, life: Life, actions: list[dict], started: datetime, resolved: datetime) -> None:
+def _work(ctx: Context, life: Life, actions: list[tuple[dict, str]], started: datetime, resolved: datetime) -> None:
     """Each action started, noted and done between the start of the work and the resolution;
     what falls after "now" has not happened yet (a few are blocked instead)."""
     rng = ctx.community.rng
     changes = []
-    for action in actions:
+    for action, by in actions:
         done = started + (resolved - started) * rng.uniform(0.5, 0.97)
         begun = started + (done - started) * rng.uniform(0.05, 0.4)
-        changes.append((begun, action, "in_progress", rng.choice(PROGRESS)))
+        changes.append((begun, action, by, "in_progress", rng.choice(PROGRESS)))
         if resolved >= ctx.now and rng.random() < 0.1:
-            changes.append((begun + (ctx.now - begun) * 0.5, action, "blocked", rng.choice(BLOCKED)))
+            changes.append((begun + (ctx.now - begun) * 0.5, action, by, "blocked", rng.choice(BLOCKED)))
         else:
-            changes.append((done, action, "done", rng.choice(RESOLUTIONS)))
-    for moment, action, to, note in sorted(changes, key=lambda c: (c[0], c[1]["id"])):
+            changes.append((done, action, by, "done", rng.choice(RESOLUTIONS)))
+    for moment, action, by, to, note in sorted(changes, key=lambda c: (c[0], c[1]["id"])):
         if moment <= life.last:
             moment = life.last + timedelta(minutes=1)
         if moment >= min(resolved, ctx.now):
             continue
-        by = action["owner_name"]
         at = life.at(moment)
         text = f"{action['status']} → {to}: {note}"
         ctx.rows.add("actionnote", action_id=action["id"], at=at, by=by, kind="status", text=text)
