@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -231,3 +232,104 @@ def test_a_console_action_through_one_worker_reaches_the_tablets_of_both(workers
             await staff.aclose()
 
     run(scenario())
+
+
+# ---------------------------------------------------------------- ballots through both
+
+
+def named_vote(url: str, meeting: int) -> int:
+    """A named vote on the meeting's first item, its count shown while open."""
+    from sqlmodel import Session
+
+    from forum import agenda, votes
+    from forum import db as database
+    from forum.models import Meeting
+
+    engine = database.make_engine(url)
+    with Session(engine, expire_on_commit=False) as db:
+        room = db.get(Meeting, meeting)
+        entry = agenda.entries_of(db, meeting)[0]
+        values = {"question": "两个进程的表决", "kind": "for_against", "scope": "attendance", "counting_unit": "person",
+                  "weighting": "head", "rule": "simple", "closing": "facilitator", "agenda_entry": str(entry.id),
+                  "results_while_open": "on"}
+        vote, errors = votes.create_vote(db, values, community_id=room.community_id, meeting=room, issue=None,
+                                         actor="test")
+        assert vote is not None, errors
+        db.commit()
+        vote_id = vote.id
+    engine.dispose()
+    return vote_id
+
+
+def counted(url: str, vote_id: int) -> tuple[int, int, int]:
+    """Receipts, ballots and the heads in the tallies of a vote, as the database has them."""
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from forum import db as database
+    from forum.models import Ballot, VoteReceipt, VoteTally
+
+    engine = database.make_engine(url)
+    with Session(engine) as db:
+        receipts = db.exec(select(func.count()).select_from(VoteReceipt).where(VoteReceipt.vote_id == vote_id)).one()
+        ballots = db.exec(select(func.count()).select_from(Ballot).where(Ballot.vote_id == vote_id)).one()
+        heads = db.exec(select(func.coalesce(func.sum(VoteTally.heads), 0)).where(VoteTally.vote_id == vote_id)).one()
+    engine.dispose()
+    return receipts, ballots, heads
+
+
+HAVE_VOTED = re.compile(r"(\d+) / (\d+)</strong>")
+
+
+def turnout_shown(message: str) -> tuple[int, int] | None:
+    if 'id="room-votecount"' not in message:
+        return None
+    found = HAVE_VOTED.search(message)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def test_ballots_of_the_same_voters_through_both_workers_count_each_once(workers, redis_url, meeting, database_url):
+    from forum.bench.vote import check_in
+
+    voters = 24
+    people = check_in(database_url, meeting, voters)
+    vote_id = named_vote(database_url, meeting)
+    topic = channel()
+    a, b = workers(redis_url, topic), workers(redis_url, topic)
+
+    async def cast(client, token: str, choice: str) -> int:
+        r = await client.post(f"/votes/{vote_id}/cast", data={"choice": choice},
+                              headers={"HX-Request": "true", "Cookie": f"forum_device={token}"})
+        return r.status_code
+
+    async def scenario() -> None:
+        import httpx
+
+        await a.ready()
+        await b.ready()
+        staff = await signed_in(a.base)
+        screen_a = await Tablet(ws_url(a.base, meeting, "screen")).connect()
+        screen_b = await Tablet(ws_url(b.base, meeting, "screen")).connect()
+        try:
+            await screen_b.wait_for(lambda m: 'id="room-votecount"' in m)
+            opened = await staff.post(f"/votes/{vote_id}/open")
+            assert opened.status_code in (200, 303), opened.text
+            await screen_b.wait_for(lambda m: turnout_shown(m) == (0, voters))  # opened in A, shown by B
+            async with httpx.AsyncClient(base_url=a.base, timeout=WAIT) as to_a, \
+                    httpx.AsyncClient(base_url=b.base, timeout=WAIT) as to_b:
+                # Every voter taps on two tablets at once, one on each worker, choosing differently.
+                statuses = await asyncio.gather(*(
+                    cast(client, token, choice) for _aid, token in people
+                    for client, choice in ((to_a, "for"), (to_b, "against"))))
+            # One tap of each counted (200), the other refused as a second ballot (409), by the database.
+            assert [sorted(statuses[i:i + 2]) for i in range(0, len(statuses), 2)] == [[200, 409]] * voters, statuses
+            # Every screen shows all of them, whichever worker took the last ballot.
+            await screen_a.wait_for(lambda m: turnout_shown(m) == (voters, voters))
+            await screen_b.wait_for(lambda m: turnout_shown(m) == (voters, voters))
+        finally:
+            await screen_a.close()
+            await screen_b.close()
+            await staff.aclose()
+
+    run(scenario())
+    assert counted(database_url, vote_id) == (voters, voters, voters)  # each voter once, never twice
