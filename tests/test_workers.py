@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -333,3 +335,171 @@ def test_ballots_of_the_same_voters_through_both_workers_count_each_once(workers
 
     run(scenario())
     assert counted(database_url, vote_id) == (voters, voters, voters)  # each voter once, never twice
+
+
+# ---------------------------------------------------------------- Redis restarted mid-meeting
+
+
+class RedisServer:
+    """A Redis of this test's own, to stop and start again (the shared one is not ours to restart)."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            unavailable("redis-server", "not on PATH")
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                                         "--save", "", "--appendonly", "no"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+async def decide(staff, meeting: int) -> str:
+    """A decision recorded through the console: text no page can have shown before."""
+    text = f"决议 {uuid.uuid4().hex[:8]}"
+    answer = await staff.post(f"/meetings/{meeting}/run/decision", data={"decision": text})
+    assert answer.status_code in (200, 303), answer.text
+    return text
+
+
+def test_after_redis_restarts_the_tablets_of_both_workers_are_in_step_without_reconnecting(
+        workers, own_redis, meeting):
+    async def scenario() -> None:
+        await own_redis.start()
+        topic = channel()
+        a, b = workers(own_redis.url, topic), workers(own_redis.url, topic)
+        await a.ready()
+        await b.ready()
+        staff = await signed_in(a.base)
+        on_a = await Tablet(ws_url(a.base, meeting)).connect()
+        on_b = await Tablet(ws_url(b.base, meeting)).connect()
+        try:
+            assert (await staff.post(f"/meetings/{meeting}/run/start")).status_code in (200, 303)
+            before = await decide(staff, meeting)
+            await on_b.wait_for(lambda m: before in m)
+
+            own_redis.stop()
+            during = await decide(staff, meeting)  # made in A while Redis is away
+            await on_a.wait_for(lambda m: during in m)  # A's own pages do not need Redis
+            seen = len(on_b.messages)
+            await own_redis.start()  # an empty Redis on the same port: nothing was kept
+            await on_b.wait_for(lambda m: during in m, since=seen)  # B resubscribed and resynced
+
+            after = await decide(staff, meeting)
+            await on_a.wait_for(lambda m: after in m)
+            await on_b.wait_for(lambda m: after in m)
+            # The same connections throughout: no tablet reconnected or reloaded.
+            assert (on_a.connections, on_b.connections) == (1, 1)
+            assert not on_a.closed.is_set() and not on_b.closed.is_set()
+        finally:
+            await on_a.close()
+            await on_b.close()
+            await staff.aclose()
+
+    run(scenario())
+
+
+# ---------------------------------------------------------------- a worker dies behind nginx
+
+
+def nginx_config(work: Path, listen: int, upstreams: tuple[int, int]) -> Path:
+    """docs/deploy/nginx.conf as shipped, on loopback ports, with its files in ``work``."""
+    site = (ROOT / "docs" / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    site = site.replace("127.0.0.1:8001", f"127.0.0.1:{upstreams[0]}")
+    site = site.replace("127.0.0.1:8002", f"127.0.0.1:{upstreams[1]}")
+    site = re.sub(r"listen 80;", f"listen 127.0.0.1:{listen};", site)
+    assert f"127.0.0.1:{listen}" in site and f"127.0.0.1:{upstreams[1]}" in site  # the shipped file's shape
+    temp = " ".join(f"{kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = work / "nginx.conf"
+    conf.write_text(f"pid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} warn;\nworker_processes 1;\n"
+                    f"events {{ worker_connections 256; }}\n"
+                    f"http {{\naccess_log off;\n{temp}\n{site}\n}}\n", encoding="utf-8")
+    return conf
+
+
+@pytest.fixture
+def nginx(tmp_path) -> Iterator[Callable[[int, tuple[int, int]], subprocess.Popen]]:
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if binary is None:
+        unavailable("nginx", "not on PATH")
+    started: list[subprocess.Popen] = []
+
+    def start(listen: int, upstreams: tuple[int, int]) -> subprocess.Popen:
+        conf = nginx_config(tmp_path, listen, upstreams)
+        process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_tablet_whose_worker_is_killed_reconnects_through_nginx_and_catches_up(workers, redis_url, meeting, nginx):
+    async def scenario() -> None:
+        topic = channel()
+        a, b = workers(redis_url, topic), workers(redis_url, topic)
+        await a.ready()
+        await b.ready()
+        port = free_port()
+        proxy = nginx(port, (a.port, b.port))
+        await wait_for_port(port, proxy)
+        front = f"http://127.0.0.1:{port}"
+        staff = await signed_in(front)
+        assert (await staff.post(f"/meetings/{meeting}/run/start")).status_code in (200, 303)
+        # Four tablets one after the other: nginx sends each where fewest are open, two to each worker.
+        tablets = [await Tablet(ws_url(front, meeting)).connect() for _ in range(4)]
+        try:
+            for tablet in tablets:
+                await tablet.wait_for(lambda m: 'id="room-queue"' in m)
+            first = await decide(staff, meeting)
+            for tablet in tablets:
+                await tablet.wait_for(lambda m: first in m)
+
+            a.process.send_signal(signal.SIGKILL)  # no goodbye: its sockets just end
+            a.process.wait(10)
+            await asyncio.wait_for(asyncio.wait([asyncio.create_task(t.closed.wait()) for t in tablets],
+                                                return_when=asyncio.FIRST_COMPLETED), WAIT)
+            dropped = [t for t in tablets if t.closed.is_set()]
+            kept = [t for t in tablets if not t.closed.is_set()]
+            assert dropped and kept, "nginx should have spread the tablets over both workers"
+
+            missed = await decide(staff, meeting)  # through nginx, to the worker still alive
+            for tablet in kept:
+                await tablet.wait_for(lambda m: missed in m)
+            for tablet in dropped:
+                assert not any(missed in m for m in tablet.messages)
+                seen = len(tablet.messages)
+                await tablet.connect()  # as hx-ws does: the same address, so nginx, so the other worker
+                # The first thing the new connection brings is the whole room, as it now stands.
+                assert missed in await tablet.wait_for(lambda m: 'id="room-queue"' in m, since=seen)
+            after = await decide(staff, meeting)
+            for tablet in tablets:
+                await tablet.wait_for(lambda m: after in m)
+        finally:
+            for tablet in tablets:
+                await tablet.close()
+            await staff.aclose()
+
+    run(scenario())
