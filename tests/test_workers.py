@@ -503,3 +503,74 @@ def test_a_tablet_whose_worker_is_killed_reconnects_through_nginx_and_catches_up
             await staff.aclose()
 
     run(scenario())
+
+
+# ---------------------------------------------------------------- forum serve --workers N
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def open_connections(pid: int, port: int) -> int:
+    """Established TCP connections process ``pid`` holds on its side of ``port``."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "01" and int(local.split(":")[1], 16) == port and inode in inodes:
+            count += 1
+    return count
+
+
+def test_serve_with_two_workers_keeps_the_tablets_of_both_in_step(redis_url, meeting, database_url):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FORUM_DATABASE_URL": database_url,
+           "FORUM_BROADCAST_URL": redis_url, "FORUM_BROADCAST_CHANNEL": channel()}
+    log = tempfile.TemporaryFile()
+    server = subprocess.Popen([sys.executable, "-m", "forum", "serve", "--port", str(port), "--workers", "2"],
+                              env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    async def scenario() -> None:
+        await wait_for_port(port, server, timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        staff = await signed_in(base)
+        tablets: list[Tablet] = []
+        try:
+            # Tablets until each of the two workers holds at least one (the kernel chooses).
+            while True:
+                tablets.append(await Tablet(ws_url(base, meeting)).connect())
+                await tablets[-1].wait_for(lambda m: 'id="room-queue"' in m)
+                workers = [pid for pid in children(server.pid) if open_connections(pid, port)]
+                if len(workers) == 2:
+                    break
+                assert len(tablets) < 40, "every tablet went to the same worker"
+            assert (await staff.post(f"/meetings/{meeting}/run/start")).status_code in (200, 303)
+            made = await decide(staff, meeting)
+            for tablet in tablets:
+                await tablet.wait_for(lambda m: made in m)
+        finally:
+            for tablet in tablets:
+                await tablet.close()
+            await staff.aclose()
+
+    try:
+        run(scenario())
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+        log.close()
