@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Callable
 
 import pytest
@@ -401,3 +402,19 @@ def test_serve_with_workers_and_a_broadcast_starts_them(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert started == [("127.0.0.1", 8123, 3)]
     assert "SQLite" in result.output  # warned: PostgreSQL is the database for several workers
+
+
+def test_serve_says_so_when_redis_does_not_answer_and_serves_anyway(tmp_path, monkeypatch):
+    from forum import cli, server
+
+    started = []
+    monkeypatch.setattr(cli, "_serve", lambda *a, **k: started.append(a))
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = CliRunner().invoke(cli.main, ["serve"], env={
+        **os.environ, "FORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'forum.db'}",
+        "FORUM_BROADCAST_URL": f"redis://127.0.0.1:{port}/0"})
+    assert result.exit_code == 0, result.output
+    assert "Redis at FORUM_BROADCAST_URL does not answer" in result.output and len(started) == 1
+    assert server.broadcast_warning("") is None
