@@ -44,6 +44,7 @@ MAX_QUEUE = 10_000
 # link is taken for dead (a dropped network can leave a socket open with nobody behind it).
 PING_SECONDS = 2.0
 RETRY_SECONDS = (0.1, 2.0)  # first and longest wait between attempts to reach Redis again
+DRAIN_SECONDS = 1.0  # at shutdown, how long notices not yet published may take to go
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class RedisBroadcast(Broadcast):
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task] = []
         self._users = 0
+        self._sending = False  # the publisher holds notices taken from the queue
         # Counted for tests and logs: how many times a subscription (re)started and resynced.
         self.subscriptions = 0
         self._retry = RETRY_SECONDS[0]
@@ -135,6 +137,11 @@ class RedisBroadcast(Broadcast):
         self._users -= 1
         if self._users > 0 or not self._tasks:
             return
+        # What this process changed last is told before it goes (for at most a second).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
+        while (self._queue or self._lost or self._sending) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -183,6 +190,7 @@ class RedisBroadcast(Broadcast):
                 await self._wake.wait()
                 self._wake.clear()
                 notices = self._take()
+                self._sending = bool(notices)
                 for i, notice in enumerate(notices):
                     try:
                         await client.publish(self.channel, notice.encode(self.sender))
@@ -197,6 +205,7 @@ class RedisBroadcast(Broadcast):
                         break
                 else:
                     delay = RETRY_SECONDS[0]
+                self._sending = False
         finally:
             with contextlib.suppress(Exception):
                 await client.aclose()

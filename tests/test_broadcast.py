@@ -209,6 +209,18 @@ def test_notices_lost_while_redis_is_away_become_a_resync_when_it_is_back():
     run_loop(main)
 
 
+def test_a_process_that_stops_tells_its_last_change_first():
+    async def main() -> None:
+        server = FakeRedis()
+        (one, _heard_one), (two, heard_two) = await started(server), await started(server)
+        one.publish(Notice(3, ("vote",)))
+        await one.stop()  # at once, as a worker shutting down after closing a vote
+        await heard_two.until(lambda: heard_two.notices == [Notice(3, ("vote",))])
+        await two.stop()
+
+    run_loop(main)
+
+
 def test_a_link_that_goes_silent_is_taken_for_dead_and_subscribed_again(monkeypatch):
     monkeypatch.setattr(broadcast, "PING_SECONDS", 0.05)
 
