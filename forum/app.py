@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from forum import db as database
-from forum import live, minutes, parts, secrecy, votes
+from forum import live, minutes, notify, parts, secrecy, votes
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
@@ -254,7 +254,8 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
         hub = app.state.hub
         hub.bind()
         beating = asyncio.create_task(hub.heartbeat(settings.heartbeat_seconds))
-        # Votes past their closing time are closed in the background, so that no read writes.
+        # Votes past their closing time are closed in the background, so that no read writes, by
+        # whichever worker holds the closer's lease; the day's notices are written in the same loop.
         closer = app.state.vote_closer
         closer.start()
         try:
@@ -289,7 +290,9 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
                              public_url=settings.public_url)
     app.state.minutes_sections = parts.MINUTES_SECTIONS if minutes_sections is None else tuple(minutes_sections)
     app.state.ballot_box = BallotBox(engine, settings.language)
+    # Every worker runs one; the lease in the database lets one of them act (forum.lease).
     app.state.vote_closer = votes.VoteCloser(engine, settings.vote_closer_seconds, settings.language,
-                                             changed=lambda vote: parts.tell_room(app.state.hub, vote))
+                                             changed=lambda vote: parts.tell_room(app.state.hub, vote),
+                                             notices=notify.Notices(engine))
     secrecy.configure(engine, settings.secret_batch)
     return app

@@ -392,15 +392,20 @@ def notify_command(out: Path | None) -> None:
     """Daily digest (for cron): write today's due and overdue notices, then each person's unread
     notices as an email-ready text."""
     from forum import notify
+    from forum.lease import Lease
     from forum.models import now
 
     settings = _settings()
     engine = _engine()
     database.upgrade(engine)
-    today = now().date()
+    local = now()
+    today = local.date()
+    # Under the lease a running server sweeps with: never two sweeps at once, nor one an hour after a server's.
+    written = notify.sweep_held(engine, Lease(engine, notify.LEASE_NAME, notify.EVERY), local, keep=False)
+    if written is None:
+        click.echo("today's notices were written by a running server within the hour")
+        written = 0
     with Session(engine) as session:
-        written = notify.sweep(session, today)
-        session.commit()
         found = notify.digests(session, today, (settings.public_url or "http://127.0.0.1:8000").rstrip("/"),
                                settings.language)
     if out is not None:
