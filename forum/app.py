@@ -19,8 +19,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from forum import broadcast, live, minutes, notify, parts, secrecy, votes
 from forum import db as database
-from forum import live, minutes, notify, parts, secrecy, votes
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
@@ -253,6 +253,8 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
         # (a test's second client) shares the hub instead of taking it over.
         hub = app.state.hub
         hub.bind()
+        # Changes made in other processes reach this one's pages (none to hear without Redis).
+        await hub.broadcast.start(hub.heard, hub.resync)
         beating = asyncio.create_task(hub.heartbeat(settings.heartbeat_seconds))
         # Votes past their closing time are closed in the background, so that no read writes, by
         # whichever worker holds the closer's lease; the day's notices are written in the same loop.
@@ -263,6 +265,7 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
         finally:
             beating.cancel()
             await asyncio.to_thread(closer.stop)
+            await hub.broadcast.stop()
             hub.unbind()
             # What was handed in is counted, then the box's thread ends with the server.
             await asyncio.to_thread(app.state.ballot_box.stop)
@@ -287,7 +290,8 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
     # Links in pushed parts are paths: the hub knows the routes, never the app or its views.
     renderer = live.Renderer(app.url_path_for, templates.env)
     app.state.hub = live.Hub(engine, parts.PARTS if room_parts is None else room_parts, renderer,
-                             public_url=settings.public_url)
+                             public_url=settings.public_url,
+                             broadcast=broadcast.make(settings.broadcast_url, settings.broadcast_channel))
     app.state.minutes_sections = parts.MINUTES_SECTIONS if minutes_sections is None else tuple(minutes_sections)
     app.state.ballot_box = BallotBox(engine, settings.language)
     # Every worker runs one; the lease in the database lets one of them act (forum.lease).

@@ -43,14 +43,20 @@ def _hall(host: str, port: int):
     return where
 
 
-def _serve(host: str, port: int, reload: bool = False, where=None) -> None:
+def _serve(host: str, port: int, reload: bool = False, where=None, workers: int = 1) -> None:
     import dataclasses
     import os
 
     import uvicorn
 
     where = where or _hall(host, port)
-    if reload:
+    if workers > 1:
+        from forum.server import serve_workers
+
+        if where.public_url:
+            os.environ["FORUM_PUBLIC_URL"] = where.public_url  # each worker reads the environment
+        serve_workers(host, port, workers)
+    elif reload:
         if where.public_url:
             os.environ["FORUM_PUBLIC_URL"] = where.public_url  # the reloading worker reads the environment
         uvicorn.run("forum.app:create_app", factory=True, host=host, port=port, reload=True)
@@ -74,14 +80,28 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
-def serve(host: str, port: int, reload: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Processes serving at once on this port (more than 1 needs FORUM_BROADCAST_URL).")
+def serve(host: str, port: int, reload: bool, workers: int) -> None:
     """Serve forum (upgrading the database first, and finishing any import a crash interrupted)."""
+    from forum import server
+
+    settings = _settings()
+    refusal = server.workers_refusal(workers, settings.broadcast_url)
+    if refusal is None and reload and workers > 1:
+        refusal = "--reload runs one worker; leave out --workers"
+    if refusal:
+        raise click.ClickException(refusal)
+    warning = server.workers_warning(workers, settings.database_url)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     engine = _engine()
     database.upgrade(engine)
     _resume_imports(engine)
     where = _hall(host, port)
     cli_admin.offer_init(engine, where.public_url or f"http://127.0.0.1:{port}")
-    _serve(host, port, reload, where)
+    engine.dispose()
+    _serve(host, port, reload, where, workers)
 
 
 @main.group("db")

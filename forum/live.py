@@ -21,8 +21,10 @@ wording: queue items carry ``data-attendance`` ids and static/room.js compares t
 tablet's own id.
 
 The database holds the room's state; the hub holds only who is listening. A client that connects
-(or reconnects after a restart) gets every part at once. The hub knows the engine, the parts, a
-renderer and the public address; never the views, nor the application.
+(or reconnects after a restart, or to another process) gets every part at once. With several
+processes, each change is also told to the others (:mod:`forum.broadcast`), whose hubs push it
+to their own pages as if it were theirs. The hub knows the engine, the parts, a renderer, the
+broadcast and the public address; never the views, nor the application.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import auth, i18n, sessions
+from forum.broadcast import Broadcast, Notice
 from forum.models import Meeting
 from forum.parts import AUDIENCES, Part
 
@@ -139,8 +142,9 @@ class Room:
 
 class Hub:
     def __init__(self, engine: Engine, parts: Mapping[str, Part], renderer: Renderer, *, public_url: str = "",
-                 interval: float = FLUSH_INTERVAL) -> None:
+                 interval: float = FLUSH_INTERVAL, broadcast: Broadcast | None = None) -> None:
         self.engine = engine
+        self.broadcast = broadcast or Broadcast()
         self.parts = dict(parts)
         self.renderer = renderer
         self.public_url = public_url
@@ -233,6 +237,19 @@ class Hub:
         it after the commit, since the push reads the database. ``page``: the console page that made
         the change (its name, and how many messages it had taken in), whose action's reply brings
         it these parts as they now stand; the push may leave it out for them."""
+        self._on_loop(self._mark, meeting_id, parts, page)
+        self.broadcast.publish(Notice(meeting_id, parts, page))
+
+    def heard(self, notice: Notice) -> None:
+        """Another process's change (forum.broadcast): pushed to this process's pages like one of its own."""
+        self._on_loop(self._mark, notice.meeting_id, notice.parts, notice.page)
+
+    def resync(self) -> None:
+        """Every room's every part to every page again: notices may have been lost (Redis was away)."""
+        for meeting_id in list(self.rooms):
+            self._on_loop(self._mark, meeting_id, ())
+
+    def _on_loop(self, mark: Callable[..., None], *args: Any) -> None:
         loop = self.loop
         if loop is None or loop.is_closed():
             return
@@ -241,9 +258,9 @@ class Hub:
         except RuntimeError:
             running = None
         if running is loop:
-            self._mark(meeting_id, parts, page)
+            mark(*args)
         else:
-            loop.call_soon_threadsafe(self._mark, meeting_id, parts, page)
+            loop.call_soon_threadsafe(mark, *args)
 
     def _mark(self, meeting_id: int, parts: tuple[str, ...], page: tuple[str, int] | None = None) -> None:
         room = self.rooms.get(meeting_id)

@@ -26,11 +26,49 @@ def tune_gc() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
 
 
+# No permessage-deflate: the live room's fragments are small, and a zlib context per tablet
+# costs ~100 KB of memory and a compression per tablet per push (see ``forum bench live``).
+UVICORN = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+
+
 def serve(app: Any, host: str, port: int, *, log_level: str = "info", **options: Any) -> None:
     import uvicorn
 
     tune_gc()
-    # No permessage-deflate: the live room's fragments are small, and a zlib context per tablet
-    # costs ~100 KB of memory and a compression per tablet per push (see ``forum bench live``).
-    uvicorn.run(app, host=host, port=port, ws="websockets-sansio", log_level=log_level,
-                ws_per_message_deflate=False, **options)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN, **options)
+
+
+def app_factory() -> Any:
+    """The application as each worker builds it (settings from the environment), its collector tuned."""
+    from forum.app import create_app
+
+    app = create_app()
+    tune_gc()
+    return app
+
+
+def serve_workers(host: str, port: int, workers: int, *, log_level: str = "info", **options: Any) -> None:
+    """``workers`` processes on one listening socket, each building its own application (and hub,
+    ballot box, pool of database connections); uvicorn starts a new one when one dies. The live
+    room's changes cross between them through FORUM_BROADCAST_URL (forum.broadcast)."""
+    import uvicorn
+
+    uvicorn.run("forum.server:app_factory", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, **UVICORN, **options)
+
+
+def workers_refusal(workers: int, broadcast_url: str) -> str | None:
+    """Why ``workers`` processes cannot serve this configuration, or None when they can."""
+    if workers < 1:
+        return "--workers must be 1 or more"
+    if workers > 1 and not broadcast_url:
+        return (f"--workers {workers} needs FORUM_BROADCAST_URL (a Redis address such as redis://127.0.0.1:6379/0): "
+                "without it a change made in one worker would never reach the tablets connected to another")
+    return None
+
+
+def workers_warning(workers: int, database_url: str) -> str | None:
+    if workers > 1 and database_url.startswith("sqlite"):
+        return (f"{workers} workers share one SQLite file: they take turns writing, on this machine only; "
+                "PostgreSQL (FORUM_DATABASE_URL=postgresql+psycopg://…) serves several workers and machines")
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,9 @@ DOCUMENTED = {
     "FORUM_SIGNIN_WINDOW_MINUTES": "the sign-in throttle's window, in minutes (default 15)",
     "FORUM_SESSION_IDLE_MINUTES": "a staff session unused this long has ended (default 480: 8 hours)",
     "FORUM_SESSION_MAX_DAYS": "a staff session ends this long after sign-in, however busy (default 14)",
+    "FORUM_BROADCAST_URL": "redis://host:port/db of the Redis that carries live changes between forum's processes "
+                           "(default: none, one process)",
+    "FORUM_BROADCAST_CHANNEL": "the Redis channel's name, for two installations sharing one Redis (default forum)",
 }
 
 # Always answered: the machine itself (forum demo, a console on the server) and the test client.
@@ -90,6 +94,10 @@ class Settings:
     # Staff sessions (forum.sessions): ended when idle this long, and this long after sign-in.
     session_idle_minutes: int = 480
     session_max_days: int = 14
+    # Where the live room's changes go to every other process (forum.broadcast). Empty: this process
+    # is the only one, and changes stay in it.
+    broadcast_url: str = ""
+    broadcast_channel: str = "forum"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -110,7 +118,9 @@ class Settings:
                    signin_address_limit=_whole(env, "FORUM_SIGNIN_ADDRESS_LIMIT", 30, 1, 10000),
                    signin_window_minutes=_whole(env, "FORUM_SIGNIN_WINDOW_MINUTES", 15, 1, 1440),
                    session_idle_minutes=_whole(env, "FORUM_SESSION_IDLE_MINUTES", 480, 5, 14 * 1440),
-                   session_max_days=_whole(env, "FORUM_SESSION_MAX_DAYS", 14, 1, 90))
+                   session_max_days=_whole(env, "FORUM_SESSION_MAX_DAYS", 14, 1, 90),
+                   broadcast_url=broadcast_url(env.get("FORUM_BROADCAST_URL")),
+                   broadcast_channel=_channel(env.get("FORUM_BROADCAST_CHANNEL")))
 
 
 def public_url(text: str | None) -> str:
@@ -127,6 +137,33 @@ def public_url(text: str | None) -> str:
         raise ValueError(f"FORUM_PUBLIC_URL is {text!r}; it must be the address tablets use, such as "
                          "https://forum.example.org or http://192.168.1.10:8000, with no path.")
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def broadcast_url(text: str | None) -> str:
+    """A Redis URL (``redis://``, ``rediss://`` or ``unix://``), or "" when unset."""
+    if not text or not text.strip():
+        return ""
+    parts = urlsplit(text.strip())
+    try:
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+    host_ok = bool(parts.hostname) if parts.scheme in ("redis", "rediss") else bool(parts.path)
+    if parts.scheme not in ("redis", "rediss", "unix") or not host_ok or not port_ok:
+        raise ValueError(f"FORUM_BROADCAST_URL is {text!r}; it must be a Redis address such as "
+                         "redis://127.0.0.1:6379/0 (or unix:///run/redis/redis.sock).")
+    return text.strip()
+
+
+_CHANNEL = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+def _channel(text: str | None) -> str:
+    if not text or not text.strip():
+        return "forum"
+    if not _CHANNEL.fullmatch(text.strip()):
+        raise ValueError(f"FORUM_BROADCAST_CHANNEL is {text!r}; it must be 1 to 64 letters, digits or . _ : -")
+    return text.strip()
 
 
 def _hosts(text: str | None) -> tuple[str, ...]:
