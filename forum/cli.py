@@ -423,14 +423,17 @@ def bench_live(tablets: int, actions: int, database: str | None, broadcast: str 
               help="Seconds over which the ballots arrive.")
 @click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 20),
               help="Run this many times and also print the medians (shared machines are noisy).")
+@click.option("--secret/--open", default=True, show_default=True,
+              help="A secret ballot (ballots written in batches of K voters) or an open one.")
 @_where
-def bench_vote(voters: int, spread: float, rounds: int, database: str | None, broadcast: str | None,
+def bench_vote(voters: int, spread: float, rounds: int, secret: bool, database: str | None, broadcast: str | None,
                workers: int) -> None:
     """Every tablet casts within SPREAD seconds: exact totals, cast latency, result on every tablet."""
     from forum.bench import vote as vote_bench
 
     setup = _setup(database, broadcast, workers)
-    results = [vote_bench.run_vote(voters, spread, echo=click.echo, setup=setup) for _ in range(rounds)]
+    results = [vote_bench.run_vote(voters, spread, echo=click.echo, setup=setup, secret=secret)
+               for _ in range(rounds)]
     if rounds > 1:
         vote_bench.echo_medians(results, echo=click.echo)
     if not all(r["exact"] for r in results):

@@ -88,7 +88,7 @@ def check_in(url: str, meeting_id: int, n: int) -> list[tuple[int, str]]:
     return out
 
 
-def create_vote(url: str, meeting_id: int) -> int:
+def create_vote(url: str, meeting_id: int, secret: bool = True) -> int:
     from sqlmodel import Session
 
     from forum import agenda, votes
@@ -101,7 +101,7 @@ def create_vote(url: str, meeting_id: int) -> int:
         entry = agenda.entries_of(db, meeting_id)[0]  # the first item, as the meeting takes them
         values = {"question": "基准测试表决", "kind": "for_against", "scope": "attendance", "counting_unit": "person",
                   "weighting": "head", "rule": "simple", "closing": "facilitator", "agenda_entry": str(entry.id),
-                  "results_while_open": "on", "secret": "on"}
+                  "results_while_open": "on"} | ({"secret": "on"} if secret else {})
         vote, errors = votes.create_vote(db, values, community_id=meeting.community_id, meeting=meeting, issue=None,
                                          actor="bench")
         if vote is None:
@@ -193,17 +193,17 @@ async def bare(people: list[tuple[int, str]], spread: float, size: int) -> tuple
     return latencies, cpu
 
 
-async def bench(voters: int, spread: float, setup: Setup) -> dict:
+async def bench(voters: int, spread: float, setup: Setup, secret: bool = True) -> dict:
     with database_for(setup) as url:
-        return await bench_on(url, voters, spread, setup)
+        return await bench_on(url, voters, spread, setup, secret)
 
 
-async def bench_on(url: str, voters: int, spread: float, setup: Setup) -> dict:
+async def bench_on(url: str, voters: int, spread: float, setup: Setup, secret: bool) -> dict:
     import httpx
 
     meeting_id = seed(url)
     people = check_in(url, meeting_id, voters)
-    vote_id = create_vote(url, meeting_id)
+    vote_id = create_vote(url, meeting_id, secret)
     servers = Servers(setup, url)
     pad = Tablets()
     try:
@@ -244,7 +244,7 @@ async def bench_on(url: str, voters: int, spread: float, setup: Setup) -> dict:
     requests = sum(statuses.values())
     totals = {t["key"]: t["heads"] for t in final["result"]["totals"]}
     return {
-        "setup": setup.describe(), "voters": voters, "requests": requests,
+        "setup": setup.describe(), "secret": secret, "voters": voters, "requests": requests,
         "cpu_ms": 1000 * server_cpu / max(requests, 1), "bare_cpu_ms": 1000 * floor_cpu / max(requests, 1),
         "statuses": dict(statuses), "cast": dict(cast),
         "totals": totals, "ballots": final["ballots"], "eligible": final["eligible"],
@@ -257,10 +257,11 @@ async def bench_on(url: str, voters: int, spread: float, setup: Setup) -> dict:
 
 
 def run_vote(voters: int, spread: float = SPREAD_SECONDS, echo: Callable[[str], None] = print,
-             setup: Setup = Setup()) -> dict:
+             setup: Setup = Setup(), secret: bool = True) -> dict:
     raise_fd_limit(voters * 3 + 512)
-    r = asyncio.run(bench(voters, spread, setup))
-    echo(f"forum bench vote: {voters} voters on tablets · {os.cpu_count()} CPUs ({cpu_model()}) · {r['setup']}")
+    r = asyncio.run(bench(voters, spread, setup, secret))
+    echo(f"forum bench vote: {voters} voters on tablets, {'secret' if secret else 'open'} ballot · "
+         f"{os.cpu_count()} CPUs ({cpu_model()}) · {r['setup']}")
     echo(f"requests: {r['requests']} (every {DOUBLE_TAP_EVERY}th voter tapped twice) · statuses {r['statuses']}")
     echo(f"cast {r['cast']} · counted {r['totals']} · ballots {r['ballots']} / {r['eligible']} eligible")
     echo("totals exact: " + ("yes — nothing lost, nothing doubled" if r["exact"] else "NO — MISMATCH"))
