@@ -447,7 +447,7 @@ def bench_vote(voters: int, spread: float, rounds: int, secret: bool, database: 
               help="How many tablets each meeting has.")
 @click.option("--actions", default=5, show_default=True, type=click.IntRange(1, 100),
               help="How many facilitator actions each meeting's facilitator takes (timed).")
-@click.option("--every", default=2.0, show_default=True, type=click.FloatRange(0.3, 60),
+@click.option("--every", default=5.0, show_default=True, type=click.FloatRange(0.3, 60),
               help="Seconds between one facilitator's actions, on average (meetings are out of step).")
 @_where
 def bench_meetings(meetings: int, tablets: int, actions: int, every: float, database: str | None,
