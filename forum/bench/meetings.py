@@ -28,6 +28,7 @@ from forum.bench.harness import (
     Setup,
     Tablets,
     cpu_model,
+    cpu_seconds,
     database_for,
     free_port,
     percentile,
@@ -77,6 +78,7 @@ class Result:
     missed: int = 0  # actions whose push did not reach every tablet of the meeting within 30 s
     sizes: list[int] = field(default_factory=list)
     rss_kb: int = 0
+    cpu_seconds: float = 0.0  # the server's (every worker's) while the actions ran
 
 
 def make_meetings(url: str, template_id: int, n: int) -> list[int]:
@@ -190,7 +192,9 @@ async def forum_run(url: str, servers: Servers, meeting_ids: list[int], tablets:
             return text, lambda: clients[k % n].post(f"/meetings/{meeting_ids[k]}/run/decision",
                                                      data={"decision": text})
 
+        cpu_before = servers.cpu_seconds()
         await run_schedule(pads, times, act, result)
+        result.cpu_seconds = servers.cpu_seconds() - cpu_before
         return result
     finally:
         await asyncio.gather(*(pad.close() for pad in pads))
@@ -219,7 +223,9 @@ async def bare_run(meetings: int, tablets: int, times: list[list[float]], size: 
             marker = f"#{k:04d}-{i:04d}"
             return marker, lambda: control.send(f"{k} {marker}")
 
+        cpu_before = cpu_seconds(server.pid)
         await run_schedule(pads, times, act, result)
+        result.cpu_seconds = cpu_seconds(server.pid) - cpu_before
         await control.close()
         return result
     finally:
@@ -260,10 +266,14 @@ def report(meetings: int, tablets: int, actions: int, setup: Setup, forum: Resul
     echo(f"actions timed: {timed} of {timed + forum.missed}" +
          (f" — {forum.missed} failed or did not reach every tablet within 30 s" if forum.missed
           else " (every push arrived)"))
+    per_action = 1000 * forum.cpu_seconds / max(timed + forum.missed, 1)
+    echo(f"server CPU per action (every worker, its pushes included): {per_action:.1f} ms "
+         f"(bare {1000 * bare.cpu_seconds / max(len(bare.latencies), 1):.2f} ms)")
     echo(f"fragment size (median push): {statistics.median(forum.sizes) / 1024 if forum.sizes else 0:.1f} KB · "
          f"server memory {forum.rss_kb / 1024:.0f} MB (bare {bare.rss_kb / 1024:.0f} MB)")
     return {"p50": f50, "p95": f95, "max": fmax, "bare_p50": b50, "bare_p95": b95, "ratio": ratio50,
-            "missed": forum.missed, "timed": timed}
+            "missed": forum.missed, "timed": timed,
+            "cpu_ms": per_action}
 
 
 def run_meetings(meetings: int, tablets: int, actions: int = 5, every: float = 5.0,
