@@ -92,9 +92,10 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
         refusal = "--reload runs one worker; leave out --workers"
     if refusal:
         raise click.ClickException(refusal)
-    warning = server.workers_warning(workers, settings.database_url)
-    if warning:
-        click.echo(f"warning: {warning}", err=True)
+    for warning in (server.workers_warning(workers, settings.database_url),
+                    server.broadcast_warning(settings.broadcast_url)):
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
     engine = _engine()
     database.upgrade(engine)
     _resume_imports(engine)

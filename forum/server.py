@@ -72,3 +72,21 @@ def workers_warning(workers: int, database_url: str) -> str | None:
         return (f"{workers} workers share one SQLite file: they take turns writing, on this machine only; "
                 "PostgreSQL (FORUM_DATABASE_URL=postgresql+psycopg://…) serves several workers and machines")
     return None
+
+
+def broadcast_warning(broadcast_url: str) -> str | None:
+    """Said at start when the Redis of FORUM_BROADCAST_URL does not answer (forum serves anyway,
+    and subscribes as soon as it does)."""
+    if not broadcast_url:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(broadcast_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except Exception as error:  # noqa: BLE001 - any failure: say it, and serve
+        return (f"Redis at FORUM_BROADCAST_URL does not answer ({error}); changes made in other processes "
+                "will reach this one's pages once it does")
+    finally:
+        client.close()
+    return None

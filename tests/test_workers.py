@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -231,3 +234,343 @@ def test_a_console_action_through_one_worker_reaches_the_tablets_of_both(workers
             await staff.aclose()
 
     run(scenario())
+
+
+# ---------------------------------------------------------------- ballots through both
+
+
+def named_vote(url: str, meeting: int) -> int:
+    """A named vote on the meeting's first item, its count shown while open."""
+    from sqlmodel import Session
+
+    from forum import agenda, votes
+    from forum import db as database
+    from forum.models import Meeting
+
+    engine = database.make_engine(url)
+    with Session(engine, expire_on_commit=False) as db:
+        room = db.get(Meeting, meeting)
+        entry = agenda.entries_of(db, meeting)[0]
+        values = {"question": "两个进程的表决", "kind": "for_against", "scope": "attendance", "counting_unit": "person",
+                  "weighting": "head", "rule": "simple", "closing": "facilitator", "agenda_entry": str(entry.id),
+                  "results_while_open": "on"}
+        vote, errors = votes.create_vote(db, values, community_id=room.community_id, meeting=room, issue=None,
+                                         actor="test")
+        assert vote is not None, errors
+        db.commit()
+        vote_id = vote.id
+    engine.dispose()
+    return vote_id
+
+
+def counted(url: str, vote_id: int) -> tuple[int, int, int]:
+    """Receipts, ballots and the heads in the tallies of a vote, as the database has them."""
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from forum import db as database
+    from forum.models import Ballot, VoteReceipt, VoteTally
+
+    engine = database.make_engine(url)
+    with Session(engine) as db:
+        receipts = db.exec(select(func.count()).select_from(VoteReceipt).where(VoteReceipt.vote_id == vote_id)).one()
+        ballots = db.exec(select(func.count()).select_from(Ballot).where(Ballot.vote_id == vote_id)).one()
+        heads = db.exec(select(func.coalesce(func.sum(VoteTally.heads), 0)).where(VoteTally.vote_id == vote_id)).one()
+    engine.dispose()
+    return receipts, ballots, heads
+
+
+HAVE_VOTED = re.compile(r"(\d+) / (\d+)</strong>")
+
+
+def turnout_shown(message: str) -> tuple[int, int] | None:
+    if 'id="room-votecount"' not in message:
+        return None
+    found = HAVE_VOTED.search(message)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def test_ballots_of_the_same_voters_through_both_workers_count_each_once(workers, redis_url, meeting, database_url):
+    from forum.bench.vote import check_in
+
+    voters = 24
+    people = check_in(database_url, meeting, voters)
+    vote_id = named_vote(database_url, meeting)
+    topic = channel()
+    a, b = workers(redis_url, topic), workers(redis_url, topic)
+
+    async def cast(client, token: str, choice: str) -> int:
+        r = await client.post(f"/votes/{vote_id}/cast", data={"choice": choice},
+                              headers={"HX-Request": "true", "Cookie": f"forum_device={token}"})
+        return r.status_code
+
+    async def scenario() -> None:
+        import httpx
+
+        await a.ready()
+        await b.ready()
+        staff = await signed_in(a.base)
+        screen_a = await Tablet(ws_url(a.base, meeting, "screen")).connect()
+        screen_b = await Tablet(ws_url(b.base, meeting, "screen")).connect()
+        try:
+            await screen_b.wait_for(lambda m: 'id="room-votecount"' in m)
+            opened = await staff.post(f"/votes/{vote_id}/open")
+            assert opened.status_code in (200, 303), opened.text
+            await screen_b.wait_for(lambda m: turnout_shown(m) == (0, voters))  # opened in A, shown by B
+            async with httpx.AsyncClient(base_url=a.base, timeout=WAIT) as to_a, \
+                    httpx.AsyncClient(base_url=b.base, timeout=WAIT) as to_b:
+                # Every voter taps on two tablets at once, one on each worker, choosing differently.
+                statuses = await asyncio.gather(*(
+                    cast(client, token, choice) for _aid, token in people
+                    for client, choice in ((to_a, "for"), (to_b, "against"))))
+            # One tap of each counted (200), the other refused as a second ballot (409), by the database.
+            assert [sorted(statuses[i:i + 2]) for i in range(0, len(statuses), 2)] == [[200, 409]] * voters, statuses
+            # Every screen shows all of them, whichever worker took the last ballot.
+            await screen_a.wait_for(lambda m: turnout_shown(m) == (voters, voters))
+            await screen_b.wait_for(lambda m: turnout_shown(m) == (voters, voters))
+        finally:
+            await screen_a.close()
+            await screen_b.close()
+            await staff.aclose()
+
+    run(scenario())
+    assert counted(database_url, vote_id) == (voters, voters, voters)  # each voter once, never twice
+
+
+# ---------------------------------------------------------------- Redis restarted mid-meeting
+
+
+class RedisServer:
+    """A Redis of this test's own, to stop and start again (the shared one is not ours to restart)."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            unavailable("redis-server", "not on PATH")
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                                         "--save", "", "--appendonly", "no"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+async def decide(staff, meeting: int) -> str:
+    """A decision recorded through the console: text no page can have shown before."""
+    text = f"决议 {uuid.uuid4().hex[:8]}"
+    answer = await staff.post(f"/meetings/{meeting}/run/decision", data={"decision": text})
+    assert answer.status_code in (200, 303), answer.text
+    return text
+
+
+def test_after_redis_restarts_the_tablets_of_both_workers_are_in_step_without_reconnecting(
+        workers, own_redis, meeting):
+    async def scenario() -> None:
+        await own_redis.start()
+        topic = channel()
+        a, b = workers(own_redis.url, topic), workers(own_redis.url, topic)
+        await a.ready()
+        await b.ready()
+        staff = await signed_in(a.base)
+        on_a = await Tablet(ws_url(a.base, meeting)).connect()
+        on_b = await Tablet(ws_url(b.base, meeting)).connect()
+        try:
+            assert (await staff.post(f"/meetings/{meeting}/run/start")).status_code in (200, 303)
+            before = await decide(staff, meeting)
+            await on_b.wait_for(lambda m: before in m)
+
+            own_redis.stop()
+            during = await decide(staff, meeting)  # made in A while Redis is away
+            await on_a.wait_for(lambda m: during in m)  # A's own pages do not need Redis
+            seen = len(on_b.messages)
+            await own_redis.start()  # an empty Redis on the same port: nothing was kept
+            await on_b.wait_for(lambda m: during in m, since=seen)  # B resubscribed and resynced
+
+            after = await decide(staff, meeting)
+            await on_a.wait_for(lambda m: after in m)
+            await on_b.wait_for(lambda m: after in m)
+            # The same connections throughout: no tablet reconnected or reloaded.
+            assert (on_a.connections, on_b.connections) == (1, 1)
+            assert not on_a.closed.is_set() and not on_b.closed.is_set()
+        finally:
+            await on_a.close()
+            await on_b.close()
+            await staff.aclose()
+
+    run(scenario())
+
+
+# ---------------------------------------------------------------- a worker dies behind nginx
+
+
+def nginx_config(work: Path, listen: int, upstreams: tuple[int, int]) -> Path:
+    """docs/deploy/nginx.conf as shipped, on loopback ports, with its files in ``work``."""
+    site = (ROOT / "docs" / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    site = site.replace("127.0.0.1:8001", f"127.0.0.1:{upstreams[0]}")
+    site = site.replace("127.0.0.1:8002", f"127.0.0.1:{upstreams[1]}")
+    site = re.sub(r"listen 80;", f"listen 127.0.0.1:{listen};", site)
+    assert f"127.0.0.1:{listen}" in site and f"127.0.0.1:{upstreams[1]}" in site  # the shipped file's shape
+    temp = " ".join(f"{kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = work / "nginx.conf"
+    conf.write_text(f"pid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} warn;\nworker_processes 1;\n"
+                    f"events {{ worker_connections 256; }}\n"
+                    f"http {{\naccess_log off;\n{temp}\n{site}\n}}\n", encoding="utf-8")
+    return conf
+
+
+@pytest.fixture
+def nginx(tmp_path) -> Iterator[Callable[[int, tuple[int, int]], subprocess.Popen]]:
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if binary is None:
+        unavailable("nginx", "not on PATH")
+    started: list[subprocess.Popen] = []
+
+    def start(listen: int, upstreams: tuple[int, int]) -> subprocess.Popen:
+        conf = nginx_config(tmp_path, listen, upstreams)
+        process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_tablet_whose_worker_is_killed_reconnects_through_nginx_and_catches_up(workers, redis_url, meeting, nginx):
+    async def scenario() -> None:
+        topic = channel()
+        a, b = workers(redis_url, topic), workers(redis_url, topic)
+        await a.ready()
+        await b.ready()
+        port = free_port()
+        proxy = nginx(port, (a.port, b.port))
+        await wait_for_port(port, proxy)
+        front = f"http://127.0.0.1:{port}"
+        staff = await signed_in(front)
+        assert (await staff.post(f"/meetings/{meeting}/run/start")).status_code in (200, 303)
+        # Four tablets one after the other: nginx sends each where fewest are open, two to each worker.
+        tablets = [await Tablet(ws_url(front, meeting)).connect() for _ in range(4)]
+        try:
+            for tablet in tablets:
+                await tablet.wait_for(lambda m: 'id="room-queue"' in m)
+            first = await decide(staff, meeting)
+            for tablet in tablets:
+                await tablet.wait_for(lambda m: first in m)
+
+            a.process.send_signal(signal.SIGKILL)  # no goodbye: its sockets just end
+            a.process.wait(10)
+            await asyncio.wait_for(asyncio.wait([asyncio.create_task(t.closed.wait()) for t in tablets],
+                                                return_when=asyncio.FIRST_COMPLETED), WAIT)
+            dropped = [t for t in tablets if t.closed.is_set()]
+            kept = [t for t in tablets if not t.closed.is_set()]
+            assert dropped and kept, "nginx should have spread the tablets over both workers"
+
+            missed = await decide(staff, meeting)  # through nginx, to the worker still alive
+            for tablet in kept:
+                await tablet.wait_for(lambda m: missed in m)
+            for tablet in dropped:
+                assert not any(missed in m for m in tablet.messages)
+                seen = len(tablet.messages)
+                await tablet.connect()  # as hx-ws does: the same address, so nginx, so the other worker
+                # The first thing the new connection brings is the whole room, as it now stands.
+                assert missed in await tablet.wait_for(lambda m: 'id="room-queue"' in m, since=seen)
+            after = await decide(staff, meeting)
+            for tablet in tablets:
+                await tablet.wait_for(lambda m: after in m)
+        finally:
+            for tablet in tablets:
+                await tablet.close()
+            await staff.aclose()
+
+    run(scenario())
+
+
+# ---------------------------------------------------------------- forum serve --workers N
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def open_connections(pid: int, port: int) -> int:
+    """Established TCP connections process ``pid`` holds on its side of ``port``."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "01" and int(local.split(":")[1], 16) == port and inode in inodes:
+            count += 1
+    return count
+
+
+def test_serve_with_two_workers_keeps_the_tablets_of_both_in_step(redis_url, meeting, database_url):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FORUM_DATABASE_URL": database_url,
+           "FORUM_BROADCAST_URL": redis_url, "FORUM_BROADCAST_CHANNEL": channel()}
+    log = tempfile.TemporaryFile()
+    server = subprocess.Popen([sys.executable, "-m", "forum", "serve", "--port", str(port), "--workers", "2"],
+                              env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    async def scenario() -> None:
+        await wait_for_port(port, server, timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        staff = await signed_in(base)
+        tablets: list[Tablet] = []
+        try:
+            # Tablets until each of the two workers holds at least one (the kernel chooses).
+            while True:
+                tablets.append(await Tablet(ws_url(base, meeting)).connect())
+                await tablets[-1].wait_for(lambda m: 'id="room-queue"' in m)
+                workers = [pid for pid in children(server.pid) if open_connections(pid, port)]
+                if len(workers) == 2:
+                    break
+                assert len(tablets) < 40, "every tablet went to the same worker"
+            assert (await staff.post(f"/meetings/{meeting}/run/start")).status_code in (200, 303)
+            made = await decide(staff, meeting)
+            for tablet in tablets:
+                await tablet.wait_for(lambda m: made in m)
+        finally:
+            for tablet in tablets:
+                await tablet.close()
+            await staff.aclose()
+
+    try:
+        run(scenario())
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+        log.close()
