@@ -193,7 +193,7 @@ class Servers:
                 process.wait(10)
 
 
-async def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+async def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
