@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from forum import broadcast, live, minutes, parts, secrecy, votes
+from forum import broadcast, live, minutes, notify, parts, secrecy, votes
 from forum import db as database
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
@@ -265,7 +265,8 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
         # Changes made in other processes reach this one's pages (none to hear without Redis).
         await hub.broadcast.start(hub.heard, hub.resync)
         beating = asyncio.create_task(hub.heartbeat(settings.heartbeat_seconds))
-        # Votes past their closing time are closed in the background, so that no read writes.
+        # Votes past their closing time are closed in the background, so that no read writes, by
+        # whichever worker holds the closer's lease; the day's notices are written in the same loop.
         closer = app.state.vote_closer
         closer.start()
         try:
@@ -302,7 +303,9 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
                              broadcast=broadcast.make(settings.broadcast_url, settings.broadcast_channel))
     app.state.minutes_sections = parts.MINUTES_SECTIONS if minutes_sections is None else tuple(minutes_sections)
     app.state.ballot_box = BallotBox(engine, settings.language)
+    # Every worker runs one; the lease in the database lets one of them act (forum.lease).
     app.state.vote_closer = votes.VoteCloser(engine, settings.vote_closer_seconds, settings.language,
-                                             changed=lambda vote: parts.tell_room(app.state.hub, vote))
+                                             changed=lambda vote: parts.tell_room(app.state.hub, vote),
+                                             notices=notify.Notices(engine))
     secrecy.configure(engine, settings.secret_batch)
     return app

@@ -420,16 +420,45 @@ def bench_group() -> None:
     """Benchmarks, on this machine, on loopback only."""
 
 
+def _where(function):
+    """The options saying where forum runs in a benchmark (forum.bench.harness.Setup)."""
+    options = [
+        click.option("--database", "database", metavar="URL",
+                     help="A PostgreSQL server (postgresql+psycopg://user@host:port/db): the run makes a database "
+                          "of its own there and drops it after. Default: a fresh SQLite file."),
+        click.option("--broadcast", "broadcast", metavar="URL",
+                     help="The Redis carrying live changes between workers (redis://127.0.0.1:6379/0)."),
+        click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
+                     help="Forum processes sharing the database; devices spread over them (more than 1 needs "
+                          "--broadcast)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _setup(database: str | None, broadcast: str | None, workers: int):
+    from forum.bench.harness import Setup
+
+    setup = Setup(database=database, broadcast=broadcast, workers=workers)
+    refusal = setup.refusal()
+    if refusal:
+        raise click.UsageError(refusal)
+    return setup
+
+
 @bench_group.command("live")
 @click.option("--tablets", default=100, show_default=True, type=click.IntRange(1, 20000),
               help="How many tablets to connect.")
 @click.option("--actions", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="How many facilitator actions to time.")
-def bench_live(tablets: int, actions: int) -> None:
+@_where
+def bench_live(tablets: int, actions: int, database: str | None, broadcast: str | None, workers: int) -> None:
     """Time live pushes to N tablets against a bare websockets broadcast; memory per tablet."""
     from forum.bench import live as live_bench
 
-    live_bench.run_live(tablets, actions, echo=click.echo)
+    setup = _setup(database, broadcast, workers)
+    live_bench.run_live(tablets, actions, echo=click.echo, setup=setup)
 
 
 @bench_group.command("vote")
@@ -439,15 +468,42 @@ def bench_live(tablets: int, actions: int) -> None:
               help="Seconds over which the ballots arrive.")
 @click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 20),
               help="Run this many times and also print the medians (shared machines are noisy).")
-def bench_vote(voters: int, spread: float, rounds: int) -> None:
+@click.option("--secret/--open", default=True, show_default=True,
+              help="A secret ballot (ballots written in batches of K voters) or an open one.")
+@_where
+def bench_vote(voters: int, spread: float, rounds: int, secret: bool, database: str | None, broadcast: str | None,
+               workers: int) -> None:
     """Every tablet casts within SPREAD seconds: exact totals, cast latency, result on every tablet."""
     from forum.bench import vote as vote_bench
 
-    results = [vote_bench.run_vote(voters, spread, echo=click.echo) for _ in range(rounds)]
+    setup = _setup(database, broadcast, workers)
+    results = [vote_bench.run_vote(voters, spread, echo=click.echo, setup=setup, secret=secret)
+               for _ in range(rounds)]
     if rounds > 1:
         vote_bench.echo_medians(results, echo=click.echo)
     if not all(r["exact"] for r in results):
         raise click.ClickException("the final totals do not match what was cast")
+
+
+@bench_group.command("meetings")
+@click.option("--meetings", default=100, show_default=True, type=click.IntRange(1, 1000),
+              help="How many meetings run live at once.")
+@click.option("--tablets", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="How many tablets each meeting has.")
+@click.option("--actions", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="How many facilitator actions each meeting's facilitator takes (timed).")
+@click.option("--every", default=5.0, show_default=True, type=click.FloatRange(0.3, 60),
+              help="Seconds between one facilitator's actions, on average (meetings are out of step).")
+@_where
+def bench_meetings(meetings: int, tablets: int, actions: int, every: float, database: str | None,
+                   broadcast: str | None, workers: int) -> None:
+    """Many meetings live at once, each facilitator acting: update latency against a bare broadcast."""
+    from forum.bench import meetings as meetings_bench
+
+    setup = _setup(database, broadcast, workers)
+    result = meetings_bench.run_meetings(meetings, tablets, actions, every, echo=click.echo, setup=setup)
+    if result["missed"]:
+        raise click.ClickException("some pushes did not reach every tablet of their meeting")
 
 
 @main.command("notify")
@@ -457,15 +513,20 @@ def notify_command(out: Path | None) -> None:
     """Daily digest (for cron): write today's due and overdue notices, then each person's unread
     notices as an email-ready text."""
     from forum import notify
+    from forum.lease import Lease
     from forum.models import now
 
     settings = _settings()
     engine = _engine()
     database.upgrade(engine)
-    today = now().date()
+    local = now()
+    today = local.date()
+    # Under the lease a running server sweeps with: never two sweeps at once, nor one an hour after a server's.
+    written = notify.sweep_held(engine, Lease(engine, notify.LEASE_NAME, notify.EVERY), local, keep=False)
+    if written is None:
+        click.echo("today's notices were written by a running server within the hour")
+        written = 0
     with Session(engine) as session:
-        written = notify.sweep(session, today)
-        session.commit()
         found = notify.digests(session, today, (settings.public_url or "http://127.0.0.1:8000").rstrip("/"),
                                settings.language)
     if out is not None:

@@ -4,18 +4,31 @@ Notices of assignment and of reopened issues are written with the change that ca
 (forum.action_registry); due and overdue ones depend only on the day, so the daily command writes
 them, at most once a day per action and person, and then puts each person's unread notices into an
 email-ready text (sending mail is left to the installation: print it, or write one file a person).
+
+A running server writes them too, so they are on the notices page without a cron job:
+:class:`Notices` runs :func:`sweep` from the vote closer's loop once an hour, in one worker at a
+time, under the ``notices`` lease (forum.lease); ``forum notify`` takes the same lease to write,
+so a sweep never runs twice at once and a notice is written once a day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from forum import action_registry, followup, i18n
 from forum.i18n import N_
-from forum.models import Action, Issue, Notice, User
+from forum.lease import Lease
+from forum.models import Action, Issue, Notice, User, now
+
+LEASE_NAME = "notices"
+EVERY = timedelta(hours=1)  # a sweep reads every open action: often enough to catch today's changes
+RETRY = timedelta(minutes=1)  # another worker holds the lease: ask again this much later
+FIRST = timedelta(minutes=1)  # after a server starts, its first sweep: not in the rush of starting
 
 KINDS = {
     "assigned": N_("Assigned to you or your organisation"),
@@ -44,6 +57,52 @@ def sweep(db: Session, today: date) -> int:
         written += action_registry.notify(db, people.values(), kind, action_id=action.id, issue_id=action.issue_id,
                                           day=today)
     return written
+
+
+def until_next_sweep(local: datetime) -> timedelta:
+    """An hour, or less so that the first sweep of a new day comes just after midnight."""
+    midnight = datetime.combine(local.date() + timedelta(days=1), time())
+    return min(EVERY, midnight - local + timedelta(seconds=1))
+
+
+def sweep_held(engine: Engine, lease: Lease, local: datetime, keep: bool) -> int | None:
+    """:func:`sweep` for ``local``'s day if ``lease`` can be taken; how many were written, or None if
+    another worker or command holds it (and has swept within the hour, or is sweeping). ``keep``
+    holds it until the next sweep is due (a server's loop); otherwise it is released after."""
+    if not lease.hold(until_next_sweep(local) if keep else EVERY):
+        return None
+    try:
+        with Session(engine) as db:
+            written = sweep(db, local.date())
+            db.commit()
+    except BaseException:
+        lease.release()  # nothing was written: the next to ask may try at once
+        raise
+    if not keep:
+        lease.release()
+    return written
+
+
+class Notices:
+    """The server's part: called every round of the vote closer's loop (in every worker), it sweeps
+    when the hour since its last sweep is up and no other worker has swept meanwhile."""
+
+    def __init__(self, engine: Engine, lease: Lease | None = None, local: Callable[[], datetime] = now) -> None:
+        self.engine = engine
+        self.lease = lease or Lease(engine, LEASE_NAME, EVERY)
+        self.local = local  # the community's time, whose date the notices are of
+        self._next: datetime | None = None  # the lease's clock (UTC)
+
+    def __call__(self) -> int | None:
+        at = self.lease.clock()
+        if self._next is None:
+            self._next = at + FIRST
+        if at < self._next:
+            return None
+        local = self.local()
+        written = sweep_held(self.engine, self.lease, local, keep=True)
+        self._next = at + (RETRY if written is None else until_next_sweep(local))
+        return written
 
 
 @dataclass(frozen=True)

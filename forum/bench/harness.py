@@ -1,4 +1,5 @@
-"""What both benchmarks share: a forum server (and a bare one) in another process on loopback,
+"""What the benchmarks share: forum servers (and a bare one) in other processes on loopback, on a
+fresh SQLite file or a fresh PostgreSQL database, one process or N workers sharing it (and Redis);
 websocket tablets in this process that time when a push reaches the last of them, the demo
 meeting to run, and the machine's figures (CPU time, memory, percentiles)."""
 
@@ -8,12 +9,15 @@ import asyncio
 import contextlib
 import os
 import resource
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,26 +74,126 @@ def cpu_model() -> str:
 
 # ---------------------------------------------------------------- the servers under test
 
+# One forum process, configured as ``forum serve`` is, by its environment (FORUM_DATABASE_URL, …).
 FORUM_SERVER = """
 import resource, sys
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-from forum.app import create_app
-from forum.server import serve
-from forum.settings import Settings
-app = create_app(Settings(database_url=sys.argv[1], secret_key="bench", language="zh-Hans"))
-serve(app, "127.0.0.1", int(sys.argv[2]), log_level="warning", backlog=4096)
+from forum.server import app_factory, serve
+serve(app_factory(), "127.0.0.1", int(sys.argv[1]), log_level="warning", backlog=4096)
 """
 
-# The floor: a websockets server that sends one message to every client when told to.
 
-
-def start(code: str, *args: str) -> subprocess.Popen:
+def start(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, env=env)
 
 
-async def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+@dataclass(frozen=True)
+class Setup:
+    """Where forum runs in a benchmark: ``database`` a PostgreSQL server's URL (a database of its own
+    is made there and dropped after) or None for a fresh SQLite file; ``broadcast`` the Redis that
+    carries live changes between processes (FORUM_BROADCAST_URL), or None; ``workers`` processes."""
+
+    database: str | None = None
+    broadcast: str | None = None
+    workers: int = 1
+
+    def refusal(self) -> str | None:
+        """Why this cannot run, in the words of ``forum serve``'s refusals; None when it can."""
+        from forum import server
+        from forum.settings import broadcast_url
+
+        if self.database is not None and not self.database.startswith("postgresql"):
+            return f"--database is {self.database!r}; it must be a PostgreSQL URL such as " \
+                   "postgresql+psycopg://postgres@127.0.0.1:5432/postgres (without it: a fresh SQLite file)"
+        try:
+            broadcast_url(self.broadcast)
+        except ValueError as problem:
+            return str(problem).replace("FORUM_BROADCAST_URL", "--broadcast")
+        refusal = server.workers_refusal(self.workers, self.broadcast or "")
+        return refusal.replace("FORUM_BROADCAST_URL", "--broadcast") if refusal else None
+
+    def describe(self) -> str:
+        where = "PostgreSQL" if self.database else "SQLite"
+        bus = " + Redis" if self.broadcast else ""
+        return f"{where}{bus}, {self.workers} worker{'s' if self.workers > 1 else ''}"
+
+
+@contextlib.contextmanager
+def database_for(setup: Setup) -> Iterator[str]:
+    """A fresh, empty database for one run, and its URL; removed after."""
+    if setup.database is None:
+        workdir = tempfile.mkdtemp(prefix="forum-bench-")
+        try:
+            yield f"sqlite:///{workdir}/bench.db"
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    server_url = make_url(setup.database)
+    if server_url.drivername == "postgresql":
+        server_url = server_url.set(drivername="postgresql+psycopg")
+    name = f"forum_bench_{secrets.token_hex(6)}"  # a name no one else's run has
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'create database "{name}"'))
+        try:
+            yield server_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'drop database if exists "{name}" with (force)'))
+    finally:
+        admin.dispose()
+
+
+class Servers:
+    """``setup.workers`` forum processes sharing one database (and Redis), each on a port of its own,
+    as behind a proxy that spreads devices round-robin: worker ``i % n`` serves device ``i``."""
+
+    def __init__(self, setup: Setup, url: str) -> None:
+        self.ports = [free_port() for _ in range(setup.workers)]
+        env = {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench", "FORUM_LANGUAGE": "zh-Hans"}
+        env.pop("FORUM_BROADCAST_URL", None)
+        if setup.broadcast:
+            # A channel of this run's own: other runs on the same Redis are not heard.
+            env |= {"FORUM_BROADCAST_URL": setup.broadcast, "FORUM_BROADCAST_CHANNEL": f"bench-{secrets.token_hex(6)}"}
+        self.processes = [start(FORUM_SERVER, str(port), env=env) for port in self.ports]
+
+    async def ready(self) -> None:
+        for port, process in zip(self.ports, self.processes, strict=True):
+            await wait_for_port(port, process)
+
+    def port(self, i: int) -> int:
+        return self.ports[i % len(self.ports)]
+
+    def base(self, i: int = 0) -> str:
+        return f"http://{HOST}:{self.port(i)}"
+
+    def ws(self, path: str) -> list[str]:
+        """``path``'s websocket address on each worker, for :meth:`Tablets.connect` to spread over."""
+        return [f"ws://{HOST}:{port}{path}" for port in self.ports]
+
+    def rss_kb(self) -> int:
+        return sum(rss_kb(p.pid) for p in self.processes)
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.processes)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+async def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -126,13 +230,16 @@ class Tablets:
         self.sizes: list[int] = []
         self.responses: list[float] = []  # ms until the action's own HTTP response
 
-    async def connect(self, url: str, n: int, first_message: bool, batch: int = 100) -> None:
+    async def connect(self, url: str | Sequence[str], n: int, first_message: bool, batch: int = 100) -> None:
+        """N tablets; given several addresses (one per worker), tablet i connects to the i-th in turn."""
         from websockets.asyncio.client import connect
+
+        urls = [url] if isinstance(url, str) else list(url)
 
         async def one(i: int) -> None:
             for attempt in range(20):
                 try:
-                    ws = await connect(url, max_size=None, open_timeout=30, ping_interval=None)
+                    ws = await connect(urls[i % len(urls)], max_size=None, open_timeout=30, ping_interval=None)
                     break
                 except OSError:
                     await asyncio.sleep(0.05 * (attempt + 1))

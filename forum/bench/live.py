@@ -7,23 +7,27 @@ decision) from the request to the moment the last tablet has the push. Alongside
 times a bare ``websockets`` server broadcasting a message of the same size to as many clients,
 the floor any Python server can reach on this machine, and reports both with the server's
 memory per connected tablet.
+
+``--database`` runs it on a fresh PostgreSQL database, ``--workers N --broadcast redis://…`` on N
+processes sharing it and Redis: the tablets spread over the workers, the facilitator's actions go
+through the first and the resident's hand through the second, so each push crosses processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import statistics
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from forum.bench.harness import (
-    FORUM_SERVER,
     HOST,
+    Servers,
+    Setup,
     Tablets,
     cpu_model,
+    database_for,
     free_port,
     join_code_of,
     percentile,
@@ -74,40 +78,43 @@ class Result:
         return (self.rss_after_kb - self.rss_before_kb) / n
 
 
-async def bench(tablets: int, actions: int, pause: float) -> tuple[Result, Result]:
+async def bench(tablets: int, actions: int, pause: float, setup: Setup) -> tuple[Result, Result]:
+    with database_for(setup) as url:
+        return await bench_on(url, tablets, actions, pause, setup)
+
+
+async def bench_on(url: str, tablets: int, actions: int, pause: float, setup: Setup) -> tuple[Result, Result]:
     """Both servers at once, their rounds interleaved, so whatever else loads the machine
     weighs on forum and on the bare broadcast alike."""
     import httpx
     from websockets.asyncio.client import connect
 
-    workdir = tempfile.mkdtemp(prefix="forum-bench-")
-    url = f"sqlite:///{workdir}/bench.db"
     meeting_id = seed(url)
-    port, bare_port = free_port(), free_port()
-    server = start(FORUM_SERVER, url, str(port))
+    servers = Servers(setup, url)
+    bare_port = free_port()
     bare_server = start(BARE_SERVER, str(bare_port))
-    base = f"http://{HOST}:{port}"
     pad, bare_pad = Tablets(), Tablets()
     try:
-        await wait_for_port(port, server)
+        await servers.ready()
         await wait_for_port(bare_port, bare_server)
-        async with httpx.AsyncClient(base_url=base) as staff, httpx.AsyncClient(base_url=base) as resident:
+        async with httpx.AsyncClient(base_url=servers.base(0)) as staff, \
+                httpx.AsyncClient(base_url=servers.base(1)) as resident:
             login = await staff.post("/login", data={"username": "facilitator", "password": "demo1234"})
             if login.status_code != 303:
                 raise RuntimeError(f"sign-in failed: {login.status_code}")
             await staff.post(f"/meetings/{meeting_id}/run/start")
             code = join_code_of(url, meeting_id)
             await resident.post(f"/meetings/{meeting_id}/tablet/join", data={"name": "测试居民", "code": code})
-            ws_url = f"ws://{HOST}:{port}/meetings/{meeting_id}/ws?audience=tablet"
-            # Warm up (imports, template compilation, caches) before the baseline.
+            ws_urls = servers.ws(f"/meetings/{meeting_id}/ws?audience=tablet")
+            # Warm up (imports, template compilation, caches) before the baseline: a tablet on each worker.
             warm = Tablets()
-            await warm.connect(ws_url, 1, first_message=True)
+            await warm.connect(ws_urls, len(ws_urls), first_message=True)
             await warm.close()
             await asyncio.sleep(settle(tablets))
-            forum = Result(latencies=[], rss_before_kb=rss_kb(server.pid))
-            await pad.connect(ws_url, tablets, first_message=True)
+            forum = Result(latencies=[], rss_before_kb=servers.rss_kb())
+            await pad.connect(ws_urls, tablets, first_message=True)
             await asyncio.sleep(settle(tablets))
-            forum.rss_after_kb = rss_kb(server.pid)
+            forum.rss_after_kb = servers.rss_kb()
 
             run = f"/meetings/{meeting_id}/run"
             hand = f"/meetings/{meeting_id}/tablet/hand"
@@ -154,18 +161,19 @@ async def bench(tablets: int, actions: int, pause: float) -> tuple[Result, Resul
     finally:
         await pad.close()
         await bare_pad.close()
-        for process in (server, bare_server):
-            process.terminate()
-            process.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        servers.stop()
+        bare_server.terminate()
+        bare_server.wait(10)
 
 
-def report(tablets: int, actions: int, forum: Result, bare: Result, echo: Callable[[str], None]) -> dict:
+def report(tablets: int, actions: int, forum: Result, bare: Result, echo: Callable[[str], None],
+           setup: Setup = Setup()) -> dict:
     f50, f95, fmax = (percentile(forum.latencies, q) for q in (50, 95, 100))
     b50, b95, bmax = (percentile(bare.latencies, q) for q in (50, 95, 100))
     ratio = f50 / b50 if b50 else float("nan")
     per = forum.per_tablet_kb(tablets)
-    echo(f"forum bench live: {tablets} tablets, {actions} actions · {os.cpu_count()} CPUs ({cpu_model()})")
+    echo(f"forum bench live: {tablets} tablets, {actions} actions · {setup.describe()} · "
+         f"{os.cpu_count()} CPUs ({cpu_model()})")
     echo(f"{'':34}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     echo(f"{'forum: action → last tablet':34}{f50:>10.1f}{f95:>10.1f}{fmax:>10.1f}")
     echo(f"{'bare websockets broadcast':34}{b50:>10.1f}{b95:>10.1f}{bmax:>10.1f}")
@@ -178,7 +186,8 @@ def report(tablets: int, actions: int, forum: Result, bare: Result, echo: Callab
     return {"p50": f50, "p95": f95, "max": fmax, "bare_p50": b50, "ratio": ratio, "kb_per_tablet": per}
 
 
-def run_live(tablets: int, actions: int = 20, pause: float = 0.3, echo: Callable[[str], None] = print) -> dict:
+def run_live(tablets: int, actions: int = 20, pause: float = 0.3, echo: Callable[[str], None] = print,
+             setup: Setup = Setup()) -> dict:
     raise_fd_limit(tablets * 3 + 256)  # two sets of clients here, plus slack
-    forum, bare = asyncio.run(bench(tablets, actions, pause))
-    return report(tablets, actions, forum, bare, echo)
+    forum, bare = asyncio.run(bench(tablets, actions, pause, setup))
+    return report(tablets, actions, forum, bare, echo, setup)

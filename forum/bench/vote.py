@@ -12,6 +12,11 @@ vote and reports:
 
 The tablets and the casting client share this process, so on a small machine the client's own
 work is part of the figures (they err on the slow side).
+
+``--database`` runs it on a fresh PostgreSQL database, ``--workers N --broadcast redis://…`` on N
+processes sharing it and Redis: tablets and casting connections spread over the workers, so each
+worker's ballot box takes ballots of the same vote at once, and the result pushed from the worker
+that closes it must reach the tablets of every other.
 """
 
 from __future__ import annotations
@@ -22,17 +27,18 @@ import gc
 import os
 import secrets
 import statistics
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
 from forum.bench.harness import (
-    FORUM_SERVER,
     HOST,
+    Servers,
+    Setup,
     Tablets,
     cpu_model,
     cpu_seconds,
+    database_for,
     free_port,
     percentile,
     raise_fd_limit,
@@ -82,7 +88,7 @@ def check_in(url: str, meeting_id: int, n: int) -> list[tuple[int, str]]:
     return out
 
 
-def create_vote(url: str, meeting_id: int) -> int:
+def create_vote(url: str, meeting_id: int, secret: bool = True) -> int:
     from sqlmodel import Session
 
     from forum import agenda, votes
@@ -95,7 +101,7 @@ def create_vote(url: str, meeting_id: int) -> int:
         entry = agenda.entries_of(db, meeting_id)[0]  # the first item, as the meeting takes them
         values = {"question": "基准测试表决", "kind": "for_against", "scope": "attendance", "counting_unit": "person",
                   "weighting": "head", "rule": "simple", "closing": "facilitator", "agenda_entry": str(entry.id),
-                  "results_while_open": "on", "secret": "on"}
+                  "results_while_open": "on"} | ({"secret": "on"} if secret else {})
         vote, errors = votes.create_vote(db, values, community_id=meeting.community_id, meeting=meeting, issue=None,
                                          actor="bench")
         if vote is None:
@@ -187,26 +193,26 @@ async def bare(people: list[tuple[int, str]], spread: float, size: int) -> tuple
     return latencies, cpu
 
 
-async def bench(voters: int, spread: float) -> dict:
+async def bench(voters: int, spread: float, setup: Setup, secret: bool = True) -> dict:
+    with database_for(setup) as url:
+        return await bench_on(url, voters, spread, setup, secret)
+
+
+async def bench_on(url: str, voters: int, spread: float, setup: Setup, secret: bool) -> dict:
     import httpx
 
-    workdir = tempfile.mkdtemp(prefix="forum-bench-vote-")
-    url = f"sqlite:///{workdir}/bench.db"
     meeting_id = seed(url)
     people = check_in(url, meeting_id, voters)
-    vote_id = create_vote(url, meeting_id)
-    port = free_port()
-    server = start(FORUM_SERVER, url, str(port))
-    base = f"http://{HOST}:{port}"
+    vote_id = create_vote(url, meeting_id, secret)
+    servers = Servers(setup, url)
     pad = Tablets()
     try:
-        await wait_for_port(port, server)
-        async with httpx.AsyncClient(base_url=base, timeout=60) as staff:
+        await servers.ready()
+        async with httpx.AsyncClient(base_url=servers.base(0), timeout=60) as staff:
             login = await staff.post("/login", data={"username": "facilitator", "password": "demo1234"})
             if login.status_code != 303:
                 raise RuntimeError(f"sign-in failed: {login.status_code}")
-            ws_url = f"ws://{HOST}:{port}/meetings/{meeting_id}/ws?audience=tablet"
-            await pad.connect(ws_url, voters, first_message=True)
+            await pad.connect(servers.ws(f"/meetings/{meeting_id}/ws?audience=tablet"), voters, first_message=True)
             await asyncio.sleep(settle(voters))
             r = await staff.post(f"/votes/{vote_id}/open")
             if r.status_code not in (200, 303):
@@ -217,13 +223,13 @@ async def bench(voters: int, spread: float) -> dict:
             statuses: Counter[int] = Counter()
             sizes: list[int] = []
             with quiet_collector():  # before the schedule: its first collection takes a while
-                cpu_before = cpu_seconds(server.pid)
+                cpu_before = servers.cpu_seconds()
                 queue, cast, t0 = schedule(people, spread)
-                ends = await asyncio.gather(*(caster(port, vote_id, queue, latencies, statuses, sizes)
-                                              for _ in range(CONNECTIONS)))
+                ends = await asyncio.gather(*(caster(servers.port(k), vote_id, queue, latencies, statuses, sizes)
+                                              for k in range(CONNECTIONS)))
             last_ballot = max(ends)
             casting_seconds = last_ballot - t0
-            server_cpu = cpu_seconds(server.pid) - cpu_before
+            server_cpu = servers.cpu_seconds() - cpu_before
 
             # Close at once and time until every tablet has the verdict pushed to it.
             pad.round.pending = 0
@@ -233,13 +239,12 @@ async def bench(voters: int, spread: float) -> dict:
             final = (await staff.get(f"/votes/{vote_id}/result.json")).json()
     finally:
         await pad.close()
-        server.terminate()
-        server.wait(10)
+        servers.stop()
     floor, floor_cpu = await bare(people, spread, int(percentile(sizes, 50))) if sizes else ([0.0], 0.0)
     requests = sum(statuses.values())
     totals = {t["key"]: t["heads"] for t in final["result"]["totals"]}
     return {
-        "voters": voters, "requests": requests,
+        "setup": setup.describe(), "secret": secret, "voters": voters, "requests": requests,
         "cpu_ms": 1000 * server_cpu / max(requests, 1), "bare_cpu_ms": 1000 * floor_cpu / max(requests, 1),
         "statuses": dict(statuses), "cast": dict(cast),
         "totals": totals, "ballots": final["ballots"], "eligible": final["eligible"],
@@ -251,10 +256,12 @@ async def bench(voters: int, spread: float) -> dict:
     }
 
 
-def run_vote(voters: int, spread: float = SPREAD_SECONDS, echo: Callable[[str], None] = print) -> dict:
+def run_vote(voters: int, spread: float = SPREAD_SECONDS, echo: Callable[[str], None] = print,
+             setup: Setup = Setup(), secret: bool = True) -> dict:
     raise_fd_limit(voters * 3 + 512)
-    r = asyncio.run(bench(voters, spread))
-    echo(f"forum bench vote: {voters} voters on tablets · {os.cpu_count()} CPUs ({cpu_model()}) · SQLite")
+    r = asyncio.run(bench(voters, spread, setup, secret))
+    echo(f"forum bench vote: {voters} voters on tablets, {'secret' if secret else 'open'} ballot · "
+         f"{os.cpu_count()} CPUs ({cpu_model()}) · {r['setup']}")
     echo(f"requests: {r['requests']} (every {DOUBLE_TAP_EVERY}th voter tapped twice) · statuses {r['statuses']}")
     echo(f"cast {r['cast']} · counted {r['totals']} · ballots {r['ballots']} / {r['eligible']} eligible")
     echo("totals exact: " + ("yes — nothing lost, nothing doubled" if r["exact"] else "NO — MISMATCH"))

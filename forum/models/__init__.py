@@ -7,6 +7,7 @@
     room          the live room and verification: attendance, hands, comments, slips
     votes         votes, their electorate, receipts, tallies, ballots, proxies, audit
     installation  throttling, the instance secret, staff sessions, the audit log, import journal
+    lease         run-once duties across worker processes (forum.lease)
 
 ``from forum.models import X`` is the way in: importing this package imports every table
 module, so ``SQLModel.metadata`` (what Alembic compares with and ``create_all`` builds) always
@@ -31,6 +32,7 @@ from forum.models.installation import (
     ThrottleCount,
 )
 from forum.models.issues import CATEGORIES, SOURCES, Issue, IssueBase, IssueEvent, Source
+from forum.models.lease import Lease
 from forum.models.meetings import (
     CADENCES,
     MEETING_STATUSES,
@@ -82,7 +84,7 @@ __all__ = [
     "Cadence",
     "Comment", "Committee",
     "CommitteeKind", "CommitteeMember", "ForumFormat", "Household", "HouseholdSlip", "ImportJob", "ImportStage",
-    "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Meeting", "MeetingStatus", "Notice", "Organisation",
+    "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Lease", "Meeting", "MeetingStatus", "Notice", "Organisation",
     "OrganisationCommunity", "OrganisationKind", "Ownership", "PaperSerial", "Person", "Rating", "Role", "Series",
     "SeriesInvitee", "Source", "SpeakerStatus", "SpeakingRequest", "StaffSession", "ThrottleCount", "User",
     "Verification", "Vote", "VoteAudit", "VoteElector", "VoteElectorUnit", "VoteProxy", "VoteReceipt", "VoteStatus",

@@ -6,6 +6,11 @@ lifespan starts and stops, and tells the live room of each vote it closed. Until
 vote past its closing time takes no ballot (:func:`forum.votes.lifecycle.castable`) and pages show
 it as closing. Closing is a conditional update of an open vote, so two closers (two processes,
 or the closer and a facilitator) close it once between them.
+
+Every worker runs a closer; a round does anything only in the worker holding the ``vote-closer``
+lease (:mod:`forum.lease`), so N workers do not all query for due votes every second, and the room
+is told once. The same loop writes the day's notices (:class:`forum.notify.Notices`) under a lease
+of their own, when given them.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from forum import i18n
 from forum.i18n import gettext
+from forum.lease import Lease
 from forum.models import Vote, VoteStatus, now
 from forum.votes.choices import VoteRefused
 from forum.votes.lifecycle import close_vote, is_due
@@ -28,6 +34,14 @@ from forum.votes.lifecycle import close_vote, is_due
 log = logging.getLogger("forum.votes.closer")
 
 EVERY_SECONDS = 1.0
+LEASE_NAME = "vote-closer"
+# How long a worker that died holds the duty before another takes it over: votes due meanwhile
+# close that much later (taking no ballot meanwhile). Many rounds long, so a slow round keeps it.
+LEASE_SECONDS = 15.0
+
+
+def closer_lease(engine: Engine, every: float) -> Lease:
+    return Lease(engine, LEASE_NAME, timedelta(seconds=max(LEASE_SECONDS, 5 * every)))
 
 
 @dataclass
@@ -68,14 +82,19 @@ def close_due(engine: Engine, at: datetime | None = None) -> Swept:
 class VoteCloser:
     """Runs :func:`close_due` every ``every`` seconds in a thread of its own while at least one of
     the app's lifespans runs (a test may run several at once); ``changed(vote)`` is told of each
-    vote it closes, and once of each it finds due but cannot close."""
+    vote it closes, and once of each it finds due but cannot close. It acts only while holding
+    ``lease`` (by default the database's ``vote-closer`` lease) and gives it up when it stops.
+    ``notices``, if given, is asked for its round after each of the closer's."""
 
     def __init__(self, engine: Engine, every: float, language: str,
-                 changed: Callable[[Vote], None] = lambda _vote: None) -> None:
+                 changed: Callable[[Vote], None] = lambda _vote: None, *, lease: Lease | None = None,
+                 notices: Callable[[], object] | None = None) -> None:
         self.engine = engine
         self.every = every
         self.language = language  # what it writes in words (the trail's "Closing time") is the installation's
         self.changed = changed
+        self.lease = lease or closer_lease(engine, every)
+        self.notices = notices
         self._lock = threading.Lock()
         self._users = 0
         self._thread: threading.Thread | None = None
@@ -111,11 +130,28 @@ class VoteCloser:
         i18n.set_language(self.language)
         # A round first after ``every``: the server is up by then, and a vote due while it was
         # down waits that long more, taking no ballot meanwhile.
-        while not stop.wait(self.every):
-            try:
-                self.sweep()
-            except Exception:  # the database away for a moment: try again next round
-                log.exception("closing the votes that are due failed")
+        try:
+            while not stop.wait(self.every):
+                try:
+                    self.round()
+                except Exception:  # the database away for a moment: try again next round
+                    log.exception("closing the votes that are due failed")
+                if self.notices is not None:
+                    try:
+                        self.notices()
+                    except Exception:
+                        log.exception("writing the day's notices failed")
+        finally:
+            try:  # the next worker takes over at its next round rather than after the lease runs out
+                self.lease.release()
+            except Exception:  # noqa: BLE001 - the database gone at shutdown: the lease runs out instead
+                log.warning("could not release the %s lease; it runs out by itself", self.lease.name)
+
+    def round(self, at: datetime | None = None) -> Swept | None:
+        """Close what is due if this worker holds the lease (taking or renewing it); None if another does."""
+        if not self.lease.hold():
+            return None
+        return self.sweep(at)
 
     def sweep(self, at: datetime | None = None) -> Swept:
         """One round: close what is due, and tell the room."""
