@@ -63,8 +63,7 @@ class Unnaming:
             text = text.replace(name, _(PERSON_LABEL))
         return text
 
-    def note(self, kind: str, text: str) -> str:
-        """An action's own note ("create", "reassign", … as action_registry writes them)."""
+    def _owned(self, kind: str, text: str) -> str:
         if kind == "create":
             owner, sep, due = text.rpartition(" · ")
             text = self._owner(owner) + sep + due if sep else self._owner(text)
@@ -74,19 +73,26 @@ class Unnaming:
             text = f"{before} → {after}{reason}"
         return self._anywhere(text)
 
+    def _what(self, text: str) -> str | None:
+        return next((w for w in self.whats if text.startswith(w + " — ")), None)
+
+    def note(self, kind: str, text: str) -> str:
+        """An action's own note ("create", "reassign", … as action_registry writes them; one that
+        starts with the action's description, as the demo's do, is read after it)."""
+        what = self._what(text)
+        if what is not None:
+            return f"{self._anywhere(what)} — {self._owned(kind, text[len(what) + len(' — '):])}"
+        return self._owned(kind, text)
+
     def event(self, action: str, text: str) -> str:
-        """A line of the issue's history: only an action's lines name owners."""
+        """A line of the issue's history: only an action's lines name owners, after its description."""
         if not action.startswith("action_"):
             return text
-        what = next((w for w in self.whats if text.startswith(w + " — ")), None)
-        if what is not None:
-            rest = text[len(what) + len(" — "):]
-        else:
-            what, sep, rest = text.partition(" — ")
-            if not sep:
-                return self._anywhere(text)
-        return f"{self._anywhere(what)} — {self.note(action.removeprefix('action_'), rest)}"
-
+        kind = action.removeprefix("action_")
+        if self._what(text) is not None:
+            return self.note(kind, text)
+        what, sep, rest = text.partition(" — ")
+        return f"{self._anywhere(what)} — {self._owned(kind, rest)}" if sep else self._anywhere(text)
 
 def named_owners(db: Session, community_id: int) -> frozenset[str]:
     """The names an owner of that community's actions may be shown by: its committees, every organisation."""

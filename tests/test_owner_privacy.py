@@ -179,3 +179,10 @@ def test_the_issue_lists_filter_form_carries_the_rated_quarter(app, demo_engine,
     # Without the filter, the field is there, empty: clearing it shows every issue again.
     html = TestClient(app).get(address).text
     assert BeautifulSoup(html, "html.parser").select_one("form.filters [name=rated]").get("value") == ""
+
+
+def test_a_note_that_starts_with_the_actions_description_keeps_it():
+    """The demo's notes repeat the action's description, as its history's lines do."""
+    with using("zh-Hans"):
+        assert RULE.note("create", "清理排烟管道 — 陈国富（房东） · 2026-05-01") == \
+            f"清理排烟管道 — {UNNAMED} · 2026-05-01"

@@ -142,7 +142,7 @@ def _action_context(request: Request, db: Session, action: Action, values: dict 
     personal = auth.sees_personal_data(me, action.community_id)
     # The notes name the owners it had (agreed with, reassigned from and to): a person's name only
     # for those who may see it, marked as personal data where it is shown.
-    unnaming = owner_privacy.unnaming(db, action.community_id)
+    unnaming = owner_privacy.unnaming(db, action.community_id, [action])
     notes = []
     for n in action_registry.notes_of(db, action.id):
         public = unnaming.note(n.kind, n.text)
