@@ -186,3 +186,17 @@ def test_a_note_that_starts_with_the_actions_description_keeps_it():
     with using("zh-Hans"):
         assert RULE.note("create", "清理排烟管道 — 陈国富（房东） · 2026-05-01") == \
             f"清理排烟管道 — {UNNAMED} · 2026-05-01"
+
+
+def test_a_residents_tablet_shows_the_items_history_without_the_landlord(demo_engine, landlords):
+    """The tablet shows the item's last lines of history to whoever holds it (parts.entry_context)."""
+    from forum import parts
+    from forum.models import AgendaEntry, Meeting
+
+    with Session(demo_engine) as db, using("zh-Hans"):
+        meeting = db.get(Meeting, landlords["meeting"])
+        entry = db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id,
+                                                  AgendaEntry.issue_id == landlords["issue"])).one()
+        meeting.current_entry_id = entry.id
+        notes = [e.note for e in parts.entry_context(db, meeting)["history"]]
+    assert any(UNNAMED in n for n in notes) and not any(LANDLORD in n for n in notes)
