@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, not_
 from sqlmodel import Session, and_, col, select
 
-from forum import action_query, agenda, figures, followup, lifecycle, oversight
+from forum import action_query, agenda, figures, followup, lifecycle, oversight, owner_privacy
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.lifecycle import Status
@@ -40,8 +40,6 @@ from forum.models import (
     Issue,
     IssueEvent,
     Meeting,
-    Person,
-    User,
     Vote,
     VoteReceipt,
     VoteStatus,
@@ -195,39 +193,24 @@ def issues(db: Session, params: Any, paging: Paging) -> dict[str, Any]:
     return _page(db, query, select(func.count()).select_from(Issue).where(*where), paging, issue_dict)
 
 
-def event_dict(event: IssueEvent, private: list[str] = ()) -> dict[str, Any]:
+def event_dict(event: IssueEvent, unnaming: owner_privacy.Unnaming | None = None) -> dict[str, Any]:
     # The actor is left out: for "raise" it is the resident who raised the issue. An action's line
-    # names its owner: a person's name is replaced, as in the action itself.
-    note = event.note
-    if event.action.startswith("action_"):
-        for name in private:
-            note = note.replace(name, _(PERSON_LABEL))
+    # names its owner: a person's name is replaced, as in the action itself (forum.owner_privacy).
+    note = unnaming.event(event.action, event.note) if unnaming else event.note
     return {"at": _when(event.at), "action": event.action, "from_status": event.from_status,
             "to_status": event.to_status, "note": note, "meeting_id": event.meeting_id}
-
-
-def private_owner_names(db: Session, community_id: int) -> list[str]:
-    """The names of the persons and staff who own an action of the community, longest first (so a
-    name inside another is not half-replaced)."""
-    people = select(Action.owner_person_id).where(Action.community_id == community_id,
-                                                  col(Action.owner_person_id).is_not(None))
-    staff = select(Action.owner_user_id).where(Action.community_id == community_id,
-                                               col(Action.owner_user_id).is_not(None))
-    names = set(db.exec(select(Person.name).where(col(Person.id).in_(people))).all())
-    names |= set(db.exec(select(User.display_name).where(col(User.id).in_(staff))).all())
-    return sorted((n for n in names if n.strip()), key=len, reverse=True)
 
 
 def issue_detail(db: Session, issue: Issue, now: datetime) -> dict[str, Any]:
     events = db.exec(select(IssueEvent).where(IssueEvent.issue_id == issue.id)
                      .order_by(IssueEvent.at, IssueEvent.id)).all()
     actions = db.exec(select(Action).where(Action.issue_id == issue.id).order_by(Action.due, Action.id)).all()
-    private = private_owner_names(db, issue.community_id) if any(e.action.startswith("action_") for e in events) \
-        else []
+    unnaming = owner_privacy.unnaming(db, issue.community_id, actions) \
+        if any(e.action.startswith("action_") for e in events) else None
     entries = db.exec(select(AgendaEntry, Meeting).join(Meeting, col(Meeting.id) == AgendaEntry.meeting_id)
                       .where(AgendaEntry.issue_id == issue.id).order_by(Meeting.starts_at)).all()
     return issue_dict(issue) | {
-        "timeline": [event_dict(e, private) for e in events],
+        "timeline": [event_dict(e, unnaming) for e in events],
         "actions": action_dicts(db, list(actions), now),
         "meetings": [{"meeting_id": m.id, "title": m.title, "starts_at": _when(m.starts_at),
                       "decision": e.decision or None} for e, m in entries],
@@ -328,7 +311,6 @@ def public_votes(db: Session, params: Any, paging: Paging) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- follow-up actions
 
-PERSON_LABEL = N_("A person (not named)")
 OWNER_KINDS = ("committee", "organisation", "person")
 
 

@@ -97,6 +97,14 @@ def triages_in(user: User | None, community_id: int | None) -> bool:
     return can_triage(user) and acts_for(user, community_id)
 
 
+def sees_personal_data(user: User | None, community_id: int | None) -> bool:
+    """Reads that community's personal data: residents' names and flats, and the name of a person
+    who owns a follow-up action (forum.owner_privacy). The community's staff (its facilitators and
+    committee members) and admins. A liaison speaks for an outside organisation and is tied to no
+    community, which ``acts_for`` alone would take for every one."""
+    return community_id is not None and can_triage(user) and acts_for(user, community_id)
+
+
 def acts_for(user: User | None, community_id: int | None) -> bool:
     """Staff act in the communities of their role's scope (forum.scopes): their community, or every
     community of their street or district; admins, and staff of no community, held over the whole

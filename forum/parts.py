@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
-from forum import action_registry, agenda, joining, minutes, secrecy, verification, votes
+from forum import action_registry, agenda, joining, minutes, owner_privacy, secrecy, verification, votes
 from forum.i18n import gettext as _
 from forum.models import (
     AgendaEntry,
@@ -82,6 +83,9 @@ def entry_context(db: Session, meeting: Meeting) -> dict[str, Any]:
     if issue is not None:
         history = list(db.exec(select(IssueEvent).where(IssueEvent.issue_id == issue.id)
                                .order_by(col(IssueEvent.at).desc(), col(IssueEvent.id).desc()).limit(5)))
+        # Only the residents' tablets show it: an action's lines name no person (forum.owner_privacy).
+        unnaming = owner_privacy.unnaming(db, issue.community_id, action_registry.of_issue(db, issue.id))
+        history = [SimpleNamespace(**e.model_dump() | {"note": unnaming.event(e.action, e.note)}) for e in history]
     entries = agenda.entries_of(db, meeting.id)
     number = entries.index(entry) + 1 if entry in entries else None
     # The console sees the issue's follow-up actions, overdue ones marked (forum.action_registry).

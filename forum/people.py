@@ -46,7 +46,7 @@ def may_see(user: User | None, community_id: int | None) -> bool:
     staff (its facilitators and committee members) and admins. A liaison speaks for an outside
     organisation and is tied to no community, which ``acts_for`` alone would take for every one.
     (A verified resident's own record is the hook for later: they have no sign-in yet.)"""
-    return community_id is not None and auth.can_triage(user) and auth.acts_for(user, community_id)
+    return auth.sees_personal_data(user, community_id)
 
 
 def _iso(value: datetime | None) -> str | None:

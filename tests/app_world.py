@@ -34,6 +34,7 @@ from forum.models import (
     Committee,
     ForumFormat,
     Household,
+    Issue,
     Meeting,
     MeetingStatus,
     Notice,
@@ -252,7 +253,7 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
     assert not errors, errors
     ended = _one(db, select(Meeting).where(Meeting.community_id == community.id, Meeting.status == MeetingStatus.ended)
                  .order_by(col(Meeting.starts_at).desc()))
-    action, resolved, photo = _followup(db, community, facilitator_name)
+    action, resolved, photo = _followup(db, community, facilitator_name, raised)
     db.flush()
     return (Scope(key=key, community_id=community.id, slug=slug, committee_id=committee.id, issue_raised=raised.id,
                  issue_schedulable=schedulable.id, series_id=series.id, occurrence=occurrence.isoformat(),
@@ -266,9 +267,16 @@ def _scope(db: Session, key: str, slug: str, facilitator_name: str) -> tuple[Sco
             slip_household.building)
 
 
-def _followup(db: Session, community: Area, facilitator_name: str) -> tuple:
+# A private person who owns follow-up work: the public never sees this name (test_permissions_matrix).
+LANDLORD = "房东王守业"
+
+
+def _followup(db: Session, community: Area, facilitator_name: str, raised: Issue) -> tuple:
     """An action of the first organisation (the liaison's) on an issue of the environment committee
-    (the committee member's kind), and a resolved issue whose actions are done, to rate."""
+    (the committee member's kind), and a resolved issue whose actions are done, to rate. The
+    organisation's action was first given to a landlord (``LANDLORD``, a person without a sign-in,
+    as the demo's 陈国富), who also owns an action of the ``raised`` issue: pages name them only to
+    those who may see personal data."""
     from datetime import timedelta
 
     from forum import action_registry
@@ -277,19 +285,26 @@ def _followup(db: Session, community: Area, facilitator_name: str) -> tuple:
     environment = _one(db, select(Committee).where(Committee.community_id == community.id,
                                                    Committee.kind == "environment"))
     organisation = _one(db, select(Organisation).order_by(Organisation.id))
+    landlord = Person(name=LANDLORD, phone=None)
+    db.add(landlord)
+    db.flush()
     out = []
-    for title in ("油烟扰民", "活禽饲养"):
+    by_organisation = Owner(organisation_id=organisation.id)
+    for title, first in (("油烟扰民", Owner(person_id=landlord.id)), ("活禽饲养", by_organisation)):
         issue = issue_registry.raise_issue(db, community_id=community.id, title=f"{title}（{community.slug}）",
                                            description="", category="fumes", place="3号", source="meeting",
                                            raised_by="居民")
         issue_registry.move(db, issue, "accept", actor=facilitator_name, facts=_facts(environment.id))
         issue.status = "in_progress"  # taken up and decided at an earlier meeting
         action = action_registry.create(db, issue, what=f"更换油烟净化设备（{community.slug}）",
-                                        owner=Owner(organisation_id=organisation.id),
-                                        due=now().date() + timedelta(days=10), actor=facilitator_name,
+                                        owner=first, due=now().date() + timedelta(days=10), actor=facilitator_name,
                                         today=now().date())
         out.append((issue, action))
     (_issue, action), (resolved, done) = out
+    action_registry.reassign(db, action, by_organisation, reason="房东不处理，交给经营者",
+                             actor=facilitator_name)
+    action_registry.create(db, raised, what=f"修好楼道灯（{community.slug}）", owner=Owner(person_id=landlord.id),
+                           due=now().date() + timedelta(days=7), actor=facilitator_name, today=now().date())
     action_registry.set_status(db, done, "done", actor=facilitator_name)
     issue_registry.move(db, resolved, "resolve", actor=facilitator_name, note="已解决")
     action_registry.add_progress(db, action, actor=facilitator_name, text="已联系面馆")

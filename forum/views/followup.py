@@ -4,6 +4,7 @@ decision), an action's page and its updates, "my work", notices. The rules are f
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
@@ -11,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import action_registry, audit, auth, followup, issue_registry, notify, photos, votes
+from forum import action_registry, audit, auth, followup, issue_registry, notify, owner_privacy, photos, votes
 from forum.followup import Change, Refused
 from forum.i18n import N_
 from forum.i18n import gettext as _
@@ -59,9 +60,15 @@ def owner_options(db: Session, community_id: int) -> list[tuple[str, str]]:
     return options + [(f"u{u.id}", u.display_name) for u in staff]
 
 
-def action_rows(db: Session, actions: list[Action]) -> list[dict]:
-    """What the shared list of actions shows for each: owner, due, status, overdue and by how much."""
-    return action_registry.rows(db, actions, today())
+def action_rows(db: Session, actions: list[Action], personal: bool = False) -> list[dict]:
+    """What the shared list of actions shows for each: owner, due, status, overdue and by how much.
+    A person owning one is named only to those who may see ``personal`` data (forum.owner_privacy)."""
+    rows = action_registry.rows(db, actions, today())
+    for row in rows:
+        if not owner_privacy.action_is_named(row["action"]):
+            row["personal"] = personal  # shown, and marked as personal data
+            row["owner"] = row["owner"] if personal else _(owner_privacy.PERSON_LABEL)
+    return rows
 
 
 def new_action_context(db: Session, community_id: int, values: dict | None = None, errors: dict | None = None) -> dict:
@@ -132,11 +139,21 @@ def _action_context(request: Request, db: Session, action: Action, values: dict 
     me = user(request)
     actor = action_registry.actor_of(me, auth.acts_for(me, action.community_id) if me else False)
     facts = action_registry.facts_of(db, action)
+    personal = auth.sees_personal_data(me, action.community_id)
+    # The notes name the owners it had (agreed with, reassigned from and to): a person's name only
+    # for those who may see it, marked as personal data where it is shown.
+    unnaming = owner_privacy.unnaming(db, action.community_id, [action])
+    notes = []
+    for n in action_registry.notes_of(db, action.id):
+        public = unnaming.note(n.kind, n.text)
+        notes.append(SimpleNamespace(**n.model_dump() | {"text": n.text if personal else public,
+                                                         "personal": personal and public != n.text}))
     return {
         "community": db.get(Area, action.community_id),
         "issue": issue,
-        "row": action_rows(db, [action])[0],
-        "notes": action_registry.notes_of(db, action.id),
+        "row": action_rows(db, [action], personal)[0],
+        "personal": personal,
+        "notes": notes,
         "note_photos": action_registry.photos_by_note(db, action.id),
         "may_upload": may_see_photos(me, db, action),
         "may": {c.value: followup.may_change(actor, facts, c) for c in Change},
@@ -255,8 +272,9 @@ def my_work(request: Request, db: Session) -> Response:
     me = require(request, lambda u: u is not None)
     day = today()
     work = action_registry.sorted_work(action_registry.work_of(db, me), day)
-    open_rows = action_rows(db, [a for a in work if a.status != followup.Status.done])
-    done_rows = action_rows(db, [a for a in work if a.status == followup.Status.done][:20])
+    # Their own work: the only person owning it is themselves.
+    open_rows = action_rows(db, [a for a in work if a.status != followup.Status.done], personal=True)
+    done_rows = action_rows(db, [a for a in work if a.status == followup.Status.done][:20], personal=True)
     return render(request, "my_work.html", {
         "organisation": db.get(Organisation, me.organisation_id) if me.organisation_id else None,
         "committee": db.get(Committee, me.committee_id) if me.committee_id else None,
@@ -298,7 +316,7 @@ def notice_open(request: Request, db: Session) -> Response:
 
 
 def meeting_followup_context(db: Session, meeting: Meeting, values: dict | None = None,
-                             errors: dict | None = None) -> dict:
+                             errors: dict | None = None, personal: bool = False) -> dict:
     """A meeting's follow-up: the actions of its agenda's issues (overdue marked), the organisations
     to invite (a monthly coordination: those owning open actions), the issues to rate (a review)."""
     from forum import review
@@ -322,7 +340,7 @@ def meeting_followup_context(db: Session, meeting: Meeting, values: dict | None 
         proposed = [by_id[i] for i in draft.issue_ids]
     return new_action_context(db, meeting.community_id, values, errors) | {
         "proposed": proposed,
-        "meeting_action_rows": action_rows(db, list(actions)),
+        "meeting_action_rows": action_rows(db, list(actions), personal),
         "invite": invite,
         "to_rate": [i for i in to_rate if i is not None],
         "entry_issues": [(e, db.get(Issue, e.issue_id)) for e in entries],

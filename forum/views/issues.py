@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlmodel import Session, col, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import action_registry, audit, auth, followup, issue_query, issue_registry, lifecycle, people, review, votes
+from forum import (
+    action_registry,
+    audit,
+    auth,
+    followup,
+    issue_query,
+    issue_registry,
+    lifecycle,
+    owner_privacy,
+    people,
+    review,
+    votes,
+)
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.lifecycle import Facts, Status, Step
@@ -100,9 +114,24 @@ def issue_new(request: Request, db: Session) -> Response:
                                               "staff": staff}, status_code=422 if errors else 200)
 
 
-def _detail_context(db: Session, issue: Issue) -> dict:
+def _unnamed(db: Session, issue: Issue, events: list, personal: bool) -> list:
+    """An action's lines of the history name its owners: a person's name is replaced, as in the API,
+    for those who may not see it, and marked as personal data for those who may."""
+    unnaming = owner_privacy.unnaming(db, issue.community_id, action_registry.of_issue(db, issue.id))
+    out = []
+    for e in events:
+        public = unnaming.event(e.action, e.note)
+        out.append(SimpleNamespace(**e.model_dump() | {"note": e.note if personal else public,
+                                                       "personal": personal and public != e.note}))
+    return out
+
+
+def _detail_context(db: Session, issue: Issue, personal: bool) -> dict:
+    """The issue's page; ``personal``: for one who may see persons' names (forum.owner_privacy)."""
     community = db.get(Area, issue.community_id)
     events = issue_registry.history(db, issue.id)
+    if any(e.action.startswith("action_") for e in events):
+        events = _unnamed(db, issue, events, personal)
     meetings = {m.id: m for m in db.exec(select(Meeting).where(
         col(Meeting.id).in_({e.meeting_id for e in events if e.meeting_id} | set(
             db.exec(select(AgendaEntry.meeting_id).where(AgendaEntry.issue_id == issue.id)).all()))))}
@@ -131,7 +160,7 @@ def _detail_context(db: Session, issue: Issue) -> dict:
         "merge_targets": merge_targets,
         "values": {},
         "errors": {},
-    } | followup_context(db, issue) | followup_views.new_action_context(db, issue.community_id)
+    } | followup_context(db, issue, personal) | followup_views.new_action_context(db, issue.community_id)
 
 
 @page
@@ -144,18 +173,19 @@ def detail_page(request: Request, db: Session, issue: Issue, *, action_values: d
     """The issue's page; with a refused new action's form, as typed, with its errors (422)."""
     # Who raised it (a resident's name, often with their building) is for the community's staff.
     may_see = people.may_see(user(request), issue.community_id)
-    context = _detail_context(db, issue) | {"may_see": may_see} | \
+    context = _detail_context(db, issue, may_see) | {"may_see": may_see} | \
         followup_views.new_action_context(db, issue.community_id, action_values, action_errors)
     if rating is not None:
         context |= {"rating_values": rating[0], "rating_errors": rating[1]}
     return render(request, "issue.html", context, status_code=422 if action_errors or rating else 200)
 
 
-def followup_context(db: Session, issue: Issue) -> dict:
-    """The issue's actions, whether it may be marked resolved, its ratings."""
+def followup_context(db: Session, issue: Issue, personal: bool = False) -> dict:
+    """The issue's actions (a person owning one named only if ``personal``), whether it may be
+    marked resolved, its ratings."""
     actions = action_registry.of_issue(db, issue.id)
     by_id = {a.id: a for a in actions}
-    return {"action_rows": followup_views.action_rows(db, actions),
+    return {"action_rows": followup_views.action_rows(db, actions, personal),
             # Photo evidence on the timeline, shown to whoever may see that action's photos.
             "event_photos": action_registry.photos_by_event(
                 db, [e.id for e in issue_registry.history(db, issue.id)]),
@@ -209,7 +239,8 @@ def issue_move(request: Request, db: Session) -> Response:
             db.commit()
             return redirect(request, request.url_for("issue", id=issue.id).path)
     db.refresh(issue)
-    context = _detail_context(db, issue) | {"values": values, "errors": errors}
+    context = _detail_context(db, issue, people.may_see(staff, issue.community_id)) | {"values": values,
+                                                                                       "errors": errors}
     return render(request, "issue.html", context, status_code=422)
 
 
@@ -234,7 +265,8 @@ def issue_schedule(request: Request, db: Session) -> Response:
             db.commit()
             return redirect(request, request.url_for("issue", id=issue.id).path)
     db.refresh(issue)
-    context = _detail_context(db, issue) | {"values": {"meeting": data.get("meeting", "")}, "errors": errors}
+    context = _detail_context(db, issue, people.may_see(staff, issue.community_id)) | {
+        "values": {"meeting": data.get("meeting", "")}, "errors": errors}
     return render(request, "issue.html", context, status_code=422)
 
 

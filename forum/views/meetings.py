@@ -28,7 +28,7 @@ from forum.models import (
 )
 from forum.views import followup as followup_views
 from forum.views.common import community_or_404, refusal
-from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in
+from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, user
 
 PLANNED_MINUTES_MAX = 240
 
@@ -193,7 +193,8 @@ def meeting_page(request: Request, db: Session, meeting: Meeting, *, action_valu
         "community": db.get(Area, meeting.community_id),
         "series": db.get(Series, meeting.series_id) if meeting.series_id else None,
         "facilitator": db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,
-    } | followup_views.meeting_followup_context(db, meeting, action_values, action_errors)
+    } | followup_views.meeting_followup_context(db, meeting, action_values, action_errors,
+                                                personal=auth.sees_personal_data(user(request), meeting.community_id))
     if rating is not None:
         context |= {"rating_issue": rating[0], "rating_values": rating[1], "rating_errors": rating[2]}
     return render(request, "meeting.html", context, status_code=422 if action_errors or rating else 200)
@@ -211,7 +212,8 @@ def _agenda_response(request: Request, db: Session, meeting: Meeting, errors: di
             "community": db.get(Area, meeting.community_id),
             "series": db.get(Series, meeting.series_id) if meeting.series_id else None,
             "facilitator": db.get(User, meeting.facilitator_id) if meeting.facilitator_id else None,
-        } | followup_views.meeting_followup_context(db, meeting)
+        } | followup_views.meeting_followup_context(
+            db, meeting, personal=auth.sees_personal_data(user(request), meeting.community_id))
         return render(request, "meeting.html", context, status_code=status)
     return redirect(request, request.url_for("meeting", id=meeting.id).path)
 
