@@ -51,6 +51,7 @@ from forum.web import (
     LanguageMiddleware,
     SameOriginMiddleware,
     SecurityHeadersMiddleware,
+    index_routes,
     is_htmx,
     render,
     safe_next,
@@ -281,6 +282,8 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
         exception_handlers={HTTPException: http_error, Exception: http_error},
         lifespan=lifespan,
     )
+    # Addresses by name without walking every route (a page asks for dozens: forum bench pages).
+    index_routes(app.router)
     app.state.engine = engine
     app.state.settings = settings
     # Links in pushed parts are paths: the hub knows the routes, never the app or its views.

@@ -16,17 +16,17 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.datastructures import FormData
+from starlette.datastructures import URL, FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Match, Mount
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Router, URLPath
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,6 +72,26 @@ def is_loopback(origin: str) -> bool:
         return host == "localhost" or host.endswith(".localhost")
 
 
+_SCHEMES = {"http": {True: "https", False: "http"}, "websocket": {True: "wss", False: "ws"}}
+
+
+def url_for(request: Request, name: str, /, **path_params: Any) -> URL:
+    """``request.url_for``, the same absolute address, made as one string.
+
+    Starlette builds it from its parts (URL(scheme=…, netloc=…, path=…) splits and joins them
+    again), a tenth of a millisecond each; a page with 40 links spent 4 ms on its addresses."""
+    router = request.scope.get("router") or request.scope.get("app")
+    path = router.url_path_for(name, **path_params)
+    base = request.base_url
+    scheme = _SCHEMES[path.protocol][base.is_secure] if path.protocol else base.scheme
+    return URL(f"{scheme}://{path.host or base.netloc}{base.path.rstrip('/')}{path}")
+
+
+@pass_context
+def _template_url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
+    return url_for(context["request"], name, **path_params)
+
+
 def build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -86,6 +106,7 @@ def build_env() -> Environment:
     env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback,
                        status_words=lambda text: followup.status_words(text, gettext))
     env.globals.update(
+        url_for=_template_url_for,  # Jinja2Templates keeps a url_for already there
         LANGUAGES=LANGUAGES,
         STATUS_LABELS=lifecycle.STATUS_LABELS,
         STEP_LABELS=lifecycle.STEP_LABELS,
@@ -321,6 +342,46 @@ class Group(Mount):
         if match is not Match.NONE and scope["path"] == child_scope["root_path"] + "/":
             return Match.NONE, {}
         return match, child_scope
+
+
+class RouteIndex:
+    """``url_for`` by name without walking the whole URL space.
+
+    Starlette finds a route's address by asking every route in turn, each group asking each of
+    its own, by raising and catching an exception per miss: some 25 misses an address, 0.25 ms, and
+    a page with 40 links spent a third of its time there. This asks only the top-level routes that
+    hold a route of that name, in the same order, so the answer (or the NoMatchFound) is the same.
+    Names it does not hold, and "mount:child" names, go to Starlette's own walk."""
+
+    def __init__(self, router: Router) -> None:
+        self.walk = router.url_path_for
+        self.by_name: dict[str, list[BaseRoute]] = {}
+        for route in router.routes:
+            for name in _names_in(route):
+                self.by_name.setdefault(name, []).append(route)
+
+    def __call__(self, name: str, /, **path_params: Any) -> URLPath:
+        candidates = self.by_name.get(name)
+        if candidates is None or ":" in name:
+            return self.walk(name, **path_params)
+        for route in candidates:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+
+def _names_in(route: BaseRoute) -> set[str]:
+    if isinstance(route, Mount) and route.name is None:  # a Group: the names of what it holds
+        return {name for child in route.routes for name in _names_in(child)}
+    name = getattr(route, "name", None)
+    return {name} if name else set()
+
+
+def index_routes(router: Router) -> None:
+    """Look addresses up through a RouteIndex of the router's routes as they are now."""
+    router.url_path_for = RouteIndex(router)  # type: ignore[method-assign]
 
 
 def safe_next(url: str | None, default: str = "/") -> str:
