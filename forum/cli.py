@@ -321,11 +321,45 @@ def person_erase(person_id: int, yes: bool) -> None:
 # ---------------------------------------------------------------- the demo and the benchmarks
 
 
+# How much of the district build's time each stage takes, for one progress bar over all of them.
+DISTRICT_STAGES = {"places": 0.05, "meetings": 0.15, "issues": 0.3, "writing": 0.5}
+
+
+def _district(engine, seed: int, scale: float) -> None:
+    """The district-year (forum.demo.district) with a progress bar on stderr, stage by stage."""
+    from forum.demo.district import build_district
+
+    with click.progressbar(length=1000, label="district demo", file=sys.stderr, show_percent=True) as bar:
+        done_before = {stage: sum(list(DISTRICT_STAGES.values())[:i]) for i, stage in enumerate(DISTRICT_STAGES)}
+
+        def progress(stage: str, done: int, of: int) -> None:
+            bar.label = f"district demo: {stage:<8}"
+            target = int(1000 * (done_before[stage] + DISTRICT_STAGES[stage] * done / max(of, 1)))
+            bar.update(max(0, target - bar.pos))
+
+        summary = build_district(engine, seed=seed, scale=scale, progress=progress)
+    if not summary.created:
+        click.echo("the district demo is there already: nothing added")
+        return
+    counts = summary.counts
+    click.echo(f"district demo: {summary.streets} streets, {summary.communities_in_district} communities, "
+               f"{counts['meeting']:,} meetings, {counts['attendance']:,} participations, {counts['issue']:,} issues, "
+               f"{counts['action']:,} actions, {counts['rating']:,} ratings in {summary.seconds:.0f} s (seed {seed})")
+    click.echo("  sign-ins: district, street-<street>, fac-<community> (password demo1234)")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Only create the demo data.")
-def demo(host: str, port: int, no_serve: bool) -> None:
+@click.option("--size", type=click.Choice(["small", "district"]), default="small", show_default=True,
+              help="small: two communities told as stories; district: a district-year (79 communities, "
+                   "~4,500 issues), around them.")
+@click.option("--seed", default=2026, show_default=True, type=int,
+              help="The district-year's random seed: the same seed on the same day gives the same data.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.01, 1.0),
+              help="Build this fraction of the district-year (a quick look, or a test).")
+def demo(host: str, port: int, no_serve: bool, size: str, seed: int, scale: float) -> None:
     """Create (or upgrade) a database with a realistic demo community, then serve it."""
     from forum import demo as demo_data
 
@@ -335,10 +369,14 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     with Session(engine) as session:
         summary = demo_data.seed(session)
         session.commit()
+    if size == "district":
+        _district(engine, seed, scale)
     where = _hall(host, port)
     base = where.public_url or f"http://{host}:{port}"
     click.echo(f"forum demo — database {settings.database_url}")
     click.echo(f"  district overview   {base}/")
+    if size == "district":
+        click.echo(f"  district dashboard  {base}/a/yuzhong/dashboard")
     for slug in summary.communities:
         click.echo(f"  community           {base}/c/{slug}")
     click.echo(f"  tablets join at     {base}/join  (code shown on a live meeting's console and screen)")
