@@ -8,6 +8,9 @@ two years, open issues (what is open now), the period's meetings and their atten
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -18,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from forum import figures, lifecycle, recurrence
 from forum.figures import IssueRow, Period
-from forum.models import Area, AreaKind, Attendance, Issue, Meeting, MeetingStatus, Series
+from forum.models import Area, AreaKind, Attendance, FiguresVersion, Issue, Meeting, MeetingStatus, Series
 
 EXPECTED_MAX = 400  # a series' expected dates in one quarter: a daily rule has 92
 
@@ -149,16 +152,35 @@ def summary(rows: list[IssueRow], attendance: list[tuple[int, datetime, int]], p
 
 
 def dashboard(db: Session, scope: Scope, period: Period, today: date) -> dict[str, Any]:
+    # The version first: the rows read after it are at least as new, so figures are never kept
+    # under a version newer than the data they were counted from.
+    version = figures_version(db)
+    key = (tuple(scope.ids), scope.committee_id, period)
+    kept = _kept_for(db)
+    counted = kept.get(key, version)
+    if counted is None:
+        counted = _counted(db, scope, period)
+        kept.put(key, version, counted)
+    out = dict(counted) | {
+        "period": period,
+        "cadences": cadences(db, scope, period, today) if scope.committee_id is None else [],
+    }
+    if "ranking" in out:
+        out["ranking"] = [(c, out["ranking"][c.id]) for c in scope.communities]
+    return out
+
+
+def _counted(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
+    """The figures counted from the scope's issues and attendance (plain values only: kept across
+    requests, they hold no row of any session; the ranking is by community id)."""
     quarters = figures.quarters_ending(period)
     rows = issue_rows(db, scope, quarters[0].first_moment)
     attendance = attendance_rows(db, scope, period) if scope.committee_id is None else []
     out = summary(rows, attendance, period) | {
-        "period": period,
         "open_by_status": figures.open_by(rows, "status"),
         "open_by_category": figures.open_by(rows, "category"),
         "medians": figures.median_days_by_quarter(rows, quarters),
         "participation_by_month": figures.participation_by_month([(s, n) for _c, s, n in attendance], period),
-        "cadences": cadences(db, scope, period, today) if scope.committee_id is None else [],
     }
     out["chart"] = figures.bars([(q.period.label, q.median_days) for q in out["medians"]])
     if len(scope.communities) > 1:
@@ -169,9 +191,65 @@ def dashboard(db: Session, scope: Scope, period: Period, today: date) -> dict[st
         attended_of: dict[int, list[tuple[int, datetime, int]]] = {}
         for a in attendance:
             attended_of.setdefault(a[0], []).append(a)
-        out["ranking"] = [(c, summary(rows_of.get(c.id, []), attended_of.get(c.id, []), period))
-                          for c in scope.communities]
+        out["ranking"] = {c.id: summary(rows_of.get(c.id, []), attended_of.get(c.id, []), period)
+                          for c in scope.communities}
     return out
+
+
+def figures_version(db: Session) -> int | None:
+    """What the database has counted of changes to issues, meetings and attendance (triggers of
+    migration 0013_page_indexes); None where the row is missing, and nothing is kept then."""
+    return db.exec(select(FiguresVersion.version).where(FiguresVersion.id == 1)).first()
+
+
+class _Kept:
+    """Figures by (scope, period), each with the version it was counted at; the least recently
+    used go first. Shared by the server's threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, tuple[int, dict[str, Any]]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, version: int | None) -> dict[str, Any] | None:
+        if version is None:
+            return None
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None or found[0] != version:
+                return None
+            self.entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple, version: int | None, counted: dict[str, Any]) -> None:
+        if version is None:
+            return
+        with self.lock:
+            self.entries[key] = (version, counted)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+# Each database its own (an engine each); a district's 79 communities, 11 streets, the district
+# and their committees, for a few quarters.
+KEPT_SIZE = 1024
+_FIGURES: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
+_FIGURES_LOCK = threading.Lock()
+
+
+def _kept_for(db: Session) -> _Kept:
+    engine = db.get_bind()
+    engine = getattr(engine, "engine", engine)  # a session bound to a connection: its engine
+    with _FIGURES_LOCK:
+        kept = _FIGURES.get(engine)
+        if kept is None:
+            kept = _FIGURES[engine] = _Kept(KEPT_SIZE)
+        return kept
 
 
 RANKINGS = ("median_days", "raised", "resolved", "open", "participation")
