@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache, wraps
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Router, URLPath
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route, Router, URLPath, WebSocketRoute
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,7 +84,17 @@ def url_for(request: Request, name: str, /, **path_params: Any) -> URL:
     path = router.url_path_for(name, **path_params)
     base = request.base_url
     scheme = _SCHEMES[path.protocol][base.is_secure] if path.protocol else base.scheme
-    return URL(f"{scheme}://{path.host or base.netloc}{base.path.rstrip('/')}{path}")
+    return Address(f"{scheme}://{path.host or base.netloc}{base.path.rstrip('/')}{path}")
+
+
+class Address(URL):
+    """An address ``url_for`` made: no query yet, so parameters are added by joining them on,
+    as ``URL.include_query_params`` would give after splitting and joining the whole address
+    (a district's dashboard adds them to 500 links)."""
+
+    def include_query_params(self, **kwargs: Any) -> URL:
+        query = urlencode([(str(key), str(value)) for key, value in kwargs.items()])
+        return URL(f"{self}?{query}" if query else str(self))
 
 
 @pass_context
@@ -355,28 +365,44 @@ class RouteIndex:
 
     def __init__(self, router: Router) -> None:
         self.walk = router.url_path_for
-        self.by_name: dict[str, list[BaseRoute]] = {}
+        self.by_name: dict[str, list[tuple[BaseRoute, BaseRoute | None]]] = {}
         for route in router.routes:
-            for name in _names_in(route):
-                self.by_name.setdefault(name, []).append(route)
+            for name, answer in _answers_in(route):
+                self.by_name.setdefault(name, []).append((answer, route if answer is not route else None))
 
     def __call__(self, name: str, /, **path_params: Any) -> URLPath:
         candidates = self.by_name.get(name)
         if candidates is None or ":" in name:
             return self.walk(name, **path_params)
-        for route in candidates:
+        for route, whole in candidates:
             try:
                 return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                if whole is None:
+                    continue
+            try:  # what the group says to what its route refused (a group's parameter left out)
+                return whole.url_path_for(name, **path_params)
             except NoMatchFound:
                 pass
         raise NoMatchFound(name, path_params)
 
 
-def _names_in(route: BaseRoute) -> set[str]:
-    if isinstance(route, Mount) and route.name is None:  # a Group: the names of what it holds
-        return {name for child in route.routes for name in _names_in(child)}
+def _answers_in(route: BaseRoute, prefix: str = "", group: BaseRoute | None = None) -> list[tuple[str, BaseRoute]]:
+    """(name, the route that answers it) for a top-level route. A route inside a Group answers as a
+    route of its whole path (the group's prefix and its own), as the group would, in one step;
+    anything else in a group (a named Mount) is answered by the group itself."""
+    if isinstance(route, Mount) and route.name is None:  # a Group
+        return [pair for child in route.routes for pair in _answers_in(child, prefix + route.path, group or route)]
     name = getattr(route, "name", None)
-    return {name} if name else set()
+    if not name:
+        return []
+    if not prefix:
+        return [(name, route)]
+    if isinstance(route, WebSocketRoute):
+        return [(name, WebSocketRoute(prefix + route.path, route.endpoint, name=name))]
+    if isinstance(route, Route):
+        return [(name, Route(prefix + route.path, route.endpoint, methods=route.methods, name=name))]
+    return [(name, group)]
 
 
 def index_routes(router: Router) -> None:
