@@ -267,8 +267,9 @@ async def bench(url: str, pages: list[Target], requests: int, seconds: float, cl
     bare_server = start(BARE_SERVER, str(bare_port))
     out = []
     try:
-        await wait_for_port(port, server)
-        await wait_for_port(bare_port, bare_server)
+        # A busy machine may take a while to start a server: the bench waits rather than fail.
+        await wait_for_port(port, server, timeout=180)
+        await wait_for_port(bare_port, bare_server, timeout=180)
         cookie = await sign_in(port)
         for target in pages:
             if target.signed_in and not cookie:
