@@ -17,6 +17,7 @@ from forum.models import (
     Area,
     Committee,
     Issue,
+    IssueEvent,
     Meeting,
     MeetingStatus,
     Source,
@@ -100,7 +101,8 @@ def issue_new(request: Request, db: Session) -> Response:
                                               "staff": staff}, status_code=422 if errors else 200)
 
 
-def _detail_context(db: Session, issue: Issue) -> dict:
+def _detail_context(db: Session, issue: Issue, action_values: dict | None = None,
+                    action_errors: dict | None = None) -> dict:
     community = db.get(Area, issue.community_id)
     events = issue_registry.history(db, issue.id)
     meetings = {m.id: m for m in db.exec(select(Meeting).where(
@@ -131,7 +133,8 @@ def _detail_context(db: Session, issue: Issue) -> dict:
         "merge_targets": merge_targets,
         "values": {},
         "errors": {},
-    } | followup_context(db, issue) | followup_views.new_action_context(db, issue.community_id)
+    } | followup_context(db, issue, events) | \
+        followup_views.new_action_context(db, issue.community_id, action_values, action_errors)
 
 
 @page
@@ -144,21 +147,20 @@ def detail_page(request: Request, db: Session, issue: Issue, *, action_values: d
     """The issue's page; with a refused new action's form, as typed, with its errors (422)."""
     # Who raised it (a resident's name, often with their building) is for the community's staff.
     may_see = people.may_see(user(request), issue.community_id)
-    context = _detail_context(db, issue) | {"may_see": may_see} | \
-        followup_views.new_action_context(db, issue.community_id, action_values, action_errors)
+    context = _detail_context(db, issue, action_values, action_errors) | {"may_see": may_see}
     if rating is not None:
         context |= {"rating_values": rating[0], "rating_errors": rating[1]}
     return render(request, "issue.html", context, status_code=422 if action_errors or rating else 200)
 
 
-def followup_context(db: Session, issue: Issue) -> dict:
-    """The issue's actions, whether it may be marked resolved, its ratings."""
+def followup_context(db: Session, issue: Issue, events: list[IssueEvent]) -> dict:
+    """The issue's actions, whether it may be marked resolved, its ratings (``events``: its history,
+    read once for the page)."""
     actions = action_registry.of_issue(db, issue.id)
     by_id = {a.id: a for a in actions}
     return {"action_rows": followup_views.action_rows(db, actions),
             # Photo evidence on the timeline, shown to whoever may see that action's photos.
-            "event_photos": action_registry.photos_by_event(
-                db, [e.id for e in issue_registry.history(db, issue.id)]),
+            "event_photos": action_registry.photos_by_event(db, [e.id for e in events]),
             "may_see_photos": lambda who, action_id: followup_views.may_see_photos(who, db, by_id[action_id]),
             "resolvable": followup.resolvable(a.status for a in actions),
             "ratings": review.ratings_of(db, issue.id), "VERDICTS": review.VERDICT_LABELS,
