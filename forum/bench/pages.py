@@ -31,6 +31,7 @@ from forum.bench.harness import (
     FORUM_SERVER,
     HOST,
     cpu_model,
+    cpu_seconds,
     free_port,
     percentile,
     start,
@@ -83,6 +84,7 @@ class Target:
 class Figures:
     latencies: list[float] = field(default_factory=list)  # ms, one client
     per_second: float = 0.0  # requests a second, CLIENTS clients
+    cpu_ms: float = 0.0  # the server's CPU time per request while they asked
     size: int = 0
     status: int = 0
 
@@ -225,10 +227,13 @@ async def latencies(port: int, path: str, n: int, cookie: str = "") -> list[floa
     return out
 
 
-async def throughput(port: int, path: str, clients: int, seconds: float, cookie: str = "") -> float:
-    """Requests a second that ``clients`` clients at once get answered within ``seconds``."""
+async def throughput(port: int, pid: int, path: str, clients: int, seconds: float,
+                     cookie: str = "") -> tuple[float, float]:
+    """Requests a second that ``clients`` clients at once get answered within ``seconds``, and the
+    server's CPU milliseconds per request meanwhile (what a busy machine changes least)."""
     connections = [await Connection(port, cookie).open() for _ in range(clients)]
     done = 0
+    cpu = cpu_seconds(pid)
     t0 = time.perf_counter()
     deadline = t0 + seconds
 
@@ -243,7 +248,8 @@ async def throughput(port: int, path: str, clients: int, seconds: float, cookie:
     finally:
         for c in connections:
             c.close()
-    return done / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    return done / elapsed, 1000 * (cpu_seconds(pid) - cpu) / max(done, 1)
 
 
 async def sign_in(port: int) -> str:
@@ -288,8 +294,8 @@ async def bench(url: str, pages: list[Target], requests: int, seconds: float, cl
                 one.close()
             forum.latencies = await latencies(port, target.path, requests, own)
             bare.latencies = await latencies(bare_port, bare_path, requests)
-            forum.per_second = await throughput(port, target.path, clients, seconds, own)
-            bare.per_second = await throughput(bare_port, bare_path, clients, seconds)
+            forum.per_second, forum.cpu_ms = await throughput(port, server.pid, target.path, clients, seconds, own)
+            bare.per_second, bare.cpu_ms = await throughput(bare_port, bare_server.pid, bare_path, clients, seconds)
             progress(target.label)
             out.append((target, forum, bare))
     finally:
@@ -302,9 +308,10 @@ async def bench(url: str, pages: list[Target], requests: int, seconds: float, cl
 def report(results: list[tuple[Target, Figures, Figures]], clients: int, where: str,
            echo: Callable[[str], None]) -> list[dict]:
     echo(f"forum bench pages: {where} · {os.cpu_count()} CPUs ({cpu_model()}) · SQLite")
-    echo(f"latency: one client, one request after another; throughput: {clients} clients at once")
+    echo(f"latency: one client, one request after another; throughput: {clients} clients at once, with the "
+         "server's CPU ms per request")
     echo(f"{'page':38}{'KB':>6}{'p50 ms':>9}{'p95 ms':>9}{'bare p50':>10}{'req/s':>8}{'bare req/s':>11}"
-         f"{'ratio':>7}{'target p95':>12}")
+         f"{'ratio':>7}{'CPU ms':>8}{'bare CPU':>9}{'target p95':>12}")
     rows = []
     for target, forum, bare in results:
         p50, p95 = percentile(forum.latencies, 50), percentile(forum.latencies, 95)
@@ -313,10 +320,10 @@ def report(results: list[tuple[Target, Figures, Figures]], clients: int, where: 
         verdict = "" if goal is None else f"<{goal:.0f} {'ok' if p95 < goal else 'MISSED'}"
         echo(f"{target.label:38}{forum.size / 1024:>6.1f}{p50:>9.1f}{p95:>9.1f}"
              f"{percentile(bare.latencies, 50):>10.1f}{forum.per_second:>8.0f}{bare.per_second:>11.0f}"
-             f"{ratio:>7.2f}{verdict:>12}")
+             f"{ratio:>7.2f}{forum.cpu_ms:>8.1f}{bare.cpu_ms:>9.1f}{verdict:>12}")
         rows.append({"label": target.label, "path": target.path, "kind": target.kind, "p50": p50, "p95": p95,
                      "per_second": forum.per_second, "bare_per_second": bare.per_second, "ratio": ratio,
-                     "target_p95": goal, "size": forum.size})
+                     "target_p95": goal, "size": forum.size, "cpu_ms": forum.cpu_ms, "bare_cpu_ms": bare.cpu_ms})
     ratios = [r["ratio"] for r in rows]
     if ratios:
         echo(f"throughput ratio to the bare page: lowest {min(ratios):.2f}, target at least 0.50")
