@@ -256,7 +256,7 @@ async def sign_in(port: int) -> str:
     """The session cookie of the demo's staff sign-in, or "" where the database has no such user."""
     import httpx
 
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}") as client:
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=120) as client:
         r = await client.post("/login", data={"username": SIGN_IN[0], "password": SIGN_IN[1]})
         if r.status_code != 303:
             return ""
