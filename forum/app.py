@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from forum import db as database
 from forum import live, minutes, parts, secrecy, votes
+from forum.addresses import index_routes
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
@@ -51,7 +52,6 @@ from forum.web import (
     LanguageMiddleware,
     SameOriginMiddleware,
     SecurityHeadersMiddleware,
-    index_routes,
     is_htmx,
     render,
     safe_next,

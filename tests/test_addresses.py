@@ -7,7 +7,7 @@ import pytest
 from starlette.requests import Request
 from starlette.routing import Mount, NoMatchFound, Router
 
-from forum.web import RouteIndex, url_for
+from forum.addresses import RouteIndex, url_for
 
 
 def _routes(routes, outer=()):
