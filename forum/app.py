@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from forum import broadcast, live, minutes, notify, parts, secrecy, votes
 from forum import db as database
+from forum.addresses import index_routes
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
 from forum.paths import STATIC
@@ -294,6 +295,8 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
         exception_handlers={HTTPException: http_error, Exception: http_error},
         lifespan=lifespan,
     )
+    # Addresses by name without walking every route (a page asks for dozens: forum bench pages).
+    index_routes(app.router)
     app.state.engine = engine
     app.state.settings = settings
     # Links in pushed parts are paths: the hub knows the routes, never the app or its views.

@@ -506,6 +506,26 @@ def bench_meetings(meetings: int, tablets: int, actions: int, every: float, data
         raise click.ClickException("some pushes did not reach every tablet of their meeting")
 
 
+@bench_group.command("pages")
+@click.option("--db", "db", default=None, metavar="PATH",
+              help="The SQLite file (or database URL) to serve, e.g. one `forum demo --size district` built; "
+                   "by default a fresh small demo.")
+@click.option("--requests", default=40, show_default=True, type=click.IntRange(5, 10000),
+              help="Requests one after another for each page's p50 and p95.")
+@click.option("--seconds", default=3.0, show_default=True, type=click.FloatRange(0.2, 600),
+              help="How long the clients at once ask for each page (throughput).")
+@click.option("--clients", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Clients at once for the throughput.")
+@click.option("--only", default="", help="Only the pages whose label holds this text (e.g. dashboard).")
+def bench_pages(db: str | None, requests: int, seconds: float, clients: int, only: str) -> None:
+    """Time forum's pages (p50, p95, requests a second) against a bare Starlette + Jinja page."""
+    from forum.bench import pages as pages_bench
+
+    if db and "://" not in db and not Path(db).is_file():
+        raise click.BadParameter(f"no such file: {db}", param_hint="--db")
+    pages_bench.run_pages(db, requests, seconds, clients, only, echo=click.echo)
+
+
 @main.command("notify")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               help="Write one text file a person (USERNAME.txt) here instead of printing.")

@@ -8,8 +8,12 @@ two years, open issues (what is open now), the period's meetings and their atten
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -23,6 +27,7 @@ from forum.models import (
     AreaKind,
     Attendance,
     Committee,
+    FiguresVersion,
     Issue,
     Meeting,
     MeetingStatus,
@@ -126,17 +131,25 @@ def _expected(series: Series, start: datetime, until: datetime) -> list[datetime
     before today's checks that they refuse: its meetings still count as held)."""
     if until <= start:
         return []
+    return list(_expected_of_rule(series.rrule, series.dtstart, start, until))
+
+
+# Kept by the rule's own text and first date, so an edited series is a new key, never a stale
+# answer. Expanding each series' rule from its first date was a third of a district's dashboard
+# (235 series, every request); a district's series for a few quarters fit many times over.
+@lru_cache(maxsize=8192)
+def _expected_of_rule(rule: str, dtstart: datetime, start: datetime, until: datetime) -> tuple[datetime, ...]:
     try:
-        checked = recurrence.check(series.rrule, series.dtstart)  # a rule that gives no date gives none here
+        checked = recurrence.check(rule, dtstart)  # a rule that gives no date gives none here
     except recurrence.BadRule:
-        return []
+        return ()
     out = []
     for when in recurrence.expand(checked, until):
         if when >= until or len(out) >= EXPECTED_MAX:
             break
         if when >= start:
             out.append(when)
-    return out
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- follow-up (issue #12)
@@ -189,16 +202,10 @@ def owner_names(db: Session, keys: list[str], communities: dict[int, str] | None
     return out
 
 
-def summary(rows: list[IssueRow], attendance: list[tuple[int, datetime, int]], period: Period,
-            actions: list[ActionRow] | None = None, ratings: list[RatingRow] | None = None,
-            at: datetime | None = None) -> dict[str, Any]:
+def summary(rows: list[IssueRow], attendance: list[tuple[int, datetime, int]], period: Period) -> dict[str, Any]:
     """The headline figures of one set of rows (a scope, or one community of a ranking)."""
     resolved = figures.resolved_in(rows, period)
-    rated = figures.satisfaction(ratings or [])
     return {
-        "overdue": sum(figures.is_overdue_at(a, at) for a in actions or []) if at else 0,
-        "satisfaction": rated.rate,
-        "rated": rated,
         "raised": len(figures.raised_in(rows, period)),
         "resolved": len(resolved),
         "open": sum(figures.is_open(r) for r in rows),
@@ -208,21 +215,57 @@ def summary(rows: list[IssueRow], attendance: list[tuple[int, datetime, int]], p
     }
 
 
+def followup_summary(actions: list[ActionRow], ratings: list[RatingRow], at: datetime) -> dict[str, Any]:
+    """The follow-up figures of one set of rows: actions overdue at ``at``, the satisfaction rate."""
+    rated = figures.satisfaction(ratings)
+    return {"overdue": sum(figures.is_overdue_at(a, at) for a in actions), "satisfaction": rated.rate,
+            "rated": rated}
+
+
 def dashboard(db: Session, scope: Scope, period: Period, today: date, now: datetime | None = None) -> dict[str, Any]:
-    quarters = figures.quarters_ending(period)
-    rows = issue_rows(db, scope, quarters[0].first_moment)
-    attendance = attendance_rows(db, scope, period) if scope.committee_id is None else []
+    # The version first: the rows read after it are at least as new, so figures are never kept
+    # under a version newer than the data they were counted from.
+    version = figures_version(db)
+    key = (tuple(scope.ids), scope.committee_id, period)
+    kept = _kept_for(db)
+    counted = kept.get(key, version)
+    if counted is None:
+        counted = _counted(db, scope, period)
+        kept.put(key, version, counted)
+    # Actions and ratings are read afresh: overdue changes with the clock, not only with writes,
+    # and the version's triggers watch issues, meetings and attendance only.
     at = figures.reckoning(period, now or current_time())
     actions, ratings = action_rows(db, scope, at), rating_rows(db, scope, period)
-    out = summary(rows, attendance, period, actions, ratings, at) | {
+    out = dict(counted) | followup_summary(actions, ratings, at) | {
         "reckoned_at": at,
         "overdue_by_owner": figures.overdue_by_owner(actions, at),
         "period": period,
+        "cadences": cadences(db, scope, period, today) if scope.committee_id is None else [],
+    }
+    if "ranking" in out:
+        actions_of: dict[int, list[ActionRow]] = {}
+        for one in actions:
+            actions_of.setdefault(one.community_id, []).append(one)
+        ratings_of: dict[int, list[RatingRow]] = {}
+        for rating in ratings:
+            ratings_of.setdefault(rating.community_id, []).append(rating)
+        out["ranking"] = [(c, out["ranking"][c.id] | followup_summary(actions_of.get(c.id, []),
+                                                                      ratings_of.get(c.id, []), at))
+                          for c in scope.communities]
+    return out
+
+
+def _counted(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
+    """The figures counted from the scope's issues and attendance (plain values only: kept across
+    requests, they hold no row of any session; the ranking is by community id)."""
+    quarters = figures.quarters_ending(period)
+    rows = issue_rows(db, scope, quarters[0].first_moment)
+    attendance = attendance_rows(db, scope, period) if scope.committee_id is None else []
+    out = summary(rows, attendance, period) | {
         "open_by_status": figures.open_by(rows, "status"),
         "open_by_category": figures.open_by(rows, "category"),
         "medians": figures.median_days_by_quarter(rows, quarters),
         "participation_by_month": figures.participation_by_month([(s, n) for _c, s, n in attendance], period),
-        "cadences": cadences(db, scope, period, today) if scope.committee_id is None else [],
     }
     out["chart"] = figures.bars([(q.period.label, q.median_days) for q in out["medians"]])
     if len(scope.communities) > 1:
@@ -233,16 +276,65 @@ def dashboard(db: Session, scope: Scope, period: Period, today: date, now: datet
         attended_of: dict[int, list[tuple[int, datetime, int]]] = {}
         for a in attendance:
             attended_of.setdefault(a[0], []).append(a)
-        actions_of: dict[int, list[ActionRow]] = {}
-        for one in actions:
-            actions_of.setdefault(one.community_id, []).append(one)
-        ratings_of: dict[int, list[RatingRow]] = {}
-        for rating in ratings:
-            ratings_of.setdefault(rating.community_id, []).append(rating)
-        out["ranking"] = [(c, summary(rows_of.get(c.id, []), attended_of.get(c.id, []), period,
-                                      actions_of.get(c.id, []), ratings_of.get(c.id, []), at))
-                          for c in scope.communities]
+        out["ranking"] = {c.id: summary(rows_of.get(c.id, []), attended_of.get(c.id, []), period)
+                          for c in scope.communities}
     return out
+
+
+def figures_version(db: Session) -> int | None:
+    """What the database has counted of changes to issues, meetings and attendance (triggers of
+    migration 0013_page_indexes); None where the row is missing, and nothing is kept then."""
+    return db.exec(select(FiguresVersion.version).where(FiguresVersion.id == 1)).first()
+
+
+class _Kept:
+    """Figures by (scope, period), each with the version it was counted at; the least recently
+    used go first. Shared by the server's threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, tuple[int, dict[str, Any]]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, version: int | None) -> dict[str, Any] | None:
+        if version is None:
+            return None
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None or found[0] != version:
+                return None
+            self.entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple, version: int | None, counted: dict[str, Any]) -> None:
+        if version is None:
+            return
+        with self.lock:
+            self.entries[key] = (version, counted)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+# Each database its own (an engine each); a district's 79 communities, 11 streets, the district
+# and their committees, for a few quarters.
+KEPT_SIZE = 1024
+_FIGURES: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
+_FIGURES_LOCK = threading.Lock()
+
+
+def _kept_for(db: Session) -> _Kept:
+    engine = db.get_bind()
+    engine = getattr(engine, "engine", engine)  # a session bound to a connection: its engine
+    with _FIGURES_LOCK:
+        kept = _FIGURES.get(engine)
+        if kept is None:
+            kept = _FIGURES[engine] = _Kept(KEPT_SIZE)
+        return kept
 
 
 RANKINGS = ("median_days", "raised", "resolved", "open", "participation", "overdue", "satisfaction")

@@ -16,12 +16,12 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.datastructures import FormData
+from starlette.datastructures import URL, FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -31,6 +31,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import auth, followup, forms, i18n, lifecycle, models, sessions
+from forum.addresses import url_for  # noqa: F401  (views take it from here, with render)
 from forum.i18n import LANGUAGES, format_when, gettext, ngettext
 from forum.models import User
 from forum.paths import TEMPLATES
@@ -72,6 +73,11 @@ def is_loopback(origin: str) -> bool:
         return host == "localhost" or host.endswith(".localhost")
 
 
+@pass_context
+def _template_url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
+    return url_for(context["request"], name, **path_params)
+
+
 def build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -86,6 +92,7 @@ def build_env() -> Environment:
     env.filters.update(when=format_when, t=translate, nl2br=nl2br, is_loopback=is_loopback,
                        status_words=lambda text: followup.status_words(text, gettext))
     env.globals.update(
+        url_for=_template_url_for,  # Jinja2Templates keeps a url_for already there
         LANGUAGES=LANGUAGES,
         STATUS_LABELS=lifecycle.STATUS_LABELS,
         STEP_LABELS=lifecycle.STEP_LABELS,

@@ -192,3 +192,28 @@ def test_devices_spread_over_the_workers():
     servers.ports = [8001, 8002]
     assert [servers.port(i) for i in range(4)] == [8001, 8002, 8001, 8002]
     assert servers.ws("/meetings/1/ws") == ["ws://127.0.0.1:8001/meetings/1/ws", "ws://127.0.0.1:8002/meetings/1/ws"]
+
+
+def test_bench_pages_smoke():
+    results = []
+    thread = threading.Thread(target=lambda: results.append(
+        CliRunner().invoke(main, ["bench", "pages", "--requests", "5", "--seconds", "0.3", "--clients", "2"])))
+    thread.start()
+    thread.join(300)
+    result = results[0]
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    out = result.output
+    assert "the small demo" in out
+    number = r"\s+[\d.]+"
+    for label in ("community home", "community home, signed in", "issue page", "minutes", "dashboard: committee",
+                  "dashboard: community", "dashboard: street", "dashboard: district", "issues: community, open",
+                  "issues: district, open", "API: issues"):
+        assert re.search(rf"^{re.escape(label)}{number * 9}", out, re.MULTILINE), label
+    assert re.search(r"dashboard: district.*<300 (ok|MISSED)", out)
+    assert re.search(r"throughput ratio to the bare page: lowest [\d.]+, target at least 0.50", out)
+
+
+def test_bench_pages_refuses_a_database_that_is_not_there():
+    result = CliRunner().invoke(main, ["bench", "pages", "--db", "/nonexistent/forum.db"])
+    assert result.exit_code == 2
+    assert "no such file" in result.output

@@ -25,6 +25,7 @@ from forum.models.base import now
 from forum.models.followup import Action, ActionNote, ActionPhoto, Notice, Rating
 from forum.models.installation import (
     AuditEntry,
+    FiguresVersion,
     ImportJob,
     ImportStage,
     InstanceSecret,
@@ -84,7 +85,8 @@ __all__ = [
     "Cadence",
     "Comment", "Committee",
     "CommitteeKind", "CommitteeMember", "ForumFormat", "Household", "HouseholdSlip", "ImportJob", "ImportStage",
-    "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Lease", "Meeting", "MeetingStatus", "Notice", "Organisation",
+    "FiguresVersion", "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Lease", "Meeting", "MeetingStatus",
+    "Notice", "Organisation",
     "OrganisationCommunity", "OrganisationKind", "Ownership", "PaperSerial", "Person", "Rating", "Role", "Series",
     "SeriesInvitee", "Source", "SpeakerStatus", "SpeakingRequest", "StaffSession", "ThrottleCount", "User",
     "Verification", "Vote", "VoteAudit", "VoteElector", "VoteElectorUnit", "VoteProxy", "VoteReceipt", "VoteStatus",

@@ -27,6 +27,16 @@ class InstanceSecret(SQLModel, table=True):
     value: str = Field(max_length=200)
 
 
+class FiguresVersion(SQLModel, table=True):
+    """One row (id 1) whose version the database itself adds one to on every change to what the
+    dashboards count: triggers on issue, meeting and attendance (migration 0013_page_indexes), so
+    writes from any process, by the ORM or in bulk, are counted. ``forum.oversight`` keeps a
+    dashboard's figures for as long as the version stays the same."""
+
+    id: int = Field(primary_key=True)
+    version: int = 0
+
+
 # ---------------------------------------------------------------- sessions and the staff audit log
 
 

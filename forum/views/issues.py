@@ -31,6 +31,7 @@ from forum.models import (
     Area,
     Committee,
     Issue,
+    IssueEvent,
     Meeting,
     MeetingStatus,
     Source,
@@ -126,10 +127,11 @@ def _unnamed(db: Session, issue: Issue, events: list, personal: bool) -> list:
     return out
 
 
-def _detail_context(db: Session, issue: Issue, personal: bool) -> dict:
+def _detail_context(db: Session, issue: Issue, personal: bool, action_values: dict | None = None,
+                    action_errors: dict | None = None) -> dict:
     """The issue's page; ``personal``: for one who may see persons' names (forum.owner_privacy)."""
     community = db.get(Area, issue.community_id)
-    events = issue_registry.history(db, issue.id)
+    events = history = issue_registry.history(db, issue.id)
     if any(e.action.startswith("action_") for e in events):
         events = _unnamed(db, issue, events, personal)
     meetings = {m.id: m for m in db.exec(select(Meeting).where(
@@ -160,7 +162,8 @@ def _detail_context(db: Session, issue: Issue, personal: bool) -> dict:
         "merge_targets": merge_targets,
         "values": {},
         "errors": {},
-    } | followup_context(db, issue, personal) | followup_views.new_action_context(db, issue.community_id)
+    } | followup_context(db, issue, history, personal) | \
+        followup_views.new_action_context(db, issue.community_id, action_values, action_errors)
 
 
 @page
@@ -173,22 +176,20 @@ def detail_page(request: Request, db: Session, issue: Issue, *, action_values: d
     """The issue's page; with a refused new action's form, as typed, with its errors (422)."""
     # Who raised it (a resident's name, often with their building) is for the community's staff.
     may_see = people.may_see(user(request), issue.community_id)
-    context = _detail_context(db, issue, may_see) | {"may_see": may_see} | \
-        followup_views.new_action_context(db, issue.community_id, action_values, action_errors)
+    context = _detail_context(db, issue, may_see, action_values, action_errors) | {"may_see": may_see}
     if rating is not None:
         context |= {"rating_values": rating[0], "rating_errors": rating[1]}
     return render(request, "issue.html", context, status_code=422 if action_errors or rating else 200)
 
 
-def followup_context(db: Session, issue: Issue, personal: bool = False) -> dict:
+def followup_context(db: Session, issue: Issue, events: list[IssueEvent], personal: bool = False) -> dict:
     """The issue's actions (a person owning one named only if ``personal``), whether it may be
-    marked resolved, its ratings."""
+    marked resolved, its ratings (``events``: its history, read once for the page)."""
     actions = action_registry.of_issue(db, issue.id)
     by_id = {a.id: a for a in actions}
     return {"action_rows": followup_views.action_rows(db, actions, personal),
             # Photo evidence on the timeline, shown to whoever may see that action's photos.
-            "event_photos": action_registry.photos_by_event(
-                db, [e.id for e in issue_registry.history(db, issue.id)]),
+            "event_photos": action_registry.photos_by_event(db, [e.id for e in events]),
             "may_see_photos": lambda who, action_id: followup_views.may_see_photos(who, db, by_id[action_id]),
             "resolvable": followup.resolvable(a.status for a in actions),
             "ratings": review.ratings_of(db, issue.id), "VERDICTS": review.VERDICT_LABELS,
