@@ -74,20 +74,27 @@ def _empty_template(databases):
     return _build(databases.fresh("empty"), seed=False) if ON_POSTGRES else None
 
 
-@pytest.fixture
-def engine(databases, _empty_template):
-    """A migrated, empty database of the test's own: in memory on SQLite, a copy on PostgreSQL."""
+def empty_engine(databases, empty_template: str | None):
+    """A migrated, empty database of its own: in memory on SQLite, a copy of the template on
+    PostgreSQL (dropped by ``drop_engine``, or at the end of the session)."""
     if not ON_POSTGRES:
         engine = database.make_engine("sqlite://")
         database.upgrade(engine)
-        yield engine
-        engine.dispose()
-        return
-    url = databases.copy(_empty_template, "engine", spare=True)
-    engine = database.make_engine(url)
-    yield engine
+        return engine
+    return database.make_engine(databases.copy(empty_template, "engine", spare=True))
+
+
+def drop_engine(databases, engine) -> None:
     engine.dispose()
-    databases.drop(url)
+    if ON_POSTGRES:
+        databases.drop(engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture
+def engine(databases, _empty_template):
+    engine = empty_engine(databases, _empty_template)
+    yield engine
+    drop_engine(databases, engine)
 
 
 @pytest.fixture(scope="session")

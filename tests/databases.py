@@ -24,8 +24,13 @@ ON_POSTGRES = bool(TEST_DATABASE_URL) and make_url(TEST_DATABASE_URL).get_backen
 if TEST_DATABASE_URL and not ON_POSTGRES and not TEST_DATABASE_URL.startswith("sqlite"):
     raise RuntimeError(f"FORUM_TEST_DATABASE_URL must name PostgreSQL or SQLite, not {TEST_DATABASE_URL!r}")
 
-# Where a test is about SQLite itself (its files, its write-ahead log), not about forum on a database.
-SQLITE_ONLY = "about SQLite itself: runs where FORUM_TEST_DATABASE_URL is unset"
+
+def sqlite_only(why: str):
+    """For a test of something SQLite-only by design (its files, its write-ahead log, its backup
+    API): run on SQLite, skipped with ``why`` where the tests run on PostgreSQL."""
+    import pytest
+
+    return pytest.mark.skipif(ON_POSTGRES, reason=f"SQLite only: {why}")
 
 
 class SQLiteFiles:
