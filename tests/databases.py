@@ -72,7 +72,9 @@ class PostgresDatabases:
         self.made: set[str] = set()
         self.count = itertools.count(1)
         self.lock = threading.Lock()
-        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-databases")
+        # Apart, so that a copy the next test waits for never queues behind drops.
+        self.copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-database-copies")
+        self.dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-database-drops")
         self.spares: dict[tuple[str, str], Future[str]] = {}
 
     def _name(self, name: str) -> str:
@@ -104,7 +106,7 @@ class PostgresDatabases:
         made = self.spares.pop((source, name), None)
         copied = made.result() if made is not None else self._create(self._name(name), source)
         if spare:
-            self.spares[source, name] = self.background.submit(self._create, self._name(name), source)
+            self.spares[source, name] = self.copier.submit(self._create, self._name(name), source)
         return copied
 
     def _drop(self, database: str) -> None:
@@ -118,10 +120,11 @@ class PostgresDatabases:
         with self.lock:
             if database not in self.made:
                 raise ValueError(f"{database} was not made by these tests; not dropping it")
-        self.background.submit(self._drop, database)
+        self.dropper.submit(self._drop, database)
 
     def close(self) -> None:
-        self.background.shutdown(wait=True)
+        self.copier.shutdown(wait=True)
+        self.dropper.shutdown(wait=True)
         for database in sorted(self.made):
             self._drop(database)
         self.admin.dispose()
