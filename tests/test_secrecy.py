@@ -273,7 +273,7 @@ def test_polling_the_public_pages_during_a_secret_vote_shows_only_the_turnout(ap
     vote_id = create(facilitator, meeting, entry, secret="on", results_while_open="on")
     open_(facilitator, vote_id)
     assert db.get(Vote, vote_id).results_while_open is False
-    db.execute(text("UPDATE vote SET results_while_open = 1 WHERE id = :v"), {"v": vote_id})  # even if set
+    db.execute(text("UPDATE vote SET results_while_open = true WHERE id = :v"), {"v": vote_id})  # even if set
     db.commit()
     visitor = TestClient(app)
     hub = app.state.hub
