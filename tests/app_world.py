@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +158,7 @@ class Scope:
 
 @dataclass
 class World:
-    path: Path
+    url: str  # its database (tests/databases.py): copied for each server, never written to
     scopes: dict[str, Scope]
     organisation_id: int
     cookies: dict[str, dict[str, str]] = field(default_factory=dict)  # role → cookies
@@ -167,8 +166,8 @@ class World:
     admin: dict[str, Any] = field(default_factory=dict)  # the administration's objects (_administration)
 
 
-def settings() -> Settings:
-    return Settings(database_url="sqlite://", secret_key="test-secret", language="zh-Hans")
+def settings(url: str = "sqlite://") -> Settings:
+    return Settings(database_url=url, secret_key="test-secret", language="zh-Hans")
 
 
 def _one(db: Session, statement) -> Any:
@@ -379,11 +378,11 @@ def cookies_of(client: TestClient) -> dict[str, str]:
     return {c.name: c.value for c in client.cookies.jar if c.value}
 
 
-def build(path: Path, demo_template: Path) -> World:
-    """The world in a database file at ``path``, with every role's cookies (signed in against it, so
-    any session state the server keeps is in the file too)."""
-    shutil.copy(demo_template, path)
-    engine = database.make_engine(f"sqlite:///{path}")
+def build(databases, demo_template: str) -> World:
+    """The world in a copy of the demo database, with every role's cookies (signed in against it, so
+    any session state the server keeps is in the database too)."""
+    url = databases.copy(demo_template, "world")
+    engine = database.make_engine(url)
     try:
         with Session(engine, expire_on_commit=False) as db:
             slug_b = COMMUNITIES[1][1]
@@ -399,9 +398,9 @@ def build(path: Path, demo_template: Path) -> World:
             liaison = _one(db, select(User).where(User.username == "liaison"))
             administration["notice"] = _one(db, select(Notice.id).where(Notice.user_id == liaison.id))
             db.commit()
-        world = World(path=path, scopes=scopes, organisation_id=organisation.id,
+        world = World(url=url, scopes=scopes, organisation_id=organisation.id,
                       buildings={k: building for k, (_scope, building) in built.items()}, admin=administration)
-        app = create_app(settings(), engine=engine)
+        app = create_app(settings(url), engine=engine)
         with TestClient(app) as client:
 
             def sign_in(username: str) -> None:
@@ -702,9 +701,10 @@ def changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
 class Server:
     """The app over a private copy of the world's database, reset to the world at will."""
 
-    def __init__(self, world: World, directory: Path) -> None:
+    def __init__(self, world: World, databases) -> None:
         self.world = world
-        self.file = directory / "server.db"
+        self.databases = databases
+        self.url = ""
         self.client: TestClient | None = None
         self.engine: Engine | None = None
         self.pristine: dict[str, str] | None = None
@@ -725,14 +725,15 @@ class Server:
         if self.engine is not None:
             self.engine.dispose()
             self.engine = None
+        if self.url:
+            self.databases.drop(self.url)
+            self.url = ""
 
     def reset(self) -> None:
         self._close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.file}{suffix}").unlink(missing_ok=True)
-        shutil.copy(self.world.path, self.file)
-        self.engine = database.make_engine(f"sqlite:///{self.file}")
-        self.client = TestClient(create_app(settings(), engine=self.engine), raise_server_exceptions=False)
+        self.url = self.databases.copy(self.world.url, "server")
+        self.engine = database.make_engine(self.url)
+        self.client = TestClient(create_app(settings(self.url), engine=self.engine), raise_server_exceptions=False)
         self.client.__enter__()
         if self.pristine is None:
             self.pristine = fingerprint(self.engine)

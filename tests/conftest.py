@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from forum import db as database
 from forum.app import create_app
 from forum.settings import Settings
+from tests.databases import ON_POSTGRES, TEST_DATABASE_URL, PostgresDatabases, SQLiteFiles, reachable
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -31,38 +32,84 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.xdist_group("slow"))
 
 
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    """Where the tests' databases live: SQLite files, or PostgreSQL databases when
+    FORUM_TEST_DATABASE_URL names a server (tests/databases.py); each xdist worker has its own."""
+    if not ON_POSTGRES:
+        yield SQLiteFiles(tmp_path_factory.mktemp("databases"))
+        return
+    why = reachable(TEST_DATABASE_URL)
+    if why:
+        pytest.exit(f"FORUM_TEST_DATABASE_URL={TEST_DATABASE_URL} is not reachable: {why}", returncode=3)
+    store = PostgresDatabases(TEST_DATABASE_URL)
+    yield store
+    store.close()
+
+
 @pytest.fixture
-def engine():
-    engine = database.make_engine("sqlite://")
+def database_url(databases):
+    """The URL of a new, empty database of the test's own (no schema yet), removed after it."""
+    url = databases.fresh()
+    yield url
+    databases.drop(url)
+
+
+def _build(url: str, *, seed: bool) -> str:
+    engine = database.make_engine(url)
     database.upgrade(engine)
-    yield engine
+    if seed:
+        from forum import demo
+
+        with Session(engine) as session:
+            demo.seed(session)
+            session.commit()
     engine.dispose()
+    return url
 
 
 @pytest.fixture(scope="session")
-def _demo_template(tmp_path_factory):
-    """The demo database, built once per test session and copied for each test that wants it."""
-    from forum import demo
+def _empty_template(databases):
+    """PostgreSQL: the migrated empty database, built once per worker and copied for each test."""
+    return _build(databases.fresh("empty"), seed=False) if ON_POSTGRES else None
 
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    engine = database.make_engine(f"sqlite:///{path}")
-    database.upgrade(engine)
-    with Session(engine) as session:
-        demo.seed(session)
-        session.commit()
+
+def empty_engine(databases, empty_template: str | None):
+    """A migrated, empty database of its own: in memory on SQLite, a copy of the template on
+    PostgreSQL (dropped by ``drop_engine``, or at the end of the session)."""
+    if not ON_POSTGRES:
+        engine = database.make_engine("sqlite://")
+        database.upgrade(engine)
+        return engine
+    return database.make_engine(databases.copy(empty_template, "engine", spare=True))
+
+
+def drop_engine(databases, engine) -> None:
     engine.dispose()
-    return path
+    if ON_POSTGRES:
+        databases.drop(engine.url.render_as_string(hide_password=False))
 
 
 @pytest.fixture
-def demo_engine(_demo_template, tmp_path):
-    import shutil
+def engine(databases, _empty_template):
+    engine = empty_engine(databases, _empty_template)
+    yield engine
+    drop_engine(databases, engine)
 
-    path = tmp_path / "demo.db"
-    shutil.copy(_demo_template, path)
-    engine = database.make_engine(f"sqlite:///{path}")
+
+@pytest.fixture(scope="session")
+def _demo_template(databases) -> str:
+    """The URL of the demo database, built once per worker and copied for each test that wants it."""
+    return _build(databases.fresh("demo"), seed=True)
+
+
+@pytest.fixture
+def demo_engine(databases, _demo_template):
+    url = databases.copy(_demo_template, "demo", spare=True)
+    engine = database.make_engine(url)
     yield engine
     engine.dispose()
+    databases.drop(url)
 
 
 @pytest.fixture
@@ -77,7 +124,7 @@ def run_async():
     return run
 
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_URL = TEST_DATABASE_URL if ON_POSTGRES else "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
@@ -114,7 +161,7 @@ def _settings(url: str = "sqlite://") -> Settings:
 
 @pytest.fixture
 def app(demo_engine):
-    return create_app(_settings(), engine=demo_engine)
+    return create_app(_settings(demo_engine.url.render_as_string(hide_password=False)), engine=demo_engine)
 
 
 @pytest.fixture

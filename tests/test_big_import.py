@@ -87,8 +87,9 @@ def _one_transaction(engine, community_id: int, data: str) -> None:
 
 
 @pytest.fixture
-def file_engine(tmp_path):
-    engine = database.make_engine(f"sqlite:///{tmp_path / 'forum.db'}")
+def file_engine(database_url):
+    """A migrated database other connections can share: a file on SQLite (not one in memory)."""
+    engine = database.make_engine(database_url)
     database.upgrade(engine)
     yield engine
     engine.dispose()
@@ -215,8 +216,8 @@ def test_an_import_killed_inside_a_chunk_redoes_that_whole_chunk(file_engine, re
     assert _register(file_engine, community_id) == reference[1]
 
 
-def test_forum_db_upgrade_finishes_an_interrupted_import(tmp_path, reference, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def test_forum_db_upgrade_finishes_an_interrupted_import(database_url, reference, monkeypatch):
+    url = database_url
     engine = database.make_engine(url)
     database.upgrade(engine)
     monkeypatch.setattr(journal, "CHUNK_ROWS", 2)
@@ -286,11 +287,12 @@ def test_100k_rows_import_while_check_ins_keep_being_written(file_engine):
 
     # Another worker's check-ins, on connections of their own, every few milliseconds. They wait at
     # most 5 s for the writer lock (the app waits 30): a one-transaction import holds it far longer.
-    writer = database.make_engine(f"sqlite:///{file_engine.url.database}")
+    writer = database.make_engine(file_engine.url.render_as_string(hide_password=False))
+    if writer.dialect.name == "sqlite":
 
-    @event.listens_for(writer, "connect")
-    def _short_wait(dbapi_connection, _record):
-        dbapi_connection.execute("PRAGMA busy_timeout=5000")
+        @event.listens_for(writer, "connect")
+        def _short_wait(dbapi_connection, _record):
+            dbapi_connection.execute("PRAGMA busy_timeout=5000")
 
     stop = threading.Event()
     written: list[float] = []

@@ -56,15 +56,15 @@ def pages() -> list:
 
 
 @pytest.fixture(scope="module")
-def world(_demo_template, tmp_path_factory) -> app_world.World:
-    return app_world.build(tmp_path_factory.mktemp("axeworld") / "world.db", _demo_template)
+def world(databases, _demo_template) -> app_world.World:
+    return app_world.build(databases, _demo_template)
 
 
 @pytest.fixture(scope="module")
 def base(world) -> str:
     """The world served by uvicorn on a free loopback port (GET pages only: nothing changes it)."""
-    engine = database.make_engine(f"sqlite:///{world.path}")
-    app = create_app(app_world.settings(), engine=engine)
+    engine = database.make_engine(world.url)
+    app = create_app(app_world.settings(world.url), engine=engine)
     with serving(app) as url:
         yield url
     engine.dispose()

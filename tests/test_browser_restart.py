@@ -56,9 +56,9 @@ def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) ->
 
 
 @pytest.fixture
-def served(tmp_path):
+def served(database_url):
     """A demo database served by ``forum serve``; yields (url, port, meeting id, restart)."""
-    url = f"sqlite:///{tmp_path / 'forum.db'}"
+    url = database_url
     meeting_id = harness.seed(url)
     port = _free_port()
     processes = [_serve(url, port)]

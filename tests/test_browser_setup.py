@@ -26,9 +26,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def empty_install(tmp_path):
+def empty_install(database_url):
     """A fresh database after `forum init`: a district and its administrator, nothing else."""
-    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    url = database_url
     engine = database.make_engine(url)
     database.upgrade(engine)
     with Session(engine) as db:

@@ -17,8 +17,8 @@ GOOD_ROWS = "1,1,101,88.50,张三,13800000001\n1,1,102,76,李四,\n1,2,201,101.2
 
 
 @pytest.fixture
-def url(tmp_path):
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+def url(database_url):
+    return database_url
 
 
 @pytest.fixture

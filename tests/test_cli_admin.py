@@ -35,8 +35,8 @@ ORGANISATIONS_CSV = "名称,类型,电话,服务社区,联络人,联络人电话
 
 
 @pytest.fixture
-def url(tmp_path):
-    return f"sqlite:///{tmp_path / 'setup.db'}"
+def url(database_url):
+    return database_url
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
 from forum import auth, demo, issue_registry
-from forum import db as database
 from forum.lifecycle import Status
 from forum.models import (
     AgendaEntry,
@@ -34,23 +33,32 @@ from forum.models import (
     SpeakingRequest,
     User,
 )
+from tests.conftest import drop_engine, empty_engine
 
 
-def _fresh_engine():
-    engine = database.make_engine("sqlite://")
-    database.upgrade(engine)
-    return engine
+@pytest.fixture
+def fresh_engine(databases, _empty_template):
+    """Migrated empty databases, as many as the test asks for (tests/conftest.py)."""
+    made = []
+
+    def fresh():
+        made.append(empty_engine(databases, _empty_template))
+        return made[-1]
+
+    yield fresh
+    for engine in made:
+        drop_engine(databases, engine)
 
 
 @pytest.fixture(scope="module")
-def seeded():
+def seeded(databases, _empty_template):
     """One demo for the read-only tests below (hashing four passwords takes a moment)."""
-    engine = _fresh_engine()
+    engine = empty_engine(databases, _empty_template)
     with Session(engine) as session:
         summary = demo.seed(session)
         session.commit()
     yield engine, summary
-    engine.dispose()
+    drop_engine(databases, engine)
 
 
 @pytest.fixture
@@ -84,11 +92,11 @@ def test_seeding_twice_gives_the_same_rows(seeded):
     assert before["household"] >= 250 and before["issue"] >= 20
 
 
-def test_the_demo_is_the_same_every_time(monkeypatch):
+def test_the_demo_is_the_same_every_time(monkeypatch, fresh_engine):
     monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
     snapshots = []
     for _ in range(2):
-        engine = _fresh_engine()
+        engine = fresh_engine()
         with Session(engine) as session:
             demo.seed(session, today=datetime(2026, 11, 27, 18, 0))
             households = session.exec(select(Household.building, Household.unit, Household.room,
@@ -100,9 +108,9 @@ def test_the_demo_is_the_same_every_time(monkeypatch):
     assert snapshots[0] == snapshots[1]
 
 
-def test_seed_joins_an_existing_district_and_admin(monkeypatch):
+def test_seed_joins_an_existing_district_and_admin(monkeypatch, fresh_engine):
     monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
-    engine = _fresh_engine()
+    engine = fresh_engine()
     with Session(engine) as session:
         session.add(Area(name="渝中区", kind="district", slug="yuzhong"))
         session.add(User(username="admin", password_hash="kept", display_name="管理员", role="admin"))
@@ -307,9 +315,9 @@ def test_a_dissatisfied_review_reopened_an_issue(db):
     datetime(2026, 7, 31, 18, 0),   # a quarterly review day
     datetime(2027, 2, 28, 23, 59),
 ])
-def test_the_demo_holds_together_whatever_the_day(monkeypatch, today):
+def test_the_demo_holds_together_whatever_the_day(monkeypatch, today, fresh_engine):
     monkeypatch.setattr(demo.places, "hash_password", lambda password: "not-a-hash")
-    engine = _fresh_engine()
+    engine = fresh_engine()
     with Session(engine) as session:
         demo.seed(session, today=today)
         issues = session.exec(select(Issue)).all()

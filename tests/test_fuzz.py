@@ -103,13 +103,13 @@ COUNTS: Counter = Counter()
 
 
 @pytest.fixture(scope="module")
-def world(_demo_template, tmp_path_factory) -> World:
-    return app_world.build(tmp_path_factory.mktemp("fuzzworld") / "world.db", _demo_template)
+def world(databases, _demo_template) -> World:
+    return app_world.build(databases, _demo_template)
 
 
 @pytest.fixture(scope="module")
-def server(world, tmp_path_factory):
-    with Server(world, tmp_path_factory.mktemp("fuzzserver")) as server:
+def server(world, databases):
+    with Server(world, databases) as server:
         yield server
     print(f"\nfuzzing: {COUNTS['tried']} inputs tried, {COUNTS['refused']} refused (4xx), "
           f"{COUNTS['accepted']} accepted, {COUNTS['failed']} failed")

@@ -488,7 +488,7 @@ def test_the_markdown_minutes_escape_a_flat(app, facilitator, demo_engine):
     assert "*5*" not in line.replace(r"\*", "")
 
 
-def test_serving_beyond_loopback_without_a_public_url_warns(monkeypatch, tmp_path):
+def test_serving_beyond_loopback_without_a_public_url_warns(monkeypatch, database_url):
     from click.testing import CliRunner
 
     from forum import cli, server
@@ -496,7 +496,7 @@ def test_serving_beyond_loopback_without_a_public_url_warns(monkeypatch, tmp_pat
     served = []
     monkeypatch.setattr(server, "serve", lambda app, host, port: served.append((host, port)))
     monkeypatch.setattr(cli.database, "upgrade", lambda engine: None)
-    env = {"FORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}", "FORUM_SECRET_KEY": "k"}
+    env = {"FORUM_DATABASE_URL": database_url, "FORUM_SECRET_KEY": "k"}
     warned = CliRunner().invoke(cli.main, ["serve", "--host", "0.0.0.0"], env=env, catch_exceptions=False)
     assert "FORUM_PUBLIC_URL is not set" in warned.output and served == [("0.0.0.0", 8000)]
     quiet = CliRunner().invoke(cli.main, ["serve", "--host", "0.0.0.0"], catch_exceptions=False,

@@ -204,8 +204,8 @@ def variants(endpoint: Endpoint, method: str) -> list[str | None]:
 
 
 @pytest.fixture(scope="module")
-def world(_demo_template, tmp_path_factory) -> World:
-    return app_world.build(tmp_path_factory.mktemp("world") / "world.db", _demo_template)
+def world(databases, _demo_template) -> World:
+    return app_world.build(databases, _demo_template)
 
 
 def cells() -> list:
@@ -276,14 +276,14 @@ def may_post(path: str, role: str, scope: str | None) -> bool:
 
 
 @pytest.mark.parametrize(("endpoint", "method", "scope"), cells())
-def test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, endpoint, method, scope):
+def test_every_role_is_let_in_or_refused_as_the_rules_say(world, databases, endpoint, method, scope):
     if endpoint.name not in RULES or not (method in RULES[endpoint.name] or "*" in RULES[endpoint.name]):
         pytest.fail(f"route {endpoint.name!r} ({method} {endpoint.path}) has no rule in RULES: "
                     "say who may use it in tests/test_permissions_matrix.py")
     if endpoint.name not in CALLS:
         pytest.fail(f"route {endpoint.name!r} has no entry in CALLS: say how to call it with a valid request")
     problems = []
-    with Server(world, tmp_path) as server:
+    with Server(world, databases) as server:
         for variant in variants(endpoint, method):
             rules = RULES[endpoint.name]
             rule = rules.get(method, rules.get("*"))
@@ -338,11 +338,11 @@ def test_every_rule_names_a_route(world):
     assert set(CALLS) <= names, sorted(set(CALLS) - names)
 
 
-def test_a_route_without_a_rule_fails_naming_it(world, tmp_path, monkeypatch):
+def test_a_route_without_a_rule_fails_naming_it(world, databases, monkeypatch):
     """The guard itself: a route added to the table but not to RULES fails the matrix by name."""
     new = Endpoint("brand_new_page", "/brand-new", ("GET",))
     with pytest.raises(pytest.fail.Exception, match="brand_new_page"):
-        test_every_role_is_let_in_or_refused_as_the_rules_say(world, tmp_path, new, "GET", None)
+        test_every_role_is_let_in_or_refused_as_the_rules_say(world, databases, new, "GET", None)
 
 
 # A form may name another community's object only where the view drops it: a check-in naming
@@ -384,13 +384,13 @@ def cross_fields(world: World) -> list:
     return out
 
 
-def test_a_form_naming_another_communitys_object_is_refused_and_stores_nothing(world, tmp_path):
+def test_a_form_naming_another_communitys_object_is_refused_and_stores_nothing(world, databases):
     """The scope of a form's fields: an admin (who acts everywhere, so only the view's own checks
     stand in the way) posts to community A's object a form naming community B's object instead."""
     fields = cross_fields(world)
     assert len(fields) >= 12, [f"{e.name} {n}" for e, _v, n, _b in fields]  # the forms that name objects
     problems = []
-    with Server(world, tmp_path) as server:
+    with Server(world, databases) as server:
         for endpoint, variant, name, other in fields:
             call = CALLS[endpoint.name](world.scopes["A"], world, variant)
             call.data = dict(call.data) | {name: other}
