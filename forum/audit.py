@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, col, select
 from starlette.requests import HTTPConnection
 
+from forum import forms
 from forum.i18n import N_
 from forum.models import AuditEntry, User, now
 from forum.throttle import address_of
@@ -126,7 +127,7 @@ TARGETS: dict[str, str] = {
 }
 
 PAGE = 50
-ID_MAX = 2**63 - 1
+ID_MAX = forms.DB_INT_MAX
 
 
 def record(db: Session, request: HTTPConnection | None, action: str, target_type: str = "",

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session, select
 
-from forum import cli_admin
+from forum import cli_admin, forms
 from forum import db as database
 from forum.models import Area, AreaKind, Role
 from forum.settings import Settings
@@ -293,7 +293,7 @@ def person_group() -> None:
 def _person_or_fail(session: Session, person_id: int):
     from forum.models import Person
 
-    person = session.get(Person, person_id) if 0 < person_id < 2**63 else None
+    person = session.get(Person, person_id) if 0 < person_id <= forms.DB_INT_MAX else None
     if person is None:
         raise click.ClickException(f"no person {person_id}")
     return person

@@ -15,8 +15,9 @@ from typing import Any
 
 from forum.i18n import N_
 
-# The range of the database's integer columns (SQLite INTEGER, PostgreSQL BIGINT).
-DB_INT_MIN, DB_INT_MAX = -(2**63), 2**63 - 1
+# The range every integer column holds on every database forum runs on: SQLite's INTEGER holds 64
+# bits, PostgreSQL's INTEGER (what the models' ids and numbers are there) 32, so 32 it is.
+DB_INT_MIN, DB_INT_MAX = -(2**31), 2**31 - 1
 # Longer digit strings are refused before int() parses them (its own limit is 4,300 digits).
 DIGITS_MAX = 20
 

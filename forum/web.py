@@ -293,20 +293,22 @@ def get_or_404(db: Session, model: type, ident: Any) -> Any:
 
 
 class IdConvertor(Convertor[int]):
-    """``{id:int}`` in the routing table: at most 18 digits, so every id a path can carry fits the
-    database's 64-bit integers (2**63 - 1 has 19) and a longer one is no route at all, a 404
-    rather than an overflow deep in a query. Registered under Starlette's own name "int" so the
-    routing table reads as before."""
+    """``{id:int}`` in the routing table: at most 18 digits (a longer one is no route at all, a
+    404), and an id beyond what every database's integer columns hold (``forms.DB_INT_MAX``,
+    PostgreSQL's 32 bits) becomes 0, which names no row either: the view answers "not found"
+    rather than the database an overflow deep in a query. Registered under Starlette's own name
+    "int" so the routing table reads as before."""
 
     regex = "[0-9]{1,18}"
 
     def convert(self, value: str) -> int:
-        return int(value)
+        number = int(value)
+        return number if number <= forms.DB_INT_MAX else 0
 
     def to_string(self, value: int) -> str:
         value = int(value)
         if not 0 <= value <= forms.DB_INT_MAX:
-            raise ValueError("an id is a whole number from 0 to 2**63 - 1")
+            raise ValueError(f"an id is a whole number from 0 to {forms.DB_INT_MAX}")
         return str(value)
 
 

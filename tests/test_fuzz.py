@@ -43,7 +43,7 @@ FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=not os.en
 # ---------------------------------------------------------------- hostile values
 
 SQLITE_MAX = 2**63 - 1
-HUGE_INTS = [str(2**63), str(2**64), str(-(2**63) - 1), "9" * 40, "1" + "0" * 400]
+HUGE_INTS = [str(2**31), str(2**63), str(2**64), str(-(2**63) - 1), "9" * 40, "1" + "0" * 400]
 NUMBERS = HUGE_INTS + [str(SQLITE_MAX), "-1", "0", "-0", "+0", "00000000001", "1e309", "NaN", "inf", "-inf", "0x10",
                        " 7 ", "1_000", "１２", "١٢", "3.5", "1,5", "²"]
 TEXTS = [

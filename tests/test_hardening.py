@@ -18,8 +18,8 @@ from forum.models import Attendance, Issue, IssueEvent, Meeting, Series
 from tests.app_world import flat
 from tests.test_live import upcoming_meeting
 
-# 2**63 (one past SQLite's and PostgreSQL's largest integer), 2**64, a long digit string, a negative.
-OUT_OF_RANGE = [str(2**63), str(2**64), "9" * 30, "1" * 400, "-1", "0"]
+# 2**31 (one past what PostgreSQL's INTEGER holds), 2**63 (past SQLite's), 2**64, a long digit string, a negative.
+OUT_OF_RANGE = [str(2**31), str(2**63), str(2**64), "9" * 30, "1" * 400, "-1", "0"]
 
 
 def _int_routes() -> list[tuple[str, list[str]]]:
@@ -57,6 +57,7 @@ def test_ids_beyond_the_database_range_are_not_found(admin, path, methods):
 def test_ids_of_18_digits_reach_the_view_and_are_not_found(admin):
     assert admin.get("/meetings/999999999999999999").status_code == 404
     assert admin.get("/issues/999999999999999999").status_code == 404
+    assert admin.get(f"/issues/{forms.DB_INT_MAX + 1}").status_code == 404  # past PostgreSQL's INTEGER
 
 
 @pytest.mark.parametrize("value", [str(2**63), "9" * 25, "-" + str(2**63 + 1)])
@@ -65,14 +66,14 @@ def test_the_room_socket_refuses_ids_beyond_range(client, value):
         ws.receive_text()
 
 
-@pytest.mark.parametrize("value", ["", "abc", "1.5", "+", str(2**63), str(-(2**63) - 1), "9" * 21, "1" * 5000, None,
-                                   True, 2**70])
+@pytest.mark.parametrize("value", ["", "abc", "1.5", "+", str(2**31), str(-(2**31) - 1), str(2**63), "9" * 21,
+                                   "1" * 5000, None, True, 2**70])
 def test_int_param_refuses_what_the_database_cannot_hold(value):
     assert forms.int_param(value) is None
 
 
-@pytest.mark.parametrize(("value", "expected"), [("7", 7), (" 42 ", 42), ("-3", -3), (str(2**63 - 1), 2**63 - 1),
-                                                 (str(-(2**63)), -(2**63)), (5, 5)])
+@pytest.mark.parametrize(("value", "expected"), [("7", 7), (" 42 ", 42), ("-3", -3), (str(2**31 - 1), 2**31 - 1),
+                                                 (str(-(2**31)), -(2**31)), (5, 5)])
 def test_int_param_reads_whole_numbers(value, expected):
     assert forms.int_param(value) == expected
 
