@@ -165,19 +165,32 @@ def test_a_worker_dying_in_the_middle_of_a_batch_loses_no_ballot(shared, other, 
 def test_a_slip_written_by_a_worker_that_died_before_forgetting_it_counts_once(shared, other, demo_engine, db, room,
                                                                                monkeypatch):
     meeting, entry, _people, _guest = room
-    voters = hall(db, room, 5)
+    voters = hall(db, room, 10)  # 15
     vote_id = open_vote_in(demo_engine, meeting, entry, secret="on")
     monkeypatch.setattr(shared, "take", lambda *_: None)  # committed, then the worker died
-    for a in voters:
+    for a in voters[:2 * K]:
         count_batch(demo_engine, vote_id, [votes.TabletCast(a, "", ["for"])])
     monkeypatch.undo()
-    count_batch(other, vote_id, [votes.TabletCast(voters[0], "", ["against"])])  # forgets what was written
-    assert waiting(demo_engine, vote_id) == K
+    # The next ballot, through the other worker: the K written are forgotten, not written again
+    # with one new voter beside them (a commit adding one receipt and one choice).
+    new: list[int] = []
+    real = secrecy._write
+
+    def recording(db_, vote, slips, *, closing=False):
+        written = real(db_, vote, slips, closing=closing)
+        new.append(len(written or []))
+        return written
+
+    monkeypatch.setattr(secrecy, "_write", recording)
+    count_batch(other, vote_id, [votes.TabletCast(voters[2 * K], "", ["against"])])
+    count_batch(other, vote_id, [votes.TabletCast(voters[0], "", ["against"])])  # "already", once
+    assert all(n >= K for n in new), new
+    assert waiting(demo_engine, vote_id) == K + 1
     with Session(other) as s:
-        assert votes.turnout(s, s.get(Vote, vote_id))[0] == len(voters)
+        assert votes.turnout(s, s.get(Vote, vote_id))[0] == 2 * K + 1
         assert votes.close_vote(s, s.get(Vote, vote_id), actor="test")
         totals = {t["key"]: t["heads"] for t in votes.tally_result(s, s.get(Vote, vote_id))["totals"]}
-    assert totals == {"for": len(voters), "against": 0, "abstain": 0}
+    assert totals == {"for": 2 * K, "against": 1, "abstain": 0}
 
 
 def test_a_closing_holds_off_the_other_workers_ballots_until_it_commits(shared, other, demo_engine, db, room,
