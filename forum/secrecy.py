@@ -22,9 +22,15 @@ is written only together with others:
 * a batch leaves one audit entry with how many ballots it held; no ballot has a timestamp.
 
 A ballot waiting here is *received*, not counted: the tablet says so, and says "counted" once a
-receipt exists. Waiting ballots live only in this process's memory: a crash or restart loses
-them, never half of them, and a tablet that sees no receipt for the ballot it handed in asks for
-it again. (forum serves a meeting from one process, as the live room does.)
+receipt exists. The urn is this process's memory (:class:`Urn`), or, with several workers
+(``FORUM_BROADCAST_URL``), a Redis every worker shares (:mod:`forum.redis_urn`, which refuses a
+Redis that keeps data on disk: waiting slips link voters to choices). Both give the same small
+interface, ``locked(vote)``, ``waiting(vote)`` in arrival order, ``add`` and ``take``, and the lock
+is held across check, add, write and commit, and across a closing. A slip leaves the urn only
+after the commit that wrote it: a failed write (or a worker killed in it) loses nothing, and a
+slip written but not forgotten is dropped at the next ballot, its receipt existing. A crash of
+the single process, or a restart of Redis, loses the waiting ballots, never half of them, and a
+tablet that sees no receipt for the ballot it handed in asks for it again.
 
 While a secret vote is open only its turnout (ballots received, eligible voters) is shown, on
 every page and in ``result.json``; its counts appear when it closes.
