@@ -103,6 +103,27 @@ def waiting(engine, vote_id: int) -> int:
 
 
 def test_two_workers_count_every_voter_once_in_batches_of_k(shared, other, demo_engine, db, room, monkeypatch):
+    two_workers(demo_engine, other, db, room, monkeypatch)
+
+
+def test_two_apps_on_one_database_and_one_redis_are_two_workers(client, demo_engine, db, room, monkeypatch):
+    """The same, with the urns create_app makes from the settings (channel = the installation)."""
+    channel = f"test-{uuid.uuid4().hex}"
+    settings = Settings(database_url=str(demo_engine.url), secret_key="k", language="zh-Hans", broadcast_url=URL,
+                        broadcast_channel=channel)
+    second = database.make_engine(str(demo_engine.url))
+    try:
+        create_app(settings, engine=demo_engine)
+        create_app(settings, engine=second)
+        assert secrecy.urn_of(demo_engine) is not secrecy.urn_of(second)
+        two_workers(demo_engine, second, db, room, monkeypatch)
+    finally:
+        second.dispose()
+        for key in client.scan_iter(f"forum:{channel}:*"):
+            client.delete(key)
+
+
+def two_workers(demo_engine, other, db, room, monkeypatch) -> None:
     meeting, entry, _people, _guest = room
     voters = hall(db, room, 18)  # 23
     writes: list[int] = []
