@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from forum import broadcast, live, minutes, notify, parts, secrecy, votes
+from forum import broadcast, live, minutes, notify, parts, redis_urn, secrecy, votes
 from forum import db as database
 from forum.addresses import index_routes
 from forum.ballot_box import BallotBox
@@ -310,5 +310,8 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
     app.state.vote_closer = votes.VoteCloser(engine, settings.vote_closer_seconds, settings.language,
                                              changed=lambda vote: parts.tell_room(app.state.hub, vote),
                                              notices=notify.Notices(engine))
-    secrecy.configure(engine, settings.secret_batch)
+    # Several workers share one urn of waiting secret ballots, in the broadcast's Redis.
+    secrecy.configure(engine, settings.secret_batch, redis_urn.make(
+        settings.broadcast_url, settings.broadcast_channel, settings.secret_batch,
+        declared_off=settings.redis_persistence_off) if settings.broadcast_url else None)
     return app

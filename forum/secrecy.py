@@ -22,9 +22,15 @@ is written only together with others:
 * a batch leaves one audit entry with how many ballots it held; no ballot has a timestamp.
 
 A ballot waiting here is *received*, not counted: the tablet says so, and says "counted" once a
-receipt exists. Waiting ballots live only in this process's memory: a crash or restart loses
-them, never half of them, and a tablet that sees no receipt for the ballot it handed in asks for
-it again. (forum serves a meeting from one process, as the live room does.)
+receipt exists. The urn is this process's memory (:class:`Urn`), or, with several workers
+(``FORUM_BROADCAST_URL``), a Redis every worker shares (:mod:`forum.redis_urn`, which refuses a
+Redis that keeps data on disk: waiting slips link voters to choices). Both give the same small
+interface, ``locked(vote)``, ``waiting(vote)`` in arrival order, ``add`` and ``take``, and the lock
+is held across check, add, write and commit, and across a closing. A slip leaves the urn only
+after the commit that wrote it: a failed write (or a worker killed in it) loses nothing, and a
+slip written but not forgotten is dropped at the next ballot, its receipt existing. A crash of
+the single process, or a restart of Redis, loses the waiting ballots, never half of them, and a
+tablet that sees no receipt for the ballot it handed in asks for it again.
 
 While a secret vote is open only its turnout (ballots received, eligible voters) is shown, on
 every page and in ``result.json``; its counts appear when it closes.
@@ -42,6 +48,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -76,7 +83,9 @@ class Slip:
 
 
 class Urn:
-    """The secret ballots of one database that wait to be written, by vote, in arrival order."""
+    """The secret ballots of one database that wait to be written, by vote, in arrival order, in
+    this process's memory (one worker). forum.redis_urn.RedisUrn is the same for several workers;
+    both give ``locked``, ``waiting``, ``add`` and ``take``, and a ``batch`` (K)."""
 
     def __init__(self, batch: int = DEFAULT_BATCH) -> None:
         self.batch = batch
@@ -85,39 +94,36 @@ class Urn:
         self.lock = threading.RLock()
         self._waiting: dict[int, dict[str, Slip]] = {}
 
-    def keys(self, vote_id: int) -> set[str]:
-        return set(self._waiting.get(vote_id, {}))
+    @contextlib.contextmanager
+    def locked(self, _vote_id: int) -> Iterator[None]:
+        with self.lock:
+            yield
 
-    def count(self, vote_id: int) -> int:
-        return len(self._waiting.get(vote_id, {}))
+    def waiting(self, vote_id: int) -> list[Slip]:
+        return list(self._waiting.get(vote_id, {}).values())
 
-    def serials(self, vote_id: int) -> set[str]:
-        return {s.serial for s in self._waiting.get(vote_id, {}).values() if s.serial}
-
-    def _add(self, vote_id: int, slip: Slip) -> None:
+    def add(self, vote_id: int, slip: Slip) -> None:
         self._waiting.setdefault(vote_id, {})[slip.voter_key] = slip
 
-    def _due(self, vote_id: int) -> list[Slip]:
-        """The oldest ballots to write now: all but the K newest, once 2K wait (else none)."""
-        waiting = self._waiting.get(vote_id, {})
-        if len(waiting) < 2 * self.batch:
-            return []
-        return list(waiting.values())[: len(waiting) - self.batch]
-
-    def _take(self, vote_id: int, slips: Sequence[Slip]) -> None:
+    def take(self, vote_id: int, slips: Sequence[Slip]) -> None:
+        """Forget slips once they are committed (never before: a failed write loses none)."""
         waiting = self._waiting.get(vote_id, {})
         for s in slips:
             waiting.pop(s.voter_key, None)
         if not waiting:
             self._waiting.pop(vote_id, None)
 
-    def _put_back(self, vote_id: int, slips: Sequence[Slip]) -> None:
-        waiting = self._waiting.setdefault(vote_id, {})
-        back = {s.voter_key: s for s in slips if s.voter_key not in waiting}
-        self._waiting[vote_id] = back | waiting  # back in front: they came first
+
+class SharedUrn(Protocol):
+    batch: int
+
+    def locked(self, vote_id: int) -> contextlib.AbstractContextManager[None]: ...
+    def waiting(self, vote_id: int) -> list[Slip]: ...
+    def add(self, vote_id: int, slip: Slip) -> None: ...
+    def take(self, vote_id: int, slips: Sequence[Slip]) -> None: ...
 
 
-_URNS: weakref.WeakKeyDictionary[Engine, Urn] = weakref.WeakKeyDictionary()
+_URNS: weakref.WeakKeyDictionary[Engine, SharedUrn] = weakref.WeakKeyDictionary()
 _URNS_LOCK = threading.Lock()
 
 
@@ -128,17 +134,21 @@ def _engine(db: Session | Engine) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 
 
-def configure(engine: Engine, batch: int = DEFAULT_BATCH) -> Urn:
-    """Set K for a database (``create_app`` does, from ``FORUM_SECRET_BATCH``)."""
+def configure(engine: Engine, batch: int = DEFAULT_BATCH, urn: SharedUrn | None = None) -> SharedUrn:
+    """Set K for a database, and the urn its ballots wait in: ``urn`` (forum.redis_urn, shared by
+    every worker) or, by default, this process's memory. ``create_app`` does, from settings."""
     low, high = BATCH_RANGE
     if not low <= batch <= high:
         raise ValueError(f"a secret batch holds from {low} to {high} ballots, not {batch}")
+    with _URNS_LOCK:
+        if urn is not None:
+            _URNS[engine] = urn
     urn = urn_of(engine)
     urn.batch = batch
     return urn
 
 
-def urn_of(db: Session | Engine) -> Urn:
+def urn_of(db: Session | Engine) -> SharedUrn:
     engine = _engine(db)
     with _URNS_LOCK:
         urn = _URNS.get(engine)
@@ -149,20 +159,20 @@ def urn_of(db: Session | Engine) -> Urn:
 
 def waiting_keys(db: Session, vote_id: int) -> set[str]:
     urn = urn_of(db)
-    with urn.lock:
-        return urn.keys(vote_id)
+    with urn.locked(vote_id):
+        return {s.voter_key for s in urn.waiting(vote_id)}
 
 
 def waiting_heads(db: Session, vote_id: int) -> int:
     urn = urn_of(db)
-    with urn.lock:
-        return sum(s.heads for s in urn._waiting.get(vote_id, {}).values())
+    with urn.locked(vote_id):
+        return sum(s.heads for s in urn.waiting(vote_id))
 
 
 def waiting_count(db: Session, vote_id: int) -> int:
     urn = urn_of(db)
-    with urn.lock:
-        return urn.count(vote_id)
+    with urn.locked(vote_id):
+        return len(urn.waiting(vote_id))
 
 
 # ---------------------------------------------------------------- handing in and writing
@@ -174,71 +184,81 @@ def deposit(db: Session, vote: Vote, slips: Sequence[Slip]) -> list[str]:
     a secret ballot is never changed), ``not_open`` or ``duplicate_serial``. Commits any batch it
     writes; slips that wait are not in the database at all."""
     urn = urn_of(db)
-    with urn.lock:
+    with urn.locked(vote.id):
         # Read afresh under the lock: a closing holds it until its commit, so a vote seen open
         # here is still open, and whatever is added now is written with its closing at the latest.
         status = db.exec(select(Vote.status).where(Vote.id == vote.id)).one()
         if status != VoteStatus.open:
             return ["not_open"] * len(slips)
-        keys = sorted({s.voter_key for s in slips})
+        waiting = urn.waiting(vote.id)
+        keys = sorted({s.voter_key for s in slips} | {s.voter_key for s in waiting})
         voted = set(db.exec(select(VoteReceipt.voter_key).where(
             VoteReceipt.vote_id == vote.id, col(VoteReceipt.voter_key).in_(keys)))) if keys else set()
+        stale = [s for s in waiting if s.voter_key in voted]
+        if stale:  # written by a worker that died before it could forget them
+            urn.take(vote.id, stale)
+            waiting = [s for s in waiting if s.voter_key not in voted]
         serials = sorted({s.serial for s in slips if s.serial})
         used = set(db.exec(select(PaperSerial.serial).where(
             PaperSerial.vote_id == vote.id, col(PaperSerial.serial).in_(serials)))) if serials else set()
+        waiting_keys_ = {s.voter_key for s in waiting}
+        used |= {s.serial for s in waiting if s.serial}
         out = []
         for s in slips:
-            if s.voter_key in voted or s.voter_key in urn.keys(vote.id):
+            if s.voter_key in voted or s.voter_key in waiting_keys_:
                 out.append("already")
-            elif s.serial and (s.serial in used or s.serial in urn.serials(vote.id)):
+            elif s.serial and s.serial in used:
                 out.append("duplicate_serial")
             else:
-                urn._add(vote.id, s)
+                urn.add(vote.id, s)
+                waiting.append(s)
+                waiting_keys_.add(s.voter_key)
+                if s.serial:
+                    used.add(s.serial)
                 out.append("received")
-        due = urn._due(vote.id)
-        if due:
-            urn._take(vote.id, due)
-            try:
-                written = _write(db, vote, due)
-                db.commit()
-            except Exception:
-                db.rollback()
-                # Nothing was written: they wait for the next batch or the closing, as before.
-                urn._put_back(vote.id, due)
-                log.exception("vote %s: a batch of %d secret ballots could not be written; they wait", vote.id,
-                              len(due))
-            else:
-                if written is None:  # closed meanwhile by another process: nothing was written
-                    return ["not_open"] * len(slips)
-                log.info("vote %s: %d secret ballots counted together", vote.id, len(written))
-                mine = {s.voter_key for s in due}
-                out = ["counted" if o == "received" and s.voter_key in mine else o
-                       for s, o in zip(slips, out, strict=True)]
+        return _write_due(db, vote, urn, waiting, slips, out)
+
+
+def _write_due(db: Session, vote: Vote, urn: SharedUrn, waiting: list[Slip], slips: Sequence[Slip],
+               out: list[str]) -> list[str]:
+    """Once 2K wait, write and commit all but the K newest; they leave the urn after the commit."""
+    if len(waiting) < 2 * urn.batch:
         return out
+    due = waiting[: len(waiting) - urn.batch]
+    try:
+        written = _write(db, vote, due)
+        db.commit()
+    except Exception:
+        db.rollback()
+        # Nothing was written, and they are still in the urn: they wait for the next batch or the closing.
+        log.exception("vote %s: a batch of %d secret ballots could not be written; they wait", vote.id, len(due))
+        return out
+    urn.take(vote.id, due)
+    if written is None:  # closed meanwhile by another process: nothing was written
+        return ["not_open"] * len(slips)
+    log.info("vote %s: %d secret ballots counted together", vote.id, len(written))
+    mine = {s.voter_key for s in due}
+    return ["counted" if o == "received" and s.voter_key in mine else o for s, o in zip(slips, out, strict=True)]
 
 
 @contextlib.contextmanager
 def closing(db: Session, vote: Vote) -> Iterator[Callable[[], int]]:
     """Hold the urn while a secret vote closes; yields ``flush()``, which writes every waiting
-    ballot of the vote into the closing's transaction. The caller commits inside the block;
-    if it does not get that far, the ballots wait again."""
+    ballot of the vote into the closing's transaction. The caller commits inside the block; the
+    ballots leave the urn when the block ends without an error (else they wait, as before)."""
     urn = urn_of(db)
-    with urn.lock:
+    with urn.locked(vote.id):
         taken: list[Slip] = []
 
         def flush() -> int:
-            slips = list(urn._waiting.get(vote.id, {}).values())
-            urn._take(vote.id, slips)
+            slips = urn.waiting(vote.id)
             taken.extend(slips)
             if slips:
                 _write(db, vote, slips, closing=True)
             return len(slips)
 
-        try:
-            yield flush
-        except BaseException:
-            urn._put_back(vote.id, taken)
-            raise
+        yield flush
+        urn.take(vote.id, taken)
 
 
 def _insert(db: Session):

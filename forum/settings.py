@@ -34,6 +34,8 @@ DOCUMENTED = {
     "FORUM_BROADCAST_URL": "redis://host:port/db of the Redis that carries live changes between forum's processes "
                            "(default: none, one process)",
     "FORUM_BROADCAST_CHANNEL": "the Redis channel's name, for two installations sharing one Redis (default forum)",
+    "FORUM_REDIS_PERSISTENCE_OFF": "1 to declare that the Redis keeps nothing on disk when forum may not read its "
+                                   "configuration (managed Redis); secret ballots wait there (default: checked)",
 }
 
 # Always answered: the machine itself (forum demo, a console on the server) and the test client.
@@ -98,6 +100,9 @@ class Settings:
     # is the only one, and changes stay in it.
     broadcast_url: str = ""
     broadcast_channel: str = "forum"
+    # Secret ballots wait in that Redis too (forum.redis_urn): it must keep nothing on disk. Checked
+    # at start; where CONFIG is forbidden (managed Redis) the operator declares it instead.
+    redis_persistence_off: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -120,7 +125,9 @@ class Settings:
                    session_idle_minutes=_whole(env, "FORUM_SESSION_IDLE_MINUTES", 480, 5, 14 * 1440),
                    session_max_days=_whole(env, "FORUM_SESSION_MAX_DAYS", 14, 1, 90),
                    broadcast_url=broadcast_url(env.get("FORUM_BROADCAST_URL")),
-                   broadcast_channel=_channel(env.get("FORUM_BROADCAST_CHANNEL")))
+                   broadcast_channel=_channel(env.get("FORUM_BROADCAST_CHANNEL")),
+                   redis_persistence_off=bool(_flag("FORUM_REDIS_PERSISTENCE_OFF",
+                                                    env.get("FORUM_REDIS_PERSISTENCE_OFF"))))
 
 
 def public_url(text: str | None) -> str:

@@ -136,8 +136,6 @@ def test_bench_vote_open_ballot_on_postgres_with_two_workers_is_exact(postgres_a
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="#14 item 3: a secret vote's ballots wait in the urn of the worker that took "
-                   "them (forum.secrecy, fewer than K there); closing through another worker counts without them")
 def test_bench_vote_on_postgres_with_two_workers_is_exact(postgres_and_redis):
     result = invoke(["bench", "vote", "--voters", "8", "--spread", "0.5", *TWO_WORKERS])
     assert "8 voters on tablets, secret ballot" in result.output
