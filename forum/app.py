@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -217,7 +218,9 @@ routes = [
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    status = getattr(exc, "status_code", 500)
+    # Redis (several workers' broadcast and secret urn) away for a moment is not forum's fault:
+    # whatever the request was doing took nothing half-way (the urn stores a ballot in one step).
+    status = 503 if isinstance(exc, RedisError) else getattr(exc, "status_code", 500)
     if status == 401:
         # After sign-in the user returns where they were: a refused form post goes back to
         # the page that held the form, since its own address answers only POST.
@@ -236,10 +239,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
         403: _("Your account may not do this. Ask the community's administrator if you think it should."),
         404: _("There is nothing at this address. It may have been moved or mistyped."),
         405: _("This address does not take that kind of request."),
+        503: _("A service the server needs cannot be reached just now. Nothing you sent was saved; "
+               "please try again in a moment."),
     }
     message = messages.get(status, _("Something went wrong on our side. What you entered was not saved; "
                                      "please try again in a moment."))
-    if status >= 500:
+    if status == 503:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+    elif status >= 500:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from forum import forms
 from forum.app import routes
-from forum.models import Attendance, Issue, IssueEvent, Meeting, Series
+from forum.models import Area, AreaKind, Attendance, Issue, IssueEvent, Meeting, Series
 from tests.app_world import flat
 from tests.test_live import upcoming_meeting
 
@@ -503,3 +503,23 @@ def test_serving_beyond_loopback_without_a_public_url_warns(monkeypatch, databas
     quiet = CliRunner().invoke(cli.main, ["serve", "--host", "0.0.0.0"], catch_exceptions=False,
                                env=env | {"FORUM_PUBLIC_URL": "http://192.168.1.10:8000"})
     assert "warning" not in quiet.output and len(served) == 2
+
+
+def test_redis_away_is_a_503_in_the_users_language_not_a_500(app, monkeypatch, caplog):
+    """Several workers lean on Redis (the broadcast, the secret urn): while it is away a request
+    that needed it gets 'try again', in Chinese, with no trace; the error is logged as a warning."""
+    import redis.exceptions
+
+    from forum import oversight
+
+    def away(*_args, **_kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(oversight, "dashboard", away)
+    client = TestClient(app, raise_server_exceptions=False)
+    with Session(app.state.engine) as db:
+        slug = db.exec(select(Area.slug).where(Area.kind == AreaKind.community)).first()
+    answer = client.get(f"/c/{slug}/dashboard")
+    assert answer.status_code == 503
+    assert "服务器暂时连接不上所需的服务" in answer.text
+    assert "Traceback" not in answer.text and "6379" not in answer.text
