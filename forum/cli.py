@@ -96,6 +96,15 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
                     server.broadcast_warning(settings.broadcast_url)):
         if warning:
             click.echo(f"warning: {warning}", err=True)
+    if settings.broadcast_url:
+        # Said here, plainly, rather than as a traceback from inside the first worker's start.
+        from forum import redis_urn
+
+        try:
+            redis_urn.make(settings.broadcast_url, settings.broadcast_channel, settings.secret_batch,
+                           declared_off=settings.redis_persistence_off)
+        except redis_urn.RedisPersistenceError as refusal:
+            raise click.ClickException(str(refusal)) from None
     engine = _engine()
     database.upgrade(engine)
     _resume_imports(engine)

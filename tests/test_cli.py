@@ -202,3 +202,20 @@ def test_demo_host_and_port_in_urls(runner, monkeypatch):
     result = run(runner, "demo", "--no-serve", "--host", "0.0.0.0", "--port", "9000")
     assert result.exit_code == 0
     assert "http://10.0.0.5:9000/c/jiaochangkou" in result.output
+
+
+def test_serve_refuses_a_redis_that_keeps_secret_ballots_on_disk_in_words(runner, monkeypatch):
+    """A persisting Redis is refused before anything is served, as a message, not a traceback."""
+    from forum import cli, redis_urn
+
+    def persisting(*_args, **_kwargs):
+        raise redis_urn.RedisPersistenceError(redis_urn.PERSISTENCE_HELP.format(what="save '3600 1'"))
+
+    monkeypatch.setenv("FORUM_BROADCAST_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setattr(redis_urn, "make", persisting)
+    served = []
+    monkeypatch.setattr(cli, "_serve", lambda *a, **k: served.append(a))
+    result = runner.invoke(main, ["serve", "--workers", "2"])
+    assert result.exit_code == 1, result.output
+    assert "refuses to start" in result.output and "--appendonly no" in result.output
+    assert "Traceback" not in result.output and not served
