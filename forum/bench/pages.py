@@ -269,7 +269,10 @@ async def sign_in(port: int) -> str:
 async def bench(url: str, pages: list[Target], requests: int, seconds: float, clients: int,
                 progress: Callable[[str], None]) -> list[tuple[Target, Figures, Figures]]:
     port, bare_port = free_port(), free_port()
-    server = start(FORUM_SERVER, url, str(port))
+    # The harness's forum server reads its database from the environment, as `forum serve` does.
+    env = {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench", "FORUM_LANGUAGE": "zh-Hans"}
+    env.pop("FORUM_BROADCAST_URL", None)
+    server = start(FORUM_SERVER, str(port), env=env)
     bare_server = start(BARE_SERVER, str(bare_port))
     out = []
     try:
