@@ -25,9 +25,10 @@ from sqlmodel import SQLModel
 
 from forum import db as database
 
-# Tables whose rows do not make a database "hold data": the schema's version, and the
-# installation key a first start writes.
-BOOKKEEPING = {"alembic_version", "instancesecret"}
+# Tables whose rows do not make a database "hold data": the schema's version, the installation
+# key a first start writes, the dashboards' figures version the migrations start, and the run-once
+# leases a running server takes.
+BOOKKEEPING = {"alembic_version", "instancesecret", "figuresversion", "lease"}
 # What marks a forum database, beside Alembic's version table.
 FORUM_TABLES = {"alembic_version", "area", "meeting", "issue"}
 PG_DUMP_MAGIC = b"PGDMP"
