@@ -19,6 +19,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -202,7 +203,10 @@ async def signed_in(base: str):
 
 
 def run(coro) -> None:
-    asyncio.run(coro)
+    """On a loop of its own in a thread of its own: a browser test before this one on the same
+    worker leaves Playwright's event loop running on the main thread, where asyncio.run refuses."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coro).result()
 
 
 # ---------------------------------------------------------------- an action through one, on both
