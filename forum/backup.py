@@ -28,7 +28,7 @@ from forum import db as database
 # Tables whose rows do not make a database "hold data": the schema's version, the installation
 # key a first start writes, the dashboards' figures version the migrations start, and the run-once
 # leases a running server takes.
-BOOKKEEPING = {"alembic_version", "instancesecret", "figuresversion", "lease"}
+BOOKKEEPING = {"alembic_version", "instancesecret", "figuresversion", "recordversion", "lease"}
 # What marks a forum database, beside Alembic's version table.
 FORUM_TABLES = {"alembic_version", "area", "meeting", "issue"}
 PG_DUMP_MAGIC = b"PGDMP"

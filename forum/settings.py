@@ -49,6 +49,7 @@ VOTE_CLOSER_RANGE = (0.1, 60.0)
 SECRET_BATCH = 5
 SECRET_BATCH_RANGE = (2, 1000)
 SLIP_DAYS = 90
+PAGE_CACHE_MB = 64
 SLIP_DAYS_RANGE = (1, 3650)
 
 
@@ -103,6 +104,9 @@ class Settings:
     # Secret ballots wait in that Redis too (forum.redis_urn): it must keep nothing on disk. Checked
     # at start; where CONFIG is forbidden (managed Redis) the operator declares it instead.
     redis_persistence_off: bool = False
+    # Pages of the record rendered once and served again until it changes (forum.page_cache): at most
+    # this many MB of them in each process; 0 renders every page afresh.
+    page_cache_mb: int = PAGE_CACHE_MB
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -126,6 +130,7 @@ class Settings:
                    session_max_days=_whole(env, "FORUM_SESSION_MAX_DAYS", 14, 1, 90),
                    broadcast_url=broadcast_url(env.get("FORUM_BROADCAST_URL")),
                    broadcast_channel=_channel(env.get("FORUM_BROADCAST_CHANNEL")),
+                   page_cache_mb=_whole(env, "FORUM_PAGE_CACHE_MB", PAGE_CACHE_MB, 0, 4096),
                    redis_persistence_off=bool(_flag("FORUM_REDIS_PERSISTENCE_OFF",
                                                     env.get("FORUM_REDIS_PERSISTENCE_OFF"))))
 

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Match, Mount
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forum import auth, followup, forms, i18n, lifecycle, models, sessions
+from forum import auth, followup, forms, i18n, lifecycle, models, page_cache, sessions
 from forum.addresses import url_for  # noqa: F401  (views take it from here, with render)
 from forum.i18n import LANGUAGES, format_when, gettext, ngettext
 from forum.models import User
@@ -253,9 +253,20 @@ def _run(func: Callable[[Request, Session], Response], request: Request) -> Resp
         # Templates rendered by the view read through the view's own session (one connection a
         # request: a hall casting at once must not take two from the pool each).
         request.state.db = db
+        # A kept page's version is read first: what the page then reads is at least that new.
+        version = page_cache.version_for(request, db) if getattr(func, "kept", False) else None
         # The cookie's session must be live in the database: ended, idle or expired ones sign nobody in.
         request.state.user = sessions.resolve(db, request.session, sessions.expiry_of(request))
+        if version is not None:
+            return page_cache.serve(request, version, lambda: func(request, db))
         return func(request, db)
+
+
+def kept(func: View) -> View:
+    """Mark a view whose page depends on nothing but the record, the reader, the address and the
+    clock's minute: rendered once and served again until the record changes (forum.page_cache)."""
+    func.kept = True  # type: ignore[attr-defined]
+    return func
 
 
 def user(request: Request) -> User | None:

@@ -29,6 +29,7 @@ from forum.models.installation import (
     ImportJob,
     ImportStage,
     InstanceSecret,
+    RecordVersion,
     StaffSession,
     ThrottleCount,
 )
@@ -86,7 +87,7 @@ __all__ = [
     "Comment", "Committee",
     "CommitteeKind", "CommitteeMember", "ForumFormat", "Household", "HouseholdSlip", "ImportJob", "ImportStage",
     "FiguresVersion", "InstanceSecret", "Issue", "IssueBase", "IssueEvent", "Lease", "Meeting", "MeetingStatus",
-    "Notice", "Organisation",
+    "Notice", "Organisation", "RecordVersion",
     "OrganisationCommunity", "OrganisationKind", "Ownership", "PaperSerial", "Person", "Rating", "Role", "Series",
     "SeriesInvitee", "Source", "SpeakerStatus", "SpeakingRequest", "StaffSession", "ThrottleCount", "User",
     "Verification", "Vote", "VoteAudit", "VoteElector", "VoteElectorUnit", "VoteProxy", "VoteReceipt", "VoteStatus",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, Numeric, Text
+from sqlalchemy import BigInteger, Column, Index, Numeric, Text
 from sqlmodel import Field, SQLModel
 
 from forum.models.base import now
@@ -35,6 +35,15 @@ class FiguresVersion(SQLModel, table=True):
 
     id: int = Field(primary_key=True)
     version: int = 0
+
+
+class RecordVersion(SQLModel, table=True):
+    """One row (id 1) whose version the database adds one to in every transaction that changes the
+    record: triggers on every table but the installation's bookkeeping (migration
+    0014_record_version). ``forum.page_cache`` serves a page rendered once for as long as it stays."""
+
+    id: int = Field(primary_key=True)
+    version: int = Field(default=0, sa_type=BigInteger)
 
 
 # ---------------------------------------------------------------- sessions and the staff audit log

@@ -81,6 +81,8 @@ def _answer(build: Callable[[Request, Session], Any]) -> Callable[[Request], Any
         except _Missing:
             return problem(404, _(NO_SUCH))
 
+    view.kept = True  # type: ignore[attr-defined]  # the public record only: kept (forum.page_cache)
+
     async def endpoint(request: Request) -> Response:
         token = i18n.set_language(language_of(request))
         try:

@@ -9,10 +9,11 @@ from starlette.responses import Response
 from forum import lifecycle, review
 from forum.models import AgendaEntry, Area, AreaKind, Issue, Meeting, MeetingStatus, now
 from forum.views.common import committees_of, community_or_404, count_by
-from forum.web import page, render
+from forum.web import kept, page, render
 
 
 @page
+@kept
 def index(request: Request, db: Session) -> Response:
     areas = db.exec(select(Area).where(col(Area.archived_at).is_(None)).order_by(Area.id)).all()  # archived: not listed
     streets = [a for a in areas if a.kind == AreaKind.street]
@@ -24,6 +25,7 @@ def index(request: Request, db: Session) -> Response:
 
 
 @page
+@kept
 def community_home(request: Request, db: Session) -> Response:
     community = community_or_404(db, request.path_params["community"])
     open_statuses = [s.value for s in lifecycle.OPEN]

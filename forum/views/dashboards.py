@@ -25,7 +25,7 @@ from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import Area, Committee, Issue, Meeting, MeetingStatus, now
 from forum.views.common import community_or_404
-from forum.web import get_or_404, page, render, url_for, user
+from forum.web import get_or_404, kept, page, render, url_for, user
 
 QUARTERS_OFFERED = 12
 RANKING_LABELS = {"median_days": N_("Median days"), "raised": N_("Raised"), "resolved": N_("Resolved"),
@@ -96,6 +96,7 @@ def guard(request: Request, area_id: int | None) -> None:
 
 
 @page
+@kept
 def community_dashboard(request: Request, db: Session) -> Response:
     community = community_or_404(db, request.path_params["community"])
     guard(request, community.id)
@@ -113,6 +114,7 @@ def community_dashboard(request: Request, db: Session) -> Response:
 
 
 @page
+@kept
 def area_dashboard(request: Request, db: Session) -> Response:
     area = db.exec(select(Area).where(Area.slug == request.path_params["area"][:60])).first()
     if area is None:
@@ -130,6 +132,7 @@ def area_dashboard(request: Request, db: Session) -> Response:
 
 
 @page
+@kept
 def committee_dashboard(request: Request, db: Session) -> Response:
     committee = get_or_404(db, Committee, request.path_params["id"])
     community = db.get(Area, committee.community_id)
@@ -148,6 +151,7 @@ def committee_dashboard(request: Request, db: Session) -> Response:
 
 
 @page
+@kept
 def area_issues(request: Request, db: Session) -> Response:
     """The issue list of every community under a street or the district, with the list's filters."""
     area = db.exec(select(Area).where(Area.slug == request.path_params["area"][:60])).first()
@@ -177,6 +181,7 @@ MEETINGS_MAX = 500  # a quarter of a daily series is 92
 
 
 @page
+@kept
 def meeting_list(request: Request, db: Session) -> Response:
     """A community's meetings held in a quarter (or a month of it), with their participation."""
     community = community_or_404(db, request.path_params["community"])
@@ -233,6 +238,7 @@ def _action_list(request: Request, db: Session, communities: list[Area], *, titl
 
 
 @page
+@kept
 def community_actions(request: Request, db: Session) -> Response:
     """A community's follow-up actions, filtered as the dashboards' numbers count them."""
     community = community_or_404(db, request.path_params["community"])
@@ -243,6 +249,7 @@ def community_actions(request: Request, db: Session) -> Response:
 
 
 @page
+@kept
 def area_actions(request: Request, db: Session) -> Response:
     """The follow-up actions of every community under a street or the district."""
     area = db.exec(select(Area).where(Area.slug == request.path_params["area"][:60])).first()

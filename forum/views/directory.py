@@ -9,10 +9,11 @@ from starlette.responses import Response
 from forum import action_registry, lifecycle
 from forum.models import Area, Committee, Issue, Organisation, Person, User, now
 from forum.views.common import committees_of, community_or_404, count_by
-from forum.web import get_or_404, page, render
+from forum.web import get_or_404, kept, page, render
 
 
 @page
+@kept
 def committee_list(request: Request, db: Session) -> Response:
     community = community_or_404(db, request.path_params["community"])
     committees = committees_of(db, community.id)
@@ -24,6 +25,7 @@ def committee_list(request: Request, db: Session) -> Response:
 
 
 @page
+@kept
 def committee_detail(request: Request, db: Session) -> Response:
     committee = get_or_404(db, Committee, request.path_params["id"])
     issues = db.exec(select(Issue).where(Issue.committee_id == committee.id)
@@ -42,6 +44,7 @@ def committee_detail(request: Request, db: Session) -> Response:
 
 
 @page
+@kept
 def organisation_detail(request: Request, db: Session) -> Response:
     organisation = get_or_404(db, Organisation, request.path_params["id"])
     liaisons = db.exec(select(User).where(User.organisation_id == organisation.id)).all()

@@ -32,7 +32,7 @@ from forum.models import (
     now,
 )
 from forum.views.common import committees_of
-from forum.web import form, get_or_404, int_param, page, redirect, render, require, takes_upload, user
+from forum.web import form, get_or_404, int_param, kept, page, redirect, render, require, takes_upload, user
 
 
 def today() -> date:
@@ -165,6 +165,7 @@ def _action_context(request: Request, db: Session, action: Action, values: dict 
 
 
 @page
+@kept
 def action_detail(request: Request, db: Session) -> Response:
     action = get_or_404(db, Action, request.path_params["id"])
     return render(request, "action.html", _action_context(request, db, action))

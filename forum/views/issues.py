@@ -39,13 +39,14 @@ from forum.models import (
 )
 from forum.views import followup as followup_views
 from forum.views.common import committees_of, community_or_404, refusal
-from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, user
+from forum.web import form, get_or_404, int_param, is_htmx, kept, page, redirect, render, require_in, user
 
 TITLE_MAX = 120
 PAGE_SIZE = 50
 
 
 @page
+@kept
 def issue_list(request: Request, db: Session) -> Response:
     community = community_or_404(db, request.path_params["community"])
     filters = issue_query.read(request.query_params)
@@ -167,6 +168,7 @@ def _detail_context(db: Session, issue: Issue, personal: bool, action_values: di
 
 
 @page
+@kept
 def issue_detail(request: Request, db: Session) -> Response:
     return detail_page(request, db, get_or_404(db, Issue, request.path_params["id"]))
 

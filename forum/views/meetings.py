@@ -28,12 +28,13 @@ from forum.models import (
 )
 from forum.views import followup as followup_views
 from forum.views.common import community_or_404, refusal
-from forum.web import form, get_or_404, int_param, is_htmx, page, redirect, render, require_in, user
+from forum.web import form, get_or_404, int_param, is_htmx, kept, page, redirect, render, require_in, user
 
 PLANNED_MINUTES_MAX = 240
 
 
 @page
+@kept
 def series_list(request: Request, db: Session) -> Response:
     community = community_or_404(db, request.path_params["community"])
     series = db.exec(select(Series).where(Series.community_id == community.id).order_by(Series.id)).all()
@@ -116,6 +117,7 @@ def _series_context(db: Session, series: Series) -> dict:
 
 
 @page
+@kept
 def series_detail(request: Request, db: Session) -> Response:
     series = get_or_404(db, Series, request.path_params["id"])
     return render(request, "series.html", _series_context(db, series))
@@ -177,6 +179,7 @@ def _agenda_context(db: Session, meeting: Meeting, errors: dict | None = None, v
 
 
 @page
+@kept
 def meeting_detail(request: Request, db: Session) -> Response:
     meeting = get_or_404(db, Meeting, request.path_params["id"])
     # From the console's "follow-up action for this decision": that item chosen, its decision as the start.

@@ -37,7 +37,7 @@ from forum.views.room_common import (
     tablet_context,
     with_token,
 )
-from forum.web import form, page, redirect, render, require, require_in
+from forum.web import form, kept, page, redirect, render, require, require_in
 
 NAME_MAX, PLACE_MAX, COMMENT_MAX, DECISION_MAX = 60, 20, 1000, 4000
 # The form fields buttons read, with the longest text kept of each; ids are read as numbers.
@@ -406,6 +406,7 @@ def _record(request: Request, db: Session) -> minutes.Record:
 
 
 @page
+@kept
 def minutes_page(request: Request, db: Session) -> Response:
     rec = _record(request, db)
     return render(request, "minutes.html", {"rec": rec, "community": rec.community})
