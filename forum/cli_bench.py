@@ -110,10 +110,13 @@ def bench_meetings(meetings: int, tablets: int, actions: int, every: float, data
 @click.option("--clients", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Clients at once for the throughput.")
 @click.option("--only", default="", help="Only the pages whose label holds this text (e.g. dashboard).")
-def bench_pages(db: str | None, requests: int, seconds: float, clients: int, only: str) -> None:
+@click.option("--fresh", is_flag=True,
+              help="Keep no page (FORUM_PAGE_CACHE_MB=0): every request rendered, as for the first reader "
+                   "after a change.")
+def bench_pages(db: str | None, requests: int, seconds: float, clients: int, only: str, fresh: bool) -> None:
     """Time forum's pages (p50, p95, requests a second) against a bare Starlette + Jinja page."""
     from forum.bench import pages as pages_bench
 
     if db and "://" not in db and not Path(db).is_file():
         raise click.BadParameter(f"no such file: {db}", param_hint="--db")
-    pages_bench.run_pages(db, requests, seconds, clients, only, echo=click.echo)
+    pages_bench.run_pages(db, requests, seconds, clients, only, echo=click.echo, fresh=fresh)

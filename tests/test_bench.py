@@ -211,6 +211,22 @@ def test_bench_pages_smoke():
     assert re.search(r"throughput ratio to the bare page: lowest [\d.]+, target at least 0.50", out)
 
 
+def test_bench_pages_fresh_renders_every_request(monkeypatch):
+    from forum.bench import pages
+
+    seen = {}
+
+    def start(code, *args, env=None):  # the servers' environment, as the bench gives it
+        seen.setdefault("forum", env)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(pages, "start", start)
+    for flags, expected in ((["--fresh"], "0"), ([], "64")):
+        seen.clear()
+        result = CliRunner().invoke(main, ["bench", "pages", "--requests", "5", "--only", "minutes", *flags])
+        assert seen["forum"]["FORUM_PAGE_CACHE_MB"] == expected, result.output
+
+
 def test_bench_pages_refuses_a_database_that_is_not_there():
     result = CliRunner().invoke(main, ["bench", "pages", "--db", "/nonexistent/forum.db"])
     assert result.exit_code == 2

@@ -267,10 +267,12 @@ async def sign_in(port: int) -> str:
 
 
 async def bench(url: str, pages: list[Target], requests: int, seconds: float, clients: int,
-                progress: Callable[[str], None]) -> list[tuple[Target, Figures, Figures]]:
+                progress: Callable[[str], None], fresh: bool = False) -> list[tuple[Target, Figures, Figures]]:
     port, bare_port = free_port(), free_port()
     # The harness's forum server reads its database from the environment, as `forum serve` does.
     env = {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench", "FORUM_LANGUAGE": "zh-Hans"}
+    # Fresh: no page kept (forum.page_cache), each request rendered as the first reader after a change is.
+    env["FORUM_PAGE_CACHE_MB"] = "0" if fresh else env.get("FORUM_PAGE_CACHE_MB", "64")
     env.pop("FORUM_BROADCAST_URL", None)
     server = start(FORUM_SERVER, str(port), env=env)
     bare_server = start(BARE_SERVER, str(bare_port))
@@ -309,8 +311,9 @@ async def bench(url: str, pages: list[Target], requests: int, seconds: float, cl
 
 
 def report(results: list[tuple[Target, Figures, Figures]], clients: int, where: str,
-           echo: Callable[[str], None]) -> list[dict]:
-    echo(f"forum bench pages: {where} · {os.cpu_count()} CPUs ({cpu_model()}) · SQLite")
+           echo: Callable[[str], None], fresh: bool = False) -> list[dict]:
+    kept = "every page rendered afresh (--fresh)" if fresh else "pages of the record kept until it changes"
+    echo(f"forum bench pages: {where} · {os.cpu_count()} CPUs ({cpu_model()}) · SQLite · {kept}")
     echo(f"latency: one client, one request after another; throughput: {clients} clients at once, with the "
          "server's CPU ms per request")
     echo(f"{'page':38}{'KB':>6}{'p50 ms':>9}{'p95 ms':>9}{'bare p50':>10}{'req/s':>8}{'bare req/s':>11}"
@@ -334,7 +337,7 @@ def report(results: list[tuple[Target, Figures, Figures]], clients: int, where: 
 
 
 def run_pages(db: str | None = None, requests: int = 40, seconds: float = 3.0, clients: int = CLIENTS,
-              only: str = "", echo: Callable[[str], None] = print) -> list[dict]:
+              only: str = "", echo: Callable[[str], None] = print, fresh: bool = False) -> list[dict]:
     """Measure every page (or those whose label holds ``only``); returns the table's rows."""
     workdir = None
     try:
@@ -347,8 +350,8 @@ def run_pages(db: str | None = None, requests: int = 40, seconds: float = 3.0, c
             where = "the small demo"
         pages = [t for t in targets(url) if only in t.label]
         results = asyncio.run(bench(url, pages, requests, seconds, clients,
-                                    progress=lambda label: None))
-        return report(results, clients, where, echo)
+                                    progress=lambda label: None, fresh=fresh))
+        return report(results, clients, where, echo, fresh)
     finally:
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
