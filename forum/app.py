@@ -25,7 +25,7 @@ from forum import db as database
 from forum.addresses import index_routes
 from forum.ballot_box import BallotBox
 from forum.i18n import gettext as _
-from forum.page_cache import PageCache
+from forum.page_cache import LoopReader, PageCache
 from forum.paths import STATIC
 from forum.settings import Settings
 from forum.views import (
@@ -287,6 +287,7 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
             hub.unbind()
             # What was handed in is counted, then the box's thread ends with the server.
             await asyncio.to_thread(app.state.ballot_box.stop)
+            app.state.page_cache.loop_reader.close()
             engine.dispose()
 
     app = Starlette(
@@ -313,7 +314,7 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
                              public_url=settings.public_url,
                              broadcast=broadcast.make(settings.broadcast_url, settings.broadcast_channel))
     app.state.minutes_sections = parts.MINUTES_SECTIONS if minutes_sections is None else tuple(minutes_sections)
-    app.state.page_cache = PageCache(settings.page_cache_mb * 2**20)
+    app.state.page_cache = PageCache(settings.page_cache_mb * 2**20, LoopReader(engine))
     app.state.ballot_box = BallotBox(engine, settings.language)
     # Every worker runs one; the lease in the database lets one of them act (forum.lease).
     app.state.vote_closer = votes.VoteCloser(engine, settings.vote_closer_seconds, settings.language,

@@ -180,6 +180,8 @@ def page(func: View) -> Callable[[Request], Awaitable[Response]]:
                                                               *request.state.form.multi_items()] if k not in own])
             if bad:
                 return refuse_control(request, bad[0])
+            if getattr(func, "kept", False) and (quick := page_cache.quick(request)) is not None:
+                return quick
             return await run_view(func, request)
         finally:
             await request.state.form.close()

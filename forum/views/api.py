@@ -16,7 +16,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum import api, forms, i18n, openapi
+from forum import api, forms, i18n, openapi, page_cache
 from forum.i18n import N_
 from forum.i18n import gettext as _
 from forum.models import Issue, Meeting, Vote, VoteStatus, now
@@ -90,7 +90,7 @@ def _answer(build: Callable[[Request, Session], Any]) -> Callable[[Request], Any
             if bad:
                 name = bad[0][:40].encode("ascii", "backslashreplace").decode()
                 return problem(400, _(CONTROL) % {"parameter": name}, name)
-            return await run_view(view, request)
+            return page_cache.quick(request) or await run_view(view, request)
         finally:
             i18n.reset_language(token)
 
