@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from sqlalchemy import text
 from starlette.websockets import WebSocketDisconnect
 
 from tests import app_world
@@ -399,8 +400,9 @@ def test_a_form_naming_another_communitys_object_is_refused_and_stores_nothing(w
             what = f"POST {url(endpoint, call)} with {name}={other!r} of community B"
             if (endpoint.name, variant, name) in DROPPED:
                 with server.engine.connect() as c:
-                    linked = c.exec_driver_sql("select count(*) from attendance where household_id = ? and "
-                                               "meeting_id = ?", (other, call.path["id"])).scalar_one()
+                    linked = c.execute(text("select count(*) from attendance where household_id = :household "
+                                            "and meeting_id = :meeting"),
+                                       {"household": other, "meeting": call.path["id"]}).scalar_one()
                 if linked:
                     problems.append(f"{what}: linked to the other community's household")
             elif answer.status < 400 or answer.status >= 500 or changed:
