@@ -240,6 +240,34 @@ def test_a_console_action_through_one_worker_reaches_the_tablets_of_both(workers
     run(scenario())
 
 
+def test_a_page_one_worker_keeps_shows_what_was_done_through_the_other(workers, redis_url, meeting):
+    """Pages of the record are kept in each worker (forum.page_cache) until the database's record
+    version moves, whichever worker moved it."""
+    topic = channel()
+    a, b = workers(redis_url, topic), workers(redis_url, topic)
+
+    async def scenario() -> None:
+        import httpx
+
+        await a.ready()
+        await b.ready()
+        staff = await signed_in(a.base)
+        async with httpx.AsyncClient(base_url=b.base, timeout=WAIT) as visitor:
+            kept = (await visitor.get(f"/meetings/{meeting}/minutes")).text
+            assert (await visitor.get(f"/meetings/{meeting}/minutes")).text == kept
+            try:
+                assert (await staff.post(f"/meetings/{meeting}/run/start")).status_code in (200, 303)
+                decision = f"决议 {uuid.uuid4().hex[:6]}: 楼道灯本周修好"
+                answer = await staff.post(f"/meetings/{meeting}/run/decision", data={"decision": decision})
+                assert answer.status_code in (200, 303), answer.text
+            finally:
+                await staff.aclose()
+            assert decision not in kept
+            assert decision in (await visitor.get(f"/meetings/{meeting}/minutes")).text
+
+    run(scenario())
+
+
 # ---------------------------------------------------------------- ballots through both
 
 
