@@ -59,23 +59,23 @@ MATTERS = [
     ("lift", "加装电梯", dict(question="{b}栋{u}单元加装电梯方案及费用分摊（按楼层分摊，财政补助后）",
                             kind="for_against", scope="unit", rule="owners_major", p=0.55)),
     ("lift", "电梯频繁故障", dict(question="使用专项维修资金更换{b}栋电梯主机和控制柜", kind="for_against",
-                              scope="building", rule="owners_major", p=0.5)),
+                              scope="building", rule="owners_major", p=0.3)),
     ("safety", "外墙瓷砖脱落", dict(question="使用专项维修资金维修{b}栋外墙、更换脱落瓷砖", kind="for_against",
-                                scope="building", rule="owners_major", p=0.6)),
+                                scope="building", rule="owners_major", p=0.4)),
     ("safety", "堡坎", dict(question="使用专项维修资金加固{b}栋门口堡坎", kind="for_against", scope="building",
-                          rule="owners_major", p=0.5)),
-    ("parking", "车位", dict(question="小区停车管理方案", kind="one_of", scope="community", rule="consultation", p=0.3,
+                          rule="owners_major", p=0.3)),
+    ("parking", "车位", dict(question="小区停车管理方案", kind="one_of", scope="community", rule="consultation", p=0.2,
                            options=["重新划线，车位按户抽签轮换", "外来车辆限时停放收费，收入用于小区维护",
                                     "维持现状"])),
     ("parking", "消防通道", dict(question="实行小区停车管理规约，消防通道设隔离桩、违停车辆拖离",
-                             kind="for_against", scope="community", rule="owners_ordinary", p=0.3)),
+                             kind="for_against", scope="community", rule="owners_ordinary", p=0.4)),
     ("greenery", "健身器材", dict(question="健身角添置哪些器材（最多选两项）", kind="several_of", scope="community",
                               rule="consultation", max_choices="2",
-                              options=["老年漫步机", "儿童滑梯", "乒乓球台", "休息座椅"], p=0.8)),
+                              options=["老年漫步机", "儿童滑梯", "乒乓球台", "休息座椅"], p=0.5)),
 ]
 SECRET_OWNERS = 0.3  # how often an owners' matter is put to a secret ballot
 SECRET_RATING = 0.4
-RATING_VOTES = 0.25  # how often a review puts one of the items it rates to a vote of those present
+RATING_VOTES = 0.65  # how often a review puts (the first of) the items it rates to a vote of those present
 REVIEW_QUESTION = "评议：{title}"
 
 
@@ -103,7 +103,7 @@ class Planner:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self.plans: list[Plan] = []
-        self.reviews: set[int] = set()  # the reviews with a rating vote: one each
+        self.reviews: set[int] = set()  # the reviews seen: one rating vote at most each
         self._rngs: dict[int, random.Random] = {}
 
     def rng(self, community: Community) -> random.Random:
@@ -138,9 +138,11 @@ class Planner:
         ratings the review counted. False (nothing planned) when the counts are not theirs."""
         rng = self.rng(community)
         counts = (rating["satisfied"], rating["basically"], rating["dissatisfied"])
-        if slot.id in self.reviews or rng.random() >= RATING_VOTES or sum(counts) != len(present):
+        if slot.id in self.reviews:
             return False
-        self.reviews.add(slot.id)
+        self.reviews.add(slot.id)  # decided at its first item: a vote on it, or none at this review
+        if rng.random() >= RATING_VOTES or sum(counts) != len(present):
+            return False
         choices = ([counting.SATISFIED] * counts[0] + [counting.BASICALLY_SATISFIED] * counts[1]
                    + [counting.DISSATISFIED] * counts[2])
         rng.shuffle(choices)
@@ -177,7 +179,7 @@ def hold(connection: Connection, plans: list[Plan], progress: Progress) -> dict[
     """Hold every planned vote through the app's steps, in the build's transaction (each step's
     commit is a savepoint's). Returns how many votes, secret ones and ballots there are."""
     counts = {"vote": 0, "vote_secret": 0, "ballot": 0}
-    with Session(bind=connection, join_transaction_mode="create_savepoint") as db:
+    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as db:
         for k, plan in enumerate(plans, start=1):
             vote = _hold(db, plan)
             counts["vote"] += 1
@@ -230,8 +232,8 @@ def _paper(db: Session, vote: Vote, plan: Plan) -> None:
                                                    .order_by(VoteElector.voter_key)).scalars()}
     # Door to door, nearly every owner is reached; where the neighbours are agreed, nearly all agree.
     # (A stairwell of three needs all three where a lift is at stake: art. 278 wants three quarters.)
-    turnout = rng.uniform(0.9, 1.0) if rng.random() < 0.85 else rng.uniform(0.4, 0.75)
-    agree = rng.uniform(0.88, 1.0) if rng.random() < 0.85 else rng.uniform(0.3, 0.75)
+    turnout = rng.uniform(0.95, 1.0) if rng.random() < 0.85 else rng.uniform(0.4, 0.75)
+    agree = rng.uniform(0.92, 1.0) if rng.random() < 0.85 else rng.uniform(0.3, 0.75)
     options = [o["id"] for o in votes.options_of(vote)]
     weights = [rng.uniform(0.2, 1.0) for _ in options]
     slips = []
