@@ -97,8 +97,9 @@ class Plan:
 
 
 class Planner:
-    """Decides the votes while the issues are generated (each community with a generator of its
-    own, so the rest of the district is the same with or without them)."""
+    """Decides the votes while the issues are generated, each community's with a random generator
+    of its own, so that the issues' stories (what happens, and when) are those they would be
+    without votes; only their rows' ids move, by the "vote" events between them."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
@@ -179,7 +180,7 @@ def hold(connection: Connection, plans: list[Plan], progress: Progress) -> dict[
     """Hold every planned vote through the app's steps, in the build's transaction (each step's
     commit is a savepoint's). Returns how many votes, secret ones and ballots there are."""
     counts = {"vote": 0, "vote_secret": 0, "ballot": 0}
-    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as db:
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as db:
         for k, plan in enumerate(plans, start=1):
             vote = _hold(db, plan)
             counts["vote"] += 1
