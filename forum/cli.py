@@ -379,7 +379,8 @@ def _district(engine, seed: int, scale: float) -> None:
     counts = summary.counts
     click.echo(f"district demo: {summary.streets} streets, {summary.communities_in_district} communities, "
                f"{counts['meeting']:,} meetings, {counts['attendance']:,} participations, {counts['issue']:,} issues, "
-               f"{counts['action']:,} actions, {counts['rating']:,} ratings in {summary.seconds:.0f} s (seed {seed})")
+               f"{counts['action']:,} actions, {counts['rating']:,} ratings, {counts['vote']:,} votes "
+               f"({counts['vote_secret']:,} secret) in {summary.seconds:.0f} s (seed {seed})")
     click.echo("  its sign-ins (password demo1234): district, street-<street> (e.g. street-jiefangbei), "
                "fac-<community> and com-<community> (e.g. fac-shibati), liaison-1 … liaison-N")
 

@@ -1,11 +1,13 @@
 """The district-year demo (forum.demo.district) built small: its counts scale with the district,
 its data keeps the app's invariants (lifecycle steps, moments in order, an issue's history ending
-where the issue is, ratings of resolved issues, weekly talks on their weekday with gaps), the same
-seed gives the same rows, and the pages render on it."""
+where the issue is, ratings of resolved issues, weekly talks on their weekday with gaps, votes
+counted as the law counts them by eligible voters only), the same seed gives the same rows, and
+the pages render on it."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
@@ -16,8 +18,8 @@ from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 from starlette.testclient import TestClient
 
+from forum import counting, lifecycle
 from forum import db as database
-from forum import lifecycle
 from forum.app import create_app
 from forum.demo.district import DISTRICT, ORDER, build_district, street_plan
 from forum.demo.district_data import STREETS
@@ -52,10 +54,14 @@ def _rows(engine, table: str) -> list[dict]:
         return [dict(r._mapping) for r in connection.execute(select(t).order_by(*t.primary_key.columns))]
 
 
+VOTE_TABLES = ["vote", "voteelector", "voteelectorunit", "votetally", "votereceipt", "ballot", "paperserial",
+               "voteproxy", "voteaudit"]
+
+
 def digest(engine) -> str:
     """Every row the build wrote, in key order (the password hash is salted, so left out)."""
     h = hashlib.sha256()
-    for table in ORDER:
+    for table in ORDER + VOTE_TABLES:
         for row in _rows(engine, table):
             row.pop("password_hash", None)
             h.update(repr(sorted(row.items())).encode())
@@ -90,10 +96,10 @@ def test_scale_shares_communities_across_streets():
 
 def test_a_second_build_adds_nothing(built):
     engine, _summary = built
-    before = {t: len(_rows(engine, t)) for t in ORDER}
+    before = {t: len(_rows(engine, t)) for t in ORDER + VOTE_TABLES}
     again = build_district(engine, seed=8, scale=SCALE)
     assert not again.created
-    assert {t: len(_rows(engine, t)) for t in ORDER} == before
+    assert {t: len(_rows(engine, t)) for t in ORDER + VOTE_TABLES} == before
 
 
 def test_bad_scale_is_refused():
@@ -258,6 +264,214 @@ def test_participations_are_at_meetings_held(built):
         assert meeting["starts_at"] <= at <= meeting["starts_at"] + timedelta(minutes=meeting["duration_minutes"])
 
 
+# ---------------------------------------------------------------- votes
+
+
+OWNERS_SCOPES = ("unit", "building", "community")
+
+
+def _votes(engine) -> tuple[list[dict], dict[str, dict[int, list[dict]]]]:
+    """The votes, and each vote table's rows by vote id."""
+    by_vote = {}
+    for table in VOTE_TABLES[1:]:
+        rows = defaultdict(list)
+        for row in _rows(engine, table):
+            rows[row["vote_id"]].append(row)
+        by_vote[table] = rows
+    return _rows(engine, "vote"), by_vote
+
+
+@pytest.fixture(scope="module")
+def wider(tmp_path_factory):
+    """A larger district on a fixed day: enough votes for every kind the demo holds (in a file, as
+    ``built``, for the app)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('wider') / 'district.db'}"
+    engine, summary = _build(seed=2026, today=date(2026, 6, 15), scale=0.25, url=url)
+    yield engine, summary
+    engine.dispose()
+
+
+def test_the_district_votes_on_owners_matters_and_ratings(wider):
+    engine, summary = wider
+    votes, _ = _votes(engine)
+    c = summary.counts
+    # A few a community a quarter: owners' matters at the coordinations, ratings at the reviews.
+    assert c["vote"] == len(votes) and 2 * summary.communities <= len(votes) <= 12 * summary.communities
+    assert c["vote_secret"] == sum(v["secret"] for v in votes) and c["ballot"] > 5 * len(votes)
+    assert {v["status"] for v in votes} == {"closed"}
+    assert {v["kind"] for v in votes} == {"for_against", "one_of", "several_of", "rating"}
+    assert {v["scope"] for v in votes} == {"attendance", *OWNERS_SCOPES}
+    assert {v["rule"] for v in votes} == {"owners_major", "owners_ordinary", "consultation"}
+    for kind in ("for_against", "rating"):
+        assert {v["secret"] for v in votes if v["kind"] == kind} == {True, False}, kind
+    verdicts = Counter(json_result(v)["verdict"] for v in votes if v["rule"] == "owners_major")
+    assert verdicts["passed"] > verdicts["failed"] > 0  # most lifts and repairs pass, not all
+
+
+def json_result(vote: dict) -> dict:
+    import json
+
+    return json.loads(vote["result"])
+
+
+def test_votes_are_on_the_agenda_of_their_meeting_and_in_the_issue_timeline(wider):
+    engine, _ = wider
+    votes, by_vote = _votes(engine)
+    entries = {e["id"]: e for e in _rows(engine, "agendaentry")}
+    meetings = {m["id"]: m for m in _rows(engine, "meeting")}
+    timeline = _rows(engine, "issueevent")
+    events = {(e["issue_id"], e["at"]): e for e in timeline if e["action"] == "vote"}
+    placed = {(e["issue_id"], e["meeting_id"]): e["at"] for e in timeline if e["action"] == "schedule"}
+    ratings = {(r["issue_id"], r["meeting_id"]): r for r in _rows(engine, "rating")}
+    assert len(events) == len(votes)
+    for vote in votes:
+        entry, meeting = entries[vote["agenda_entry_id"]], meetings[vote["meeting_id"]]
+        assert (entry["meeting_id"], entry["issue_id"]) == (vote["meeting_id"], vote["issue_id"])
+        assert meeting["status"] == "ended" and meeting["community_id"] == vote["community_id"]
+        # Owners' ballots are collected from when the item goes on the coordination's agenda; a
+        # review votes in the hall. Either closes as the meeting takes the item.
+        start = meeting["starts_at"]
+        if vote["scope"] == "attendance":
+            assert meeting["cadence"] == "quarterly" and start <= vote["opened_at"]
+        else:
+            assert meeting["cadence"] == "monthly"
+            assert vote["opened_at"] == placed[(vote["issue_id"], vote["meeting_id"])] < start
+        assert vote["opened_at"] < vote["closed_at"] and start <= vote["closed_at"] <= start + timedelta(hours=2)
+        for ballot in by_vote["ballot"][vote["id"]]:
+            assert vote["opened_at"] <= ballot["cast_at"] <= vote["closed_at"]
+        audit = by_vote["voteaudit"][vote["id"]]
+        assert [a["action"] for a in audit][:2] == ["create", "open"] and audit[-1]["action"] == "close"
+        assert [a["at"] for a in audit] == sorted(a["at"] for a in audit)
+        event = events[(vote["issue_id"], vote["closed_at"])]
+        assert event["meeting_id"] == vote["meeting_id"] and vote["question"] in event["note"]
+        if vote["kind"] == "rating":
+            rating = ratings[(vote["issue_id"], vote["meeting_id"])]
+            assert rating["source"] == "vote" and rating["at"] > vote["closed_at"]
+            tallies = {t["choice"]: t["heads"] for t in by_vote["votetally"][vote["id"]]}
+            assert (rating["satisfied"], rating["basically"], rating["dissatisfied"]) == (
+                tallies[counting.SATISFIED], tallies[counting.BASICALLY_SATISFIED], tallies[counting.DISSATISFIED])
+
+
+def _recount(vote: dict, electors: list[dict], ballots: list[dict], tallies: list[dict]) -> dict:
+    """The vote counted again by forum.counting: from the named ballots of an open vote, from the
+    anonymous sums of a secret one (one voter per choice carrying its weight, one for the rest)."""
+    from fractions import Fraction
+
+    area = vote["rule"] in ("owners_ordinary", "owners_major") or vote["weighting"] != "head"
+    as_area = (lambda centi: Fraction(centi, 100)) if area else (lambda centi: None)
+    several = vote["kind"] == "several_of"
+
+    def selection(choice: str):
+        return choice.split(",") if several else choice
+
+    if vote["secret"]:
+        voters, chosen = [], {}
+        heads, centi = sum(e["heads"] for e in electors), sum(e["area_centi"] or 0 for e in electors)
+        for t in tallies:
+            if t["heads"]:
+                voters.append(counting.Voter(t["choice"], heads=t["heads"], area=as_area(t["area_centi"])))
+                chosen[t["choice"]] = selection(t["choice"])
+                heads, centi = heads - t["heads"], centi - t["area_centi"]
+        if heads:
+            voters.append(counting.Voter("rest", heads=heads, area=as_area(centi)))
+    else:
+        voters = [counting.Voter(e["voter_key"], heads=e["heads"], owner=e["owner"], area=as_area(e["area_centi"]))
+                  for e in electors]
+        chosen = {b["voter_key"]: selection(b["choice"]) for b in ballots}
+    options = [o["id"] for o in json_result({"result": vote["options"]})] if vote["options"] else None
+    return counting.count(vote["kind"], vote["rule"], voters, chosen, options=options, weighting=vote["weighting"],
+                          max_choices=vote["max_choices"]).as_dict()
+
+
+@pytest.mark.parametrize("which", ["built", "wider"])
+def test_every_result_is_what_the_law_counts_from_its_ballots(which, request):
+    engine, _ = request.getfixturevalue(which)
+    votes, by_vote = _votes(engine)
+    assert votes
+    for vote in votes:
+        electors, ballots = by_vote["voteelector"][vote["id"]], by_vote["ballot"][vote["id"]]
+        tallies, receipts = by_vote["votetally"][vote["id"]], by_vote["votereceipt"][vote["id"]]
+        stored = json_result(vote)
+        recount = _recount(vote, electors, ballots, tallies)
+        assert {k: stored[k] for k in recount} == recount, vote["id"]
+        assert stored["ballots"] == len(receipts) and stored["eligible"] == len(electors)
+        if vote["secret"]:
+            assert ballots == []  # nothing links a voter to a choice
+            assert sum(t["heads"] for t in tallies) == len(receipts)
+        else:
+            # The tallies the room sees while it is open are the ballots' sums.
+            assert {t["choice"]: t["heads"] for t in tallies if t["heads"]} == Counter(b["choice"] for b in ballots)
+            assert sorted(b["voter_key"] for b in ballots) == sorted(r["voter_key"] for r in receipts)
+
+
+def test_nobody_voted_who_was_not_eligible(wider):
+    engine, _ = wider
+    votes, by_vote = _votes(engine)
+    households = _rows(engine, "household")
+    owners = defaultdict(set)
+    for o in _rows(engine, "ownership"):
+        owners[o["household_id"]].add(o["person_id"])
+    attendance = defaultdict(list)
+    for a in _rows(engine, "attendance"):
+        attendance[a["meeting_id"]].append(a)
+    for vote in votes:
+        electors = {e["voter_key"]: e for e in by_vote["voteelector"][vote["id"]]}
+        if vote["scope"] == "attendance":
+            # Those present whom staff admitted: the residents checked in, never the guests.
+            present = [a for a in attendance[vote["meeting_id"]] if a["admitted"]]
+            assert len(electors) == len(present) and all(not a["is_guest"] for a in present)
+            assert {e["person_id"] for e in electors.values() if e["person_id"]} <= {a["person_id"] for a in present}
+        else:
+            # The scope's owners as the register has them (one owner a household here), with their areas.
+            scope = [h for h in households if h["community_id"] == vote["community_id"]
+                     and (vote["scope"] == "community" or h["building"] == vote["scope_building"])
+                     and (vote["scope"] != "unit" or h["unit"] == vote["scope_unit"])]
+            assert all(len(owners[h["id"]]) == 1 for h in scope)
+            assert {k: e["area_centi"] for k, e in electors.items()} == {
+                f"h{h['id']}": int(h["floor_area"] * 100) for h in scope}
+            serials = [s["serial"] for s in by_vote["paperserial"][vote["id"]]]
+            assert len(serials) == len(by_vote["votereceipt"][vote["id"]])  # every ballot a paper one, numbered
+        voted = [r["voter_key"] for r in by_vote["votereceipt"][vote["id"]]]
+        assert voted and set(voted) <= set(electors)
+        assert {b["voter_key"] for b in by_vote["ballot"][vote["id"]]} <= set(voted)
+
+
+@pytest.mark.slow
+def test_the_votes_show_on_their_pages_and_in_the_api(wider):
+    import json
+
+    engine, _ = wider
+    votes, by_vote = _votes(engine)
+    app = create_app(Settings(database_url="sqlite://", secret_key="t", language="zh-Hans"), engine=engine)
+    listed = []
+    with TestClient(app) as client:
+        page = 1
+        while True:
+            answer = client.get(f"/api/v1/votes?per_page=100&page={page}")
+            assert answer.status_code == 200
+            listed += answer.json()["items"]
+            if page >= answer.json()["pages"]:
+                break
+            page += 1
+        assert [v["id"] for v in listed] == [v["id"] for v in votes]
+        for item, vote in zip(listed, votes, strict=True):
+            assert item["result"] == json_result(vote) and item["secret"] == vote["secret"]
+            assert item["ballots"] == len(by_vote["votereceipt"][vote["id"]])
+        # A secret vote is its totals only: no voter's key or name anywhere in what is served of it.
+        secret = next(v for v in votes if v["secret"] and v["scope"] == "attendance")
+        shown = [client.get(f"/api/v1/votes/{secret['id']}"), client.get(f"/votes/{secret['id']}"),
+                 client.get(f"/votes/{secret['id']}/result.json")]
+        assert [r.status_code for r in shown] == [200, 200, 200]
+        for elector in by_vote["voteelector"][secret["id"]]:
+            assert all(elector["label"] not in r.text and f'"{elector["voter_key"]}"' not in r.text for r in shown)
+        assert json.loads(shown[0].text)["result"]["totals"]
+        for vote in (next(v for v in votes if not v["secret"] and v["rule"] == "owners_major"),
+                     next(v for v in votes if v["kind"] == "several_of")):
+            assert client.get(f"/votes/{vote['id']}").status_code == 200
+            assert vote["question"] in client.get(f"/meetings/{vote['meeting_id']}/minutes").text
+            assert vote["question"] in client.get(f"/issues/{vote['issue_id']}").text
+
+
 # ---------------------------------------------------------------- reproducible
 
 
@@ -330,9 +544,10 @@ def test_the_command_builds_it_with_a_progress_bar(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["demo", "--no-serve", "--size", "district", "--scale", "0.05", "--seed", "3"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    # Four communities in one street: the small demo's two and two more.
+    # Four communities in one street: the small demo's two and two more; the votes of the two.
     assert "district demo: 1 streets, 4 communities" in result.output
-    assert "district demo: writing" in result.stderr  # the progress bar's stages
+    assert re.search(r"\d+ ratings, \d+ votes \(\d+ secret\) in", result.output)
+    assert "district demo: writing" in result.stderr and "district demo: votes" in result.stderr  # its stages
     assert "/a/yuzhong/dashboard" in result.output
     engine = database.make_engine(f"sqlite:///{tmp_path / 'd.db'}")
     with Session(engine) as session:

@@ -18,6 +18,8 @@ invariants the app's own code keeps.
     district_data      the pools: streets, community names, organisations, what residents raise
     district_meetings  the series, the meetings held (with skipped weeks) and who came
     district_issues    each issue's life: raised, accepted, on agendas, decided, actions, reviews
+    district_votes     owners' votes at the coordinations and rating votes at the reviews, held
+                       (after the rows are written) through the app's own set-up, ballots and count
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sqlmodel import Session, SQLModel
 
 from forum.administration import COMMITTEE_NAMES_ZH
 from forum.auth import hash_password
-from forum.demo import district_issues, district_meetings
+from forum.demo import district_issues, district_meetings, district_votes
 from forum.demo.data import DEMO_PASSWORD, FORUM_FORMATS, GIVEN_NAMES, MOBILE_PREFIXES, SURNAMES
 from forum.demo.district_data import (
     COMMUNITY_COUNT,
@@ -54,7 +56,7 @@ ORDER = ["area", "organisation", "household", "person", "ownership", "committee"
 BATCH = 5000
 RESIDENTS = 48  # the residents of a community who come to meetings (of its 8,000–10,000)
 # The stages progress is reported in, and about how much of the time each takes (for one bar).
-STAGES = {"places": 0.05, "meetings": 0.15, "issues": 0.3, "writing": 0.5}
+STAGES = {"places": 0.05, "meetings": 0.12, "issues": 0.25, "writing": 0.4, "votes": 0.18}
 
 Progress = Callable[[str, int, int], None]  # (stage, done, of) after each piece of a stage
 
@@ -319,14 +321,16 @@ def _build(connection: Connection, seed: int, scale: float, today: date | None, 
     rows = Rows(connection)
     places = Places(rows, rng, scale)
     communities = places.build(existing_areas, existing_orgs, children, progress)
+    planner = district_votes.Planner(seed)
     calendars = []
     for k, community in enumerate(communities, start=1):
         calendars.append(district_meetings.year_of_meetings(rows, community, places, now))
         progress("meetings", k, len(communities))
     for k, (community, calendar) in enumerate(zip(communities, calendars, strict=True), start=1):
-        district_issues.year_of_issues(rows, community, calendar, places, now)
+        district_issues.year_of_issues(rows, community, calendar, places, now, planner)
         progress("issues", k, len(communities))
     counts = rows.write(progress)
+    counts.update(district_votes.hold(connection, planner.plans, progress))
     street = area.alias()
     in_district = connection.execute(
         select(func.count()).select_from(area.join(street, area.c.parent_id == street.c.id))

@@ -39,6 +39,7 @@ from forum.review import Counts, Verdict, quarter_of, verdict
 
 if TYPE_CHECKING:
     from forum.demo.district import Community, Places, Rows
+    from forum.demo.district_votes import Planner
 
 ISSUES_A_YEAR = 58  # a community's share of the district's 4,500
 SOURCES = [(Source.meeting, 35), (Source.visit, 30), (Source.hotline, 20), (Source.online, 15)]
@@ -155,13 +156,15 @@ class Context:
     calendar: Calendar
     places: Places
     now: datetime
+    votes: Planner | None = None  # decides which agenda entries get a vote (forum.demo.district_votes)
     # category → (issue id, raised, resolved or far ahead): what a new one may be merged into
     raised: dict[str, list[tuple[int, datetime, datetime]]] = field(default_factory=dict)
 
 
-def year_of_issues(rows: Rows, community: Community, calendar: Calendar, places: Places, now: datetime) -> None:
+def year_of_issues(rows: Rows, community: Community, calendar: Calendar, places: Places, now: datetime,
+                   votes: Planner | None = None) -> None:
     rng = community.rng
-    ctx = Context(rows, community, calendar, places, now)
+    ctx = Context(rows, community, calendar, places, now, votes)
     count = max(1, round(ISSUES_A_YEAR * rng.uniform(0.6, 1.4)))
     span = (now - calendar.first).total_seconds()
     moments = sorted(calendar.first + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
@@ -266,6 +269,8 @@ def _round(ctx: Context, life: Life, category: str, outside: bool, round_: int) 
         entry = life.schedule(calendar, monthly, before(rng, life.last, monthly), facilitator, minutes=15)
         if monthly.end > ctx.now:
             raise Stop
+        if ctx.votes is not None:  # an owners' matter: their ballots, collected since it went on the agenda
+            ctx.votes.owners(community, life, monthly, entry, life.last)
         org = rng.choice([ctx.places.departments[d] for d in CATEGORY_MIX[category][2]] + [community.property_company])
         org_name = next(n for n, (i, _k) in ctx.places.organisations.items() if i == org)
         decision = rng.choice(DECISIONS["monthly"]).format(org=org_name, c=committee_name)
@@ -381,11 +386,13 @@ def _review(ctx: Context, life: Life, round_: int) -> bool:
     life.voices(calendar, review, rng)
     moment = life.during(review, late=True)
     reason = rng.choice(DISSATISFIED) if found is Verdict.dissatisfied else ""
-    entry["decision"] = f"现场评议：{words}。" + (reason or "评议通过，予以销号。")
-    ctx.rows.add("rating", issue_id=life.issue["id"], community_id=community.id, meeting_id=review.id,
-                 quarter=quarter_of(review.start), satisfied=counts.satisfied, basically=counts.basically,
-                 dissatisfied=counts.dissatisfied, verdict=found.value, source="hands", reason=reason, by=facilitator,
-                 at=moment)
+    rating = ctx.rows.row("rating", issue_id=life.issue["id"], community_id=community.id, meeting_id=review.id,
+                          quarter=quarter_of(review.start), satisfied=counts.satisfied, basically=counts.basically,
+                          dissatisfied=counts.dissatisfied, verdict=found.value, source="hands", reason=reason,
+                          by=facilitator, at=moment)
+    voted = ctx.votes is not None and ctx.votes.rating(community, life, review, entry, rating,
+                                                       calendar.attendance.get(review.id, []))
+    entry["decision"] = f"{'投票评议' if voted else '现场评议'}：{words}。" + (reason or "评议通过，予以销号。")
     note = f"{words} → {VERDICT_WORDS[found]}" + (f": {reason}" if reason else "")
     if found is Verdict.dissatisfied:
         life.step(Step.reopen, moment, facilitator, note=note, meeting_id=review.id, facts=Facts(reason=reason))
