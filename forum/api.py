@@ -287,12 +287,23 @@ def vote_dict(db: Session, vote: Vote) -> dict[str, Any]:
     written in batches while open, and a running count is the room's, not the record's); always
     totals, never a voter's choice."""
     ballots = db.exec(select(func.count()).select_from(VoteReceipt).where(VoteReceipt.vote_id == vote.id)).one()
-    result = json.loads(vote.result) if vote.status == VoteStatus.closed and vote.result else None
+    result = _in_language(json.loads(vote.result)) if vote.status == VoteStatus.closed and vote.result else None
     return {"id": vote.id, "community_id": vote.community_id, "meeting_id": vote.meeting_id,
             "issue_id": vote.issue_id, "question": vote.question, "kind": vote.kind, "rule": vote.rule,
             "scope": vote.scope, "counting_unit": vote.counting_unit, "secret": vote.secret, "status": vote.status,
             "opened_at": _when(vote.opened_at), "closed_at": _when(vote.closed_at), "ballots": ballots,
             "result": result}
+
+
+def _in_language(result: dict[str, Any]) -> dict[str, Any]:
+    """The counted result as kept (its labels as written in the source) in the reader's language: a
+    label that is no message of forum's (a choice the facilitator typed) stays as it is."""
+    if isinstance(result.get("rule_label"), str):
+        result["rule_label"] = _(result["rule_label"])
+    for total in result.get("totals") or []:
+        if isinstance(total, dict) and isinstance(total.get("label"), str) and total["label"]:
+            total["label"] = _(total["label"])
+    return result
 
 
 def public_votes(db: Session, params: Any, paging: Paging) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from jsonschema import Draft202012Validator
+from sqlalchemy import text
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
@@ -251,3 +252,19 @@ def test_a_fault_of_forums_is_a_problem_body_too(demo_engine, monkeypatch):
     assert body["title"] == "Server error" and "a fault planted" not in response.text  # no trace to the reader
     assert not list(Draft202012Validator({"$ref": "#/components/schemas/Problem",
                                           "components": DOCUMENT["components"]}).iter_errors(body))
+
+
+def test_a_votes_counted_result_is_labelled_in_the_readers_language(api, demo_engine):
+    """The result is kept with the labels of its count as forum writes them; the API says them in
+    the reader's language, and leaves a choice the facilitator typed as typed."""
+    closed = next(v for v in api.get("/api/v1/votes").json()["items"] if v["status"] == "closed")
+    kept = {"kind": "for_against", "rule": "simple", "rule_label": "Simple majority", "verdict": "passed",
+            "totals": [{"key": "for", "label": "For", "heads": 7}, {"key": "x", "label": "加装电梯方案甲", "heads": 2}]}
+    with demo_engine.begin() as connection:
+        connection.execute(text("UPDATE vote SET result = :r WHERE id = :id"),
+                           {"r": json.dumps(kept), "id": closed["id"]})
+    english = _check(api, f"/api/v1/votes/{closed['id']}?lang=en", "/api/v1/votes/{id}")["result"]
+    chinese = _check(api, f"/api/v1/votes/{closed['id']}?lang=zh-Hans", "/api/v1/votes/{id}")["result"]
+    assert english["rule_label"] == "Simple majority" and chinese["rule_label"] == "简单多数"
+    assert [t["label"] for t in english["totals"]] == ["For", "加装电梯方案甲"]
+    assert [t["label"] for t in chinese["totals"]] == ["赞成", "加装电梯方案甲"]
