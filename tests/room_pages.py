@@ -17,7 +17,7 @@ from tests.conftest import TABLET
 LAPTOP = {"width": 1366, "height": 900}
 SCREEN = {"width": 1920, "height": 1080}
 SHOTS = Path("/tmp/shots")  # screenshots for a person to look at; nothing asserts on them
-PUSH_MS = 5000  # a push arrives within the hub's flush interval (0.2 s); generous for a loaded machine
+PUSH_MS = 10000  # a push arrives within the hub's flush interval (0.2 s); generous for a loaded machine
 
 WATCH_SOCKET = """
 window.__ws = {open: 0, closed: 0, messages: 0};
