@@ -28,6 +28,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -35,7 +36,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import i18n
+from forum import i18n, sessions
 from forum.models import now
 
 # Cookies a kept page may be asked with: the signed session (holding only the sign-in's token) and
@@ -145,10 +146,13 @@ def key(request: Request, user_id: int | None, version: int) -> tuple | None:
 
 
 class LoopReader:
-    """The record version read on the event loop itself, for a reader with no session, where that
-    costs less than the hop to the thread pool a view takes: only for an SQLite file, whose readers
-    (WAL) wait for no writer. Its own connection, which never waits: a busy database or any error
-    says "don't know", and the request takes the view's path."""
+    """The record version (and a signed-in reader's session) read on the event loop itself, where
+    that costs less than the hop to the thread pool a view takes: only for an SQLite file, whose
+    readers (WAL) wait for no writer. Its own connection, which never waits: a busy database or any
+    error says "don't know", and the request takes the view's path."""
+
+    SESSION = ('SELECT s.user_id, s.created_at, s.last_seen_at, s.ended_at, u.disabled_at IS NOT NULL '
+               'FROM staffsession s JOIN "user" u ON u.id = s.user_id WHERE s.token_hash = ?')
 
     def __init__(self, engine) -> None:
         database = engine.url.database if engine.dialect.name == "sqlite" else None
@@ -157,17 +161,29 @@ class LoopReader:
         self._lock = threading.Lock()  # a test's several clients run loops in threads of their own
 
     def version(self) -> int | None:
+        return self.read(None)[0]
+
+    def read(self, token_hash: str | None) -> tuple[int | None, tuple | None]:
+        """The record version, then the session whose token has that hash (its user, when it began,
+        was last seen and ended, whether the user is disabled), or None for either not known."""
         if self.path is None:
-            return None
+            return None, None
         with self._lock:
             try:
                 if self._connection is None:
                     self._connection = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
                 row = self._connection.execute("SELECT version FROM recordversion WHERE id = 1").fetchone()
-                return row[0] if row else None
+                session = self._connection.execute(self.SESSION, (token_hash,)).fetchone() if token_hash else None
             except sqlite3.Error:
                 self._close()
-                return None
+                return None, None
+        if session is not None:
+            try:
+                session = (session[0], *(None if v is None else datetime.fromisoformat(v) for v in session[1:4]),
+                           bool(session[4]))
+            except (TypeError, ValueError):
+                session = None
+        return (row[0] if row else None), session
 
     def close(self) -> None:
         with self._lock:
@@ -180,14 +196,25 @@ class LoopReader:
 
 
 def quick(request: Request) -> Response | None:
-    """A kept page served on the event loop to a reader with no session, or None (the view's path)."""
+    """A kept page served on the event loop, or None (the view's path): to nobody signed in, or to a
+    staff member whose session is live and needs nothing written (its "last seen" is recent). The
+    session is judged by the same rule as every request's (``sessions.judge``)."""
     cache: PageCache | None = getattr(request.app.state, "page_cache", None)
-    if cache is None or cache.limit <= 0 or cache.loop_reader is None or "forum_session" in request.cookies:
+    if cache is None or cache.limit <= 0 or cache.loop_reader is None or request.method not in ("GET", "HEAD"):
         return None
-    version = cache.loop_reader.version()
+    hashed = sessions.token_hash(request.session) if "forum_session" in request.cookies else None
+    version, session = cache.loop_reader.read(hashed)
     if version is None or version != cache.version:  # a version this process has not rendered under yet
         return None
-    found = key(request, None, version)
+    user_id = None
+    if hashed is not None:
+        if session is None:
+            return None
+        user_id, created_at, last_seen_at, ended_at, disabled = session
+        if sessions.judge(created_at, last_seen_at, ended_at, disabled, sessions.expiry_of(request),
+                          sessions.clock()) != "live":
+            return None
+    found = key(request, user_id, version)
     kept = cache.get(found) if found is not None else None
     return kept.response() if kept is not None else None
 

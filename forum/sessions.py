@@ -80,25 +80,50 @@ def find(db: Session, cookie_session: MutableMapping[str, Any]) -> StaffSession 
     return db.exec(select(StaffSession).where(StaffSession.token_hash == _hash(token))).first()
 
 
+def judge(created_at: datetime, last_seen_at: datetime, ended_at: datetime | None, disabled: bool,
+          expiry: Expiry, at: datetime) -> str:
+    """What a session record says at ``at``: "ended", "expired" or "idle" (it has ended, or ends
+    now), "disabled" (its user's account is), "touch" (live, and last seen long enough ago to write
+    it again) or "live"."""
+    if ended_at is not None:
+        return "ended"
+    if at - created_at >= expiry.absolute:
+        return "expired"
+    if at - last_seen_at >= expiry.idle:
+        return "idle"
+    if disabled:
+        return "disabled"
+    return "touch" if at - last_seen_at >= TOUCH_EVERY else "live"
+
+
+def token_hash(cookie_session: MutableMapping[str, Any]) -> str | None:
+    """What the database keeps of the cookie's token, or None when the cookie holds none."""
+    token = _token(cookie_session)
+    return None if token is None else _hash(token)
+
+
 def resolve(db: Session, cookie_session: MutableMapping[str, Any], expiry: Expiry,
             at: datetime | None = None) -> User | None:
     """The signed-in user of a cookie session, or None when it names no live session."""
     at = at or clock()
-    record = find(db, cookie_session)
-    if record is None or record.ended_at is not None:
+    hashed = token_hash(cookie_session)
+    if hashed is None:
         return None
-    why = ("expired" if at - record.created_at >= expiry.absolute else
-           "idle" if at - record.last_seen_at >= expiry.idle else "")
-    if why:
+    # The record and its user in one query: every signed-in request asks this.
+    found = db.exec(select(StaffSession, User).join(User, col(User.id) == StaffSession.user_id)
+                    .where(StaffSession.token_hash == hashed)).first()
+    if found is None:
+        return None
+    record, user = found
+    verdict = judge(record.created_at, record.last_seen_at, record.ended_at, user.disabled_at is not None,
+                    expiry, at)
+    if verdict in ("expired", "idle"):
         _write(db, update(StaffSession).where(StaffSession.id == record.id, col(StaffSession.ended_at).is_(None))
-               .values(ended_at=at, ended_why=why))
+               .values(ended_at=at, ended_why=verdict))
         return None
-    user = db.get(User, record.user_id)
-    if user is None or user.disabled_at is not None:
-        return None
-    if at - record.last_seen_at >= TOUCH_EVERY:
+    if verdict == "touch":
         _write(db, update(StaffSession).where(StaffSession.id == record.id).values(last_seen_at=at))
-    return user
+    return user if verdict in ("live", "touch") else None
 
 
 def _write(db: Session, statement: Any) -> None:

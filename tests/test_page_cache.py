@@ -146,7 +146,9 @@ def _open_count(client: TestClient, slug: str) -> int:
     return len(page.select("[data-issue]")) or client.get(f"/c/{slug}/issues").text.count("/issues/")
 
 
-def test_a_kept_page_costs_one_query_until_another_process_changes_the_record(app, demo_engine):
+def test_a_kept_page_costs_one_query_until_another_process_changes_the_record(app, demo_engine, monkeypatch):
+    minute = now()
+    monkeypatch.setattr(page_cache, "now", lambda: minute)  # a page is kept within its minute
     community = _community(demo_engine)
     queries: list[str] = []
     event.listen(demo_engine, "before_cursor_execute", lambda _c, _k, statement, *_a: queries.append(statement))
@@ -315,21 +317,62 @@ def test_the_event_loop_reads_the_version_of_an_sqlite_file_and_never_waits(app,
     assert page_cache.LoopReader(database.make_engine(f"sqlite:///{broken}")).version() is None
 
 
-def test_a_signed_in_reader_is_never_served_on_the_event_loop(app, demo_engine):
+def _staff_page(demo_engine):
     community = _community(demo_engine)
-    path = f"/c/{community.slug}"
+    with Session(demo_engine) as db:
+        name = db.exec(select(User).where(User.username == "facilitator")).one().display_name
+    return f"/c/{community.slug}", name
+
+
+def _sessions(demo_engine, sql: str, **values) -> None:
+    with demo_engine.begin() as connection:
+        connection.execute(text(sql), values)
+
+
+def test_a_signed_in_readers_kept_page_ends_with_their_session(app, demo_engine):
+    path, name = _staff_page(demo_engine)
     with TestClient(app) as visitor, TestClient(app) as staff:
         visitor.get(path)
         visitor.get(path)
         sign_in(staff, "facilitator")
-        with Session(demo_engine) as db:
-            name = db.exec(select(User).where(User.username == "facilitator")).one().display_name
         assert name in staff.get(path).text
+        assert name in staff.get(path).text  # kept
         # The session ended in the database: the cookie is still sent, the page is the visitor's own.
-        with demo_engine.begin() as connection:
-            connection.execute(text("UPDATE staffsession SET ended_at = :at"), {"at": datetime.now()})
+        _sessions(demo_engine, "UPDATE staffsession SET ended_at = :at", at=datetime.now())
         page = staff.get(path).text
         assert name not in page and "/login" in page
+
+
+def test_a_disabled_account_is_not_served_its_kept_page(app, demo_engine):
+    path, name = _staff_page(demo_engine)
+    with TestClient(app) as staff:
+        sign_in(staff, "facilitator")
+        assert name in staff.get(path).text
+        assert name in staff.get(path).text
+        _sessions(demo_engine, "UPDATE \"user\" SET disabled_at = :at WHERE username = 'facilitator'",
+                  at=datetime.now())
+        assert name not in staff.get(path).text
+
+
+def test_a_kept_page_still_writes_when_the_session_was_last_seen_and_ends_it_when_idle(app, demo_engine):
+    from forum import sessions
+
+    path, name = _staff_page(demo_engine)
+    with TestClient(app) as staff:
+        sign_in(staff, "facilitator")
+        assert name in staff.get(path).text
+        long_ago = datetime.now() - sessions.TOUCH_EVERY - timedelta(seconds=5)
+        _sessions(demo_engine, "UPDATE staffsession SET last_seen_at = :at", at=long_ago)
+        assert name in staff.get(path).text
+        with demo_engine.connect() as connection:
+            seen = connection.execute(text("SELECT max(last_seen_at) FROM staffsession")).scalar()
+        assert (seen if isinstance(seen, datetime) else datetime.fromisoformat(seen)) > long_ago
+        idle = datetime.now() - timedelta(minutes=app.state.settings.session_idle_minutes + 1)
+        _sessions(demo_engine, "UPDATE staffsession SET last_seen_at = :at", at=idle)
+        assert name not in staff.get(path).text
+        with demo_engine.connect() as connection:
+            assert connection.execute(text("SELECT ended_why FROM staffsession WHERE ended_at IS NOT NULL")
+                                      ).scalar() == "idle"
 
 
 # ---------------------------------------------------------------- the key and the memory
