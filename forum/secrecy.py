@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -227,6 +227,7 @@ def _write_due(db: Session, vote: Vote, urn: SharedUrn, waiting: list[Slip], sli
     due = waiting[: len(waiting) - urn.batch]
     try:
         written = _write(db, vote, due)
+        _ensure_held(urn, vote.id)
         db.commit()
     except Exception:
         db.rollback()
@@ -257,8 +258,24 @@ def closing(db: Session, vote: Vote) -> Iterator[Callable[[], int]]:
                 _write(db, vote, slips, closing=True)
             return len(slips)
 
-        yield flush
+        def still_held(_session: Session) -> None:
+            _ensure_held(urn, vote.id)
+
+        # The caller commits: right before it does, the urn must still be this closing's.
+        event.listen(db, "before_commit", still_held)
+        try:
+            yield flush
+        finally:
+            event.remove(db, "before_commit", still_held)
         urn.take(vote.id, taken)
+
+
+def _ensure_held(urn: SharedUrn, vote_id: int) -> None:
+    """Before a commit: refuse it if the urn's lock was lost while held (forum.redis_urn's can
+    expire; the in-process urn's cannot)."""
+    ensure = getattr(urn, "ensure_held", None)
+    if ensure is not None:
+        ensure(vote_id)
 
 
 def _insert(db: Session):
