@@ -48,6 +48,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import auth, i18n, sessions
+from forum import parts as parts_module
 from forum.broadcast import Broadcast, Notice
 from forum.models import Meeting
 from forum.parts import AUDIENCES, Part
@@ -64,6 +65,10 @@ HEARTBEAT = '{"beat":1}'
 # at render time, which a device reads against its own: a render older than this would put the
 # count-downs of every page that connects off by its age.
 FULL_STATE_MAX_AGE = 1.0
+# Renders a process runs at once (each in a thread, with a database connection). They hold the
+# interpreter's lock for most of their time, so more at once only adds switching, and takes from
+# requests the connections their pool keeps open (one beyond it is opened and closed each time).
+RENDERS_AT_ONCE = 3
 # The header a console's htmx requests carry: its page's name (what it told its socket) and how
 # many of its socket's messages it had swapped in, "name count".
 PAGE_HEADER = "X-Room-Page"
@@ -133,6 +138,8 @@ class Room:
     last_flush: float = -1e9
     version: int = 0
     full: dict[tuple[str, str], tuple[int, float, str]] = field(default_factory=dict)  # version, rendered at, text
+    # The full state being rendered per group, which pages connecting meanwhile wait for (one render, not one each).
+    rendering: dict[tuple[str, str], asyncio.Future] = field(default_factory=dict)
     origin: str = ""
     joining: int = 0  # pages between accept and subscription, so the room is not dropped under them
 
@@ -156,6 +163,16 @@ class Hub:
         # clients on one app, each on a loop of its own, and a later one must not take the hub
         # away from an earlier one that still has pages subscribed.
         self._loops: list[asyncio.AbstractEventLoop] = []
+        self._renders: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+    async def _render(self, *args: Any) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """:meth:`rendered` in a thread, at most RENDERS_AT_ONCE at a time on this loop."""
+        loop = asyncio.get_running_loop()
+        gate = self._renders.get(loop)
+        if gate is None:
+            gate = self._renders[loop] = asyncio.Semaphore(RENDERS_AT_ONCE)
+        async with gate:
+            return await run_in_threadpool(self.rendered, *args)
 
     # ------------------------------------------------------------ rendering parts
 
@@ -163,7 +180,7 @@ class Hub:
         return [p for p in self.parts.values() if audience in p.audiences]
 
     def contexts(self, db: Session, meeting: Meeting, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return {n: self.parts[n].context(db, meeting) for n in names if n in self.parts}
+        return parts_module.contexts(db, meeting, [self.parts[n] for n in names if n in self.parts])
 
     def render_part(self, name: str, context: dict[str, Any], meeting: Meeting, audience: str,
                     origin: str = "") -> Markup:
@@ -326,7 +343,7 @@ class Hub:
     async def _push(self, meeting_id: int, room: Room, groups: list[tuple[str, str]], names: set[str] | None,
                     acted: dict[str, Send], acted_at: dict[Send, int]) -> None:
         try:
-            rendered = await run_in_threadpool(self.rendered, meeting_id, groups, names, room.origin)
+            rendered = await self._render(meeting_id, groups, names, room.origin)
         except Exception:
             log.exception("rendering the room of meeting %s failed", meeting_id)
             return
@@ -384,15 +401,32 @@ class Hub:
     async def full_state(self, meeting_id: int, room: Room, group: tuple[str, str]) -> tuple[int, str]:
         """Every part for one audience; cached until the next change and for at most
         FULL_STATE_MAX_AGE, so a hall of tablets reconnecting after a restart costs a render a second."""
-        cached = room.full.get(group)
-        if cached and cached[0] == room.version and time.monotonic() - cached[1] < FULL_STATE_MAX_AGE:
-            return cached[0], cached[2]
+        while True:
+            cached = room.full.get(group)
+            if cached and cached[0] == room.version and time.monotonic() - cached[1] < FULL_STATE_MAX_AGE:
+                return cached[0], cached[2]
+            waiting = room.rendering.get(group)
+            if waiting is None or waiting.get_loop() is not asyncio.get_running_loop():
+                break
+            # Another page of this group is having it rendered: the same render serves both (its
+            # version may be older by then; the caller checks it, as after a render of its own).
+            shared = await asyncio.shield(waiting)
+            if shared is not None:
+                return shared
+            # That render failed: try again, as the one rendering.
         version, rendered_at = room.version, time.monotonic()
-        rendered = await run_in_threadpool(self.rendered, meeting_id, [group], None, room.origin)
-        text = "".join(html for _name, html in rendered.get(group, []))
+        future = room.rendering[group] = asyncio.get_running_loop().create_future()
+        result = None
+        try:
+            rendered = await self._render(meeting_id, [group], None, room.origin)
+            result = (version, "".join(html for _name, html in rendered.get(group, [])))
+        finally:
+            future.set_result(result)
+            if room.rendering.get(group) is future:
+                del room.rendering[group]
         if room.version == version:
-            room.full[group] = (version, rendered_at, text)
-        return version, text
+            room.full[group] = (version, rendered_at, result[1])
+        return result
 
     async def serve(self, websocket: WebSocket, send: Send) -> None:
         """The websocket of one open room page; it only listens. ``send`` is its ASGI send."""
