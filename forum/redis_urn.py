@@ -40,6 +40,9 @@ log = logging.getLogger("forum.redis_urn")
 
 LOCK_SECONDS = 60.0  # a holder that died frees the vote after this long
 WAIT_SECONDS = 30.0  # how long a worker waits for another's batch or closing before giving up
+# How often a worker waiting for another's lock asks Redis again. redis-py's default (0.1 s) put
+# up to that much on a ballot each time two workers' ballot boxes met (``forum bench vote``).
+RETRY_SECONDS = 0.005
 KEEP_SECONDS = 7 * 24 * 3600  # waiting ballots of a vote nobody touches for a week are dropped
 
 PERSISTENCE_HELP = (
@@ -97,6 +100,7 @@ class RedisUrn:
         self._lost: set[object] = set()  # held locks the watchdog could not extend
         self._watch = threading.Condition()
         self._watchdog: threading.Thread | None = None
+        self._local: dict[int, threading.Lock] = {}  # by vote: this process's threads queue here first
 
     def check(self) -> None:
         """Refuse (RedisPersistenceError) a Redis that would write waiting ballots to disk."""
@@ -118,11 +122,20 @@ class RedisUrn:
             finally:
                 held[vote_id] -= 1
             return
-        lock = self.client.lock(f"{self.prefix}:urn:{vote_id}:lock", timeout=LOCK_SECONDS,
-                                blocking_timeout=WAIT_SECONDS, thread_local=False)
-        if not lock.acquire():
-            raise TimeoutError(f"vote {vote_id}: another forum process held the secret ballots for "
-                               f"{WAIT_SECONDS:.0f} s")
+        # The threads of this process (its ballot box, its renders of the turnout, its closer)
+        # queue here; only the first asks Redis, so a worker polls Redis once whatever its load.
+        local = self._local_lock(vote_id)
+        if not local.acquire(timeout=WAIT_SECONDS):
+            raise TimeoutError(f"vote {vote_id}: this process held the secret ballots for {WAIT_SECONDS:.0f} s")
+        try:
+            lock = self.client.lock(f"{self.prefix}:urn:{vote_id}:lock", timeout=LOCK_SECONDS,
+                                    sleep=RETRY_SECONDS, blocking_timeout=WAIT_SECONDS, thread_local=False)
+            if not lock.acquire():
+                raise TimeoutError(f"vote {vote_id}: another forum process held the secret ballots for "
+                                   f"{WAIT_SECONDS:.0f} s")
+        except BaseException:
+            local.release()
+            raise
         held[vote_id] = 1
         locks = self._held.__dict__.setdefault("locks", {})
         locks[vote_id] = lock
@@ -135,6 +148,11 @@ class RedisUrn:
             self._unguard(lock)
             with contextlib.suppress(Exception):  # lost meanwhile: ensure_held refused its commit
                 lock.release()
+            local.release()
+
+    def _local_lock(self, vote_id: int) -> threading.Lock:
+        with self._watch:
+            return self._local.setdefault(vote_id, threading.Lock())
 
     def ensure_held(self, vote_id: int) -> None:
         """Raise LockLostError unless this thread holds the vote's lock in Redis now (before a commit)."""
@@ -202,11 +220,17 @@ class RedisUrn:
         return [Slip(**json.loads(v)) for v in values if v is not None]
 
     def add(self, vote_id: int, slip: Slip) -> None:
+        self.add_all(vote_id, [slip])
+
+    def add_all(self, vote_id: int, slips_: Sequence[Slip]) -> None:
+        """Slips in arrival order, in one round trip (a ballot box's batch)."""
+        if not slips_:
+            return
         self.check()  # at start already, unless Redis was away then
         slips, order = self._keys(vote_id)
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(slips, slip.voter_key, json.dumps(asdict(slip)))
-            pipe.rpush(order, slip.voter_key)
+            pipe.hset(slips, mapping={s.voter_key: json.dumps(asdict(s)) for s in slips_})
+            pipe.rpush(order, *[s.voter_key for s in slips_])
             pipe.expire(slips, KEEP_SECONDS)
             pipe.expire(order, KEEP_SECONDS)
             pipe.execute()
