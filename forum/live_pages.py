@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -122,8 +121,8 @@ class Pages:
         audience = websocket.query_params.get("audience", "tablet")
         if audience not in AUDIENCES:
             audience = "tablet"
-        allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket,
-                                          auth.is_shared_tablet_of(websocket.session, meeting_id))
+        allowed = await self._in_thread(self._allowed, meeting_id, audience, websocket,
+                                        auth.is_shared_tablet_of(websocket.session, meeting_id))
         if not allowed:
             await websocket.close(code=1008)
             return

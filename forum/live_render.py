@@ -23,6 +23,8 @@ from forum.parts import Part
 # Renders a process runs at once (each in a thread, with a database connection). They hold the
 # interpreter's lock for most of their time, so more at once only adds switching, and takes from
 # requests the connections their pool keeps open (one beyond it is opened and closed each time).
+# The checks of pages connecting go through the same gate: a hall of tablets reconnecting at once
+# took 30 connections a worker and ran a shared PostgreSQL out of them ("too many clients").
 RENDERS_AT_ONCE = 3
 
 
@@ -111,10 +113,14 @@ class Rendering:
 
     async def _render(self, *args: Any) -> dict[tuple[str, str], list[tuple[str, str]]]:
         """:meth:`rendered` in a thread, at most RENDERS_AT_ONCE at a time on this loop."""
+        return await self._in_thread(self.rendered, *args)
+
+    async def _in_thread(self, function: Callable[..., Any], *args: Any) -> Any:
+        """A call that reads the database, in a thread: at most RENDERS_AT_ONCE at a time on this
+        loop (renders, and the checks of pages connecting: a hall reconnecting at once)."""
         loop = asyncio.get_running_loop()
         gate = self._renders.get(loop)
         if gate is None:
             gate = self._renders[loop] = asyncio.Semaphore(RENDERS_AT_ONCE)
         async with gate:
-            return await run_in_threadpool(self.rendered, *args)
-
+            return await run_in_threadpool(function, *args)
