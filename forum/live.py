@@ -25,32 +25,31 @@ The database holds the room's state; the hub holds only who is listening. A clie
 processes, each change is also told to the others (:mod:`forum.broadcast`), whose hubs push it
 to their own pages as if it were theirs. The hub knows the engine, the parts, a renderer, the
 broadcast and the public address; never the views, nor the application.
+
+Here: the hub's marking, merging and pushing of changes, and the heartbeat. Its rendering is in
+:mod:`forum.live_render`, its side facing the pages (sockets, rooms, the state sent on connect)
+in :mod:`forum.live_pages`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from jinja2 import Environment
-from markupsafe import Markup
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.types import Send
 
-from forum import auth, i18n, sessions
 from forum.broadcast import Broadcast, Notice
-from forum.models import Meeting
-from forum.parts import AUDIENCES, Part
+from forum.live_pages import PAGE_HEADER, Pages, Room, acting_page, page_id, room_socket
+from forum.live_render import RENDERS_AT_ONCE, Renderer, Rendering, partial
+from forum.parts import Part
+
+# What the views, the application and the tests take from here (the hub's own modules aside).
+__all__ = ["FLUSH_INTERVAL", "HEARTBEAT", "PAGE_HEADER", "RENDERS_AT_ONCE", "Hub", "Renderer", "Room",
+           "acting_page", "page_id", "partial", "room_socket"]
 
 log = logging.getLogger("forum.live")
 
@@ -60,93 +59,13 @@ FLUSH_INTERVAL = 0.2
 # What room pages hear when nothing has changed for a beat: JSON without "content", which hx-ws
 # swaps into nothing; static/room.js only notes that the server is still there.
 HEARTBEAT = '{"beat":1}'
-# How long a page's full state may be served from the cache. Its timers carry the server's clock
-# at render time, which a device reads against its own: a render older than this would put the
-# count-downs of every page that connects off by its age.
-FULL_STATE_MAX_AGE = 1.0
-# The header a console's htmx requests carry: its page's name (what it told its socket) and how
-# many of its socket's messages it had swapped in, "name count".
-PAGE_HEADER = "X-Room-Page"
-_PAGE_ID = re.compile(r"[A-Za-z0-9_\-]{8,32}")
 
 
-def page_id(value: str | None) -> str | None:
-    """A page's name as the page sent it, if it is one forum could have given."""
-    return value if value and _PAGE_ID.fullmatch(value) else None
-
-
-def acting_page(header: str | None) -> tuple[str, int] | None:
-    """``X-Room-Page``'s name and count, if it has the shape room.js gives it."""
-    name, _space, count = (header or "").partition(" ")
-    return (name, int(count)) if page_id(name) and count.isdigit() and len(count) < 10 else None
-
-
-# ---------------------------------------------------------------- rendering
-
-
-class Renderer:
-    """Renders parts outside a request: links are paths (devices reach the hall by different
-    host names), and the translation functions read the language set around each render."""
-
-    def __init__(self, url_path_for: Callable[..., Any], env: Environment) -> None:
-        self.url_path_for = url_path_for
-        self.env = env
-        # Counted so a test can check that a push to many devices renders each part once.
-        self.renders = 0
-
-    def url_for(self, name: str, /, **params: Any) -> str:
-        return str(self.url_path_for(name, **params))
-
-    def render(self, part: Part, context: dict[str, Any], meeting: Meeting, audience: str,
-               origin: str = "") -> Markup:
-        self.renders += 1
-        template = self.env.get_template(part.template)
-        return Markup(template.render({**context, "meeting": meeting, "audience": audience, "origin": origin,
-                                       "url_for": self.url_for, "part": part}))
-
-
-def partial(part: Part, html: str) -> str:
-    """A part as htmx swaps it by its id, in a push or an action's reply."""
-    return f'<hx-partial hx-target="#{part.element_id}" hx-swap="outerHTML">{html}</hx-partial>'
-
-
-# ---------------------------------------------------------------- the hub
-
-
-@dataclass
-class Room:
-    """Who is listening to one meeting, and what has changed since the last push."""
-
-    # The raw ASGI send of each open page, by (audience, language).
-    subscribers: dict[tuple[str, str], set[Send]] = field(default_factory=dict)
-    # The name of each console page that gave one, and how many messages its socket was sent
-    # (heartbeats aside), to leave it out of the push of its own change (see the module's doc).
-    pages: dict[Send, str] = field(default_factory=dict)
-    sent: dict[Send, int] = field(default_factory=dict)
-    pending: set[str] = field(default_factory=set)
-    # Of the pending parts, those only one page changed (its socket, and its count then): it has them.
-    acted: dict[str, Send] = field(default_factory=dict)
-    acted_at: dict[Send, int] = field(default_factory=dict)
-    flushing: int = 0  # pushes being rendered or sent; two at once may arrive in either order
-    everything: bool = False
-    scheduled: bool = False
-    last_flush: float = -1e9
-    version: int = 0
-    full: dict[tuple[str, str], tuple[int, float, str]] = field(default_factory=dict)  # version, rendered at, text
-    origin: str = ""
-    joining: int = 0  # pages between accept and subscription, so the room is not dropped under them
-
-    def count(self) -> int:
-        return sum(len(s) for s in self.subscribers.values()) + self.joining
-
-
-class Hub:
+class Hub(Rendering, Pages):
     def __init__(self, engine: Engine, parts: Mapping[str, Part], renderer: Renderer, *, public_url: str = "",
                  interval: float = FLUSH_INTERVAL, broadcast: Broadcast | None = None) -> None:
-        self.engine = engine
+        super().__init__(engine, parts, renderer)
         self.broadcast = broadcast or Broadcast()
-        self.parts = dict(parts)
-        self.renderer = renderer
         self.public_url = public_url
         self.interval = interval
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -156,54 +75,6 @@ class Hub:
         # clients on one app, each on a loop of its own, and a later one must not take the hub
         # away from an earlier one that still has pages subscribed.
         self._loops: list[asyncio.AbstractEventLoop] = []
-
-    # ------------------------------------------------------------ rendering parts
-
-    def parts_for(self, audience: str) -> list[Part]:
-        return [p for p in self.parts.values() if audience in p.audiences]
-
-    def contexts(self, db: Session, meeting: Meeting, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return {n: self.parts[n].context(db, meeting) for n in names if n in self.parts}
-
-    def render_part(self, name: str, context: dict[str, Any], meeting: Meeting, audience: str,
-                    origin: str = "") -> Markup:
-        """One part with a context the caller built (the shared tablet's answer to its ballot)."""
-        return self.renderer.render(self.parts[name], context, meeting, audience, origin)
-
-    def page_parts(self, db: Session, meeting: Meeting, audience: str, origin: str,
-                   names: Iterable[str] | None = None) -> dict[str, Markup]:
-        """The parts of an audience (all, or those named), as a page or an action's reply shows them
-        (the language is the request's)."""
-        parts = self.parts_for(audience)
-        if names is not None:
-            wanted = set(names)
-            parts = [p for p in parts if p.name in wanted]
-        contexts = self.contexts(db, meeting, [p.name for p in parts])
-        return {p.name: self.renderer.render(p, contexts[p.name], meeting, audience, origin) for p in parts}
-
-    def rendered(self, meeting_id: int, groups: Iterable[tuple[str, str]], names: Iterable[str] | None,
-                 origin: str) -> dict[tuple[str, str], list[tuple[str, str]]]:
-        """The changed parts as htmx partials, per (audience, language): each part's context built
-        once, and each rendered once per group, whatever the number of pages in it."""
-        groups = list(groups)
-        wanted = {p.name for p in self.parts.values() if any(a in p.audiences for a, _lang in groups)}
-        names = sorted(wanted if names is None else wanted & set(names))
-        with Session(self.engine) as db:
-            meeting = db.get(Meeting, meeting_id)
-            if meeting is None:
-                return {}
-            contexts = self.contexts(db, meeting, names)
-        out: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for audience, language in groups:
-            token = i18n.set_language(language)
-            try:
-                out[(audience, language)] = [
-                    (name, partial(self.parts[name], self.renderer.render(
-                        self.parts[name], contexts[name], meeting, audience, origin)))
-                    for name in names if audience in self.parts[name].audiences]
-            finally:
-                i18n.reset_language(token)
-        return out
 
     def bind(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """A lifespan's loop joins the hub; pushes run on the oldest loop still bound."""
@@ -326,7 +197,7 @@ class Hub:
     async def _push(self, meeting_id: int, room: Room, groups: list[tuple[str, str]], names: set[str] | None,
                     acted: dict[str, Send], acted_at: dict[Send, int]) -> None:
         try:
-            rendered = await run_in_threadpool(self.rendered, meeting_id, groups, names, room.origin)
+            rendered = await self._render(meeting_id, groups, names, room.origin)
         except Exception:
             log.exception("rendering the room of meeting %s failed", meeting_id)
             return
@@ -379,129 +250,3 @@ class Hub:
             except Exception:  # a tablet gone away mid-send; its own handler unsubscribes it
                 sockets.discard(send)
 
-    # ------------------------------------------------------------ subscribers
-
-    async def full_state(self, meeting_id: int, room: Room, group: tuple[str, str]) -> tuple[int, str]:
-        """Every part for one audience; cached until the next change and for at most
-        FULL_STATE_MAX_AGE, so a hall of tablets reconnecting after a restart costs a render a second."""
-        cached = room.full.get(group)
-        if cached and cached[0] == room.version and time.monotonic() - cached[1] < FULL_STATE_MAX_AGE:
-            return cached[0], cached[2]
-        version, rendered_at = room.version, time.monotonic()
-        rendered = await run_in_threadpool(self.rendered, meeting_id, [group], None, room.origin)
-        text = "".join(html for _name, html in rendered.get(group, []))
-        if room.version == version:
-            room.full[group] = (version, rendered_at, text)
-        return version, text
-
-    async def serve(self, websocket: WebSocket, send: Send) -> None:
-        """The websocket of one open room page; it only listens. ``send`` is its ASGI send."""
-        if self.loop is None:
-            self.bind()
-        if asyncio.get_running_loop() is not self.loop:
-            # This page is served on another lifespan's loop than the one that pushes: each send
-            # must run on the page's own loop.
-            send = _sender_on(asyncio.get_running_loop(), send)
-        meeting_id = int(websocket.path_params["id"])
-        audience = websocket.query_params.get("audience", "tablet")
-        if audience not in AUDIENCES:
-            audience = "tablet"
-        allowed = await run_in_threadpool(self._allowed, meeting_id, audience, websocket,
-                                          auth.is_shared_tablet_of(websocket.session, meeting_id))
-        if not allowed:
-            await websocket.close(code=1008)
-            return
-        await websocket.accept()
-        group = (audience, i18n.current_language())
-        room = self.rooms.setdefault(meeting_id, Room())
-        self._set_origin(room, audience, websocket)
-        subscribed, sent = False, 0
-        room.joining += 1
-        try:
-            while True:
-                version, text = await self.full_state(meeting_id, room, group)
-                await websocket.send_text(text)
-                sent += 1
-                if room.version == version:
-                    # Subscribing here, with no await since the version check, means every later
-                    # change reaches this socket by a push and none is missed or sent out of order.
-                    room.subscribers.setdefault(group, set()).add(send)
-                    if audience == "console":
-                        room.sent[send] = sent
-                    room.joining -= 1
-                    subscribed = True
-                    break
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                if audience == "console":  # only a console acts on the room with htmx
-                    self._introduce(room, send, message.get("text"))
-        except (WebSocketDisconnect, OSError):  # the page went away (uvicorn's ClientDisconnected is an OSError)
-            pass
-        finally:
-            if subscribed:
-                room.subscribers.get(group, set()).discard(send)
-                room.pages.pop(send, None)
-                room.sent.pop(send, None)
-            else:
-                room.joining -= 1
-            if room.count() == 0 and self.rooms.get(meeting_id) is room and not room.scheduled:
-                del self.rooms[meeting_id]
-
-    def _set_origin(self, room: Room, audience: str, websocket: WebSocket) -> None:
-        host = websocket.headers.get("host", "")
-        if self.public_url:
-            room.origin = self.public_url  # the join QR code shows the configured address, whoever connects
-        elif host and (audience == "console" or not room.origin):
-            # Local use: where the facilitator reached the server (an allowed host; an anonymous
-            # page may only fill in an origin nobody has set).
-            room.origin = f"{'https' if websocket.url.scheme == 'wss' else 'http'}://{host}"
-
-    @staticmethod
-    def _introduce(room: Room, send: Send, text: str | None) -> None:
-        """A page tells its socket its name ({"page": …}), which its actions send too."""
-        if not text or len(text) > 100:
-            return
-        try:
-            name = page_id(json.loads(text).get("page"))
-        except (ValueError, AttributeError):
-            return
-        if name is not None:
-            room.pages[send] = name
-
-    def _allowed(self, meeting_id: int, audience: str, websocket: WebSocket, shared_tablet: bool = False) -> bool:
-        with Session(self.engine) as db:
-            if db.get(Meeting, meeting_id) is None:
-                return False
-            if audience in ("tablet", "screen") or (audience == "shared_tablet" and shared_tablet):
-                return True
-            # The console, and the shared tablet's ballots (they carry the key to cast them).
-            user = sessions.resolve(db, websocket.session, sessions.expiry_of(websocket))
-            return auth.can_run(user, db.get(Meeting, meeting_id))
-
-    def subscriber_count(self, meeting_id: int) -> int:
-        room = self.rooms.get(meeting_id)
-        return room.count() if room else 0
-
-
-def _sender_on(loop: asyncio.AbstractEventLoop, send: Send) -> Send:
-    """``send`` called on ``loop``, whichever loop awaits it."""
-
-    async def on_loop(event: dict) -> None:
-        if asyncio.get_running_loop() is loop:
-            await send(event)
-        else:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send(event), loop))
-
-    return on_loop
-
-
-class RoomSocket:
-    """The ``/meetings/{id}/ws`` endpoint, as a plain ASGI app so the hub can keep each page's raw send."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await scope["app"].state.hub.serve(WebSocket(scope, receive, send), send)
-
-
-room_socket = RoomSocket()

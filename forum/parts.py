@@ -12,7 +12,7 @@ The way runs one direction: hub → parts → templates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -69,6 +69,39 @@ class Part:
         return "room-" + self.name.replace("_", "-")  # ids are hyphenated: room-shared-tablet
 
 
+# ---------------------------------------------------------------- what several parts read
+
+# Where :func:`contexts` keeps, while it builds one push's contexts in one session, what more than
+# one part reads (the agenda's entries): read once per push, not once per part.
+_SHARED = "forum.parts.shared"
+
+
+def contexts(db: Session, meeting: Meeting, parts: Iterable[Part]) -> dict[str, dict[str, Any]]:
+    """The context of each part, built in one session: what two parts both read is read once,
+    and parts built by the same function (the vote and its count) share one context. The
+    templates only read their contexts."""
+    db.info[_SHARED] = {}
+    built: dict[Context, dict[str, Any]] = {}
+    try:
+        for part in parts:
+            if part.context not in built:
+                built[part.context] = part.context(db, meeting)
+        return {part.name: built[part.context] for part in parts}
+    finally:
+        db.info.pop(_SHARED, None)
+
+
+def _entries(db: Session, meeting_id: int) -> list[AgendaEntry]:
+    """The meeting's agenda, read once while :func:`contexts` builds a push."""
+    shared = db.info.get(_SHARED)
+    if shared is None:
+        return agenda.entries_of(db, meeting_id)
+    key = ("entries", meeting_id)
+    if key not in shared:
+        shared[key] = agenda.entries_of(db, meeting_id)
+    return shared[key]
+
+
 # ---------------------------------------------------------------- the room
 
 
@@ -80,23 +113,24 @@ def entry_context(db: Session, meeting: Meeting) -> dict[str, Any]:
     entry = current_entry(db, meeting)
     issue = db.get(Issue, entry.issue_id) if entry else None
     history: list[IssueEvent] = []
+    issue_actions = action_registry.of_issue(db, issue.id) if issue is not None else []
     if issue is not None:
         history = list(db.exec(select(IssueEvent).where(IssueEvent.issue_id == issue.id)
                                .order_by(col(IssueEvent.at).desc(), col(IssueEvent.id).desc()).limit(5)))
         # Only the residents' tablets show it: an action's lines name no person (forum.owner_privacy).
-        unnaming = owner_privacy.unnaming(db, issue.community_id, action_registry.of_issue(db, issue.id))
+        unnaming = owner_privacy.unnaming(db, issue.community_id, issue_actions)
         history = [SimpleNamespace(**e.model_dump() | {"note": unnaming.event(e.action, e.note)}) for e in history]
-    entries = agenda.entries_of(db, meeting.id)
+    entries = _entries(db, meeting.id)
     number = entries.index(entry) + 1 if entry in entries else None
     # The console sees the issue's follow-up actions, overdue ones marked (forum.action_registry).
-    actions = action_registry.rows(db, action_registry.of_issue(db, issue.id), now().date()) if issue else []
+    actions = action_registry.rows(db, issue_actions, now().date())
     return {"entry": entry, "issue": issue, "history": history, "number": number, "total": len(entries),
             "timer": timer(meeting.entry_started_at, entry.planned_minutes) if entry else None, "clock": clock,
             "entry_actions": actions}
 
 
 def agenda_context(db: Session, meeting: Meeting) -> dict[str, Any]:
-    entries = agenda.entries_of(db, meeting.id)
+    entries = _entries(db, meeting.id)
     issues = {i.id: i for i in db.exec(select(Issue).where(col(Issue.id).in_([e.issue_id for e in entries])))}
     return {"entries": entries, "issues": issues, "current": meeting.current_entry_id}
 

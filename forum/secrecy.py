@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -203,20 +203,31 @@ def deposit(db: Session, vote: Vote, slips: Sequence[Slip]) -> list[str]:
             PaperSerial.vote_id == vote.id, col(PaperSerial.serial).in_(serials)))) if serials else set()
         waiting_keys_ = {s.voter_key for s in waiting}
         used |= {s.serial for s in waiting if s.serial}
-        out = []
+        out, received = [], []
         for s in slips:
             if s.voter_key in voted or s.voter_key in waiting_keys_:
                 out.append("already")
             elif s.serial and s.serial in used:
                 out.append("duplicate_serial")
             else:
-                urn.add(vote.id, s)
+                received.append(s)
                 waiting.append(s)
                 waiting_keys_.add(s.voter_key)
                 if s.serial:
                     used.add(s.serial)
                 out.append("received")
+        _add_all(urn, vote.id, received)
         return _write_due(db, vote, urn, waiting, slips, out)
+
+
+def _add_all(urn: SharedUrn, vote_id: int, slips: Sequence[Slip]) -> None:
+    """Slips into the urn in arrival order: in one go where the urn can (Redis: one round trip)."""
+    add_all = getattr(urn, "add_all", None)
+    if add_all is not None:
+        add_all(vote_id, slips)
+        return
+    for s in slips:
+        urn.add(vote_id, s)
 
 
 def _write_due(db: Session, vote: Vote, urn: SharedUrn, waiting: list[Slip], slips: Sequence[Slip],
@@ -227,6 +238,7 @@ def _write_due(db: Session, vote: Vote, urn: SharedUrn, waiting: list[Slip], sli
     due = waiting[: len(waiting) - urn.batch]
     try:
         written = _write(db, vote, due)
+        _ensure_held(urn, vote.id)
         db.commit()
     except Exception:
         db.rollback()
@@ -257,8 +269,24 @@ def closing(db: Session, vote: Vote) -> Iterator[Callable[[], int]]:
                 _write(db, vote, slips, closing=True)
             return len(slips)
 
-        yield flush
+        def still_held(_session: Session) -> None:
+            _ensure_held(urn, vote.id)
+
+        # The caller commits: right before it does, the urn must still be this closing's.
+        event.listen(db, "before_commit", still_held)
+        try:
+            yield flush
+        finally:
+            event.remove(db, "before_commit", still_held)
         urn.take(vote.id, taken)
+
+
+def _ensure_held(urn: SharedUrn, vote_id: int) -> None:
+    """Before a commit: refuse it if the urn's lock was lost while held (forum.redis_urn's can
+    expire; the in-process urn's cannot)."""
+    ensure = getattr(urn, "ensure_held", None)
+    if ensure is not None:
+        ensure(vote_id)
 
 
 def _insert(db: Session):

@@ -500,3 +500,80 @@ def test_the_ballot_box_thread_ends_with_the_lifespan(app):
         thread = box._thread
         assert thread is not None and thread.is_alive()
     assert not thread.is_alive() and box._thread is None
+
+
+# ---------------------------------------------------------------- what a push costs
+
+
+def test_pages_connecting_at_once_share_one_render_of_the_room(app, live_meeting):
+    # A hall of tablets reconnecting together (after a restart) costs one render of the room, not one per tablet.
+    hub = new_hub(app)
+    tablet_parts = len(hub.parts_for("tablet"))
+    results = []
+
+    async def run() -> None:
+        hub.bind()
+        room = hub.rooms.setdefault(live_meeting, live.Room())
+        results.extend(await asyncio.gather(*(hub.full_state(live_meeting, room, ("tablet", "zh-Hans"))
+                                              for _ in range(20))))
+
+    run_loop(run)
+    assert hub.renderer.renders == tablet_parts
+    assert len(set(results)) == 1 and ids(results[0][1]) == {f"room-{p.name}" for p in hub.parts_for("tablet")}
+
+
+def test_a_push_of_parts_that_read_the_same_rows_reads_them_once(app, live_meeting):
+    statements = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(app.state.engine, "before_cursor_execute", note)
+    try:
+        _push(app, live_meeting, 2, "entry", "agenda", "vote", "votecount")
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", note)
+    agendas = [s for s in statements if s.startswith("SELECT agendaentry.") and "agendaentry.meeting_id =" in s]
+    actions = [s for s in statements if s.startswith("SELECT action.") and "action.issue_id =" in s]
+    current_votes = [s for s in statements if s.startswith("SELECT vote.") and "FROM vote" in s]
+    assert len(agendas) == 1  # the entry's number and the agenda: one read of the agenda
+    assert len(actions) == 1  # the entry's history and its follow-up actions: one read of the issue's actions
+    assert len(current_votes) == len({*current_votes})  # the vote and its count: one context
+
+
+def test_renders_run_a_few_at_a_time(app, live_meeting):
+    # Renders hold the interpreter's lock and a database connection: many rooms changing at once
+    # queue for a few threads instead of taking every thread and connection of the process.
+    hub = new_hub(app, interval=0.01)
+    running, most = [0], [0]
+    lock = threading.Lock()
+    real = hub.rendered
+
+    def rendered(*args):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # a slow render, so that renders overlap if nothing stops them
+            return real(*args)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    hub.rendered = rendered
+    meetings = 12
+    sockets = [FakeSocket() for _ in range(meetings)]
+
+    async def run() -> None:
+        hub.bind()
+        for k, socket in enumerate(sockets):  # as many rooms (of no meeting: only the renders count)
+            hub.rooms[live_meeting + 1000 * (k + 1)] = room = live.Room()
+            room.subscribers[("tablet", "zh-Hans")] = {socket}
+        for k in range(meetings):
+            hub._mark(live_meeting + 1000 * (k + 1), ("queue",))
+        async with asyncio.timeout(20):
+            while any(r.scheduled or r.flushing for r in hub.rooms.values()):
+                await asyncio.sleep(0.01)
+
+    run_loop(run)
+    assert 1 < most[0] <= live.RENDERS_AT_ONCE

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from forum import db as database
 from forum import redis_urn, secrecy, votes
 from forum.app import create_app
-from forum.models import Vote, VoteReceipt
+from forum.models import Vote, VoteReceipt, VoteStatus
 from forum.redis_urn import RedisPersistenceError, RedisUrn, check_not_persisted
 from forum.settings import Settings
 from tests import test_secrecy, test_votes
@@ -321,3 +321,58 @@ def test_forum_refuses_to_start_on_a_redis_that_snapshots(demo_engine, tmp_path)
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_a_closing_longer_than_the_lock_timeout_still_holds_off_the_other_workers_ballots(
+        shared, other, demo_engine, db, room, monkeypatch):
+    # The lock expires after LOCK_SECONDS unless its holder's watchdog extends it: a closing that
+    # takes three times that long (a slow database) must still keep the other worker's ballot out.
+    monkeypatch.setattr(redis_urn, "LOCK_SECONDS", 0.6)
+    meeting, entry, people, guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry, secret="on")
+    count_batch(demo_engine, vote_id, [votes.TabletCast(a, "", ["for"]) for a in people])
+    late = [votes.TabletCast(guest, "", ["against"])]
+    racer = threading.Thread(target=count_batch, args=(other, vote_id, late))
+    real = secrecy._write
+    held_off: list[bool] = []
+
+    def slow_closing_write(db_, vote, slips, *, closing=False):
+        written = real(db_, vote, slips, closing=closing)
+        if closing:
+            racer.start()
+            racer.join(3 * redis_urn.LOCK_SECONDS)  # the closing lasts well past the lock's timeout
+            held_off.append(racer.is_alive())
+        return written
+
+    monkeypatch.setattr(secrecy, "_write", slow_closing_write)
+    with Session(demo_engine) as s:
+        assert votes.close_vote(s, s.get(Vote, vote_id), actor="test")
+    racer.join(30)
+    assert held_off == [True]
+    assert outcomes(late) == ["not_open"]
+    with Session(other) as s:
+        totals = {t["key"]: t["heads"] for t in votes.tally_result(s, s.get(Vote, vote_id))["totals"]}
+    assert totals == {"for": 4, "against": 0, "abstain": 0}
+    assert waiting(other, vote_id) == 0
+
+
+def test_a_closing_whose_lock_was_lost_refuses_to_commit(shared, client, prefix, demo_engine, db, room, monkeypatch):
+    # Redis lost the lock while the closing held it (away longer than the timeout, or flushed):
+    # another worker may have let a ballot in, so the closing must not commit a count without it.
+    meeting, entry, people, _guest = room
+    vote_id = open_vote_in(demo_engine, meeting, entry, secret="on")
+    count_batch(demo_engine, vote_id, [votes.TabletCast(a, "", ["for"]) for a in people])
+    real = secrecy._write
+
+    def closing_write_losing_the_lock(db_, vote, slips, *, closing=False):
+        written = real(db_, vote, slips, closing=closing)
+        if closing:
+            client.delete(f"{prefix}:urn:{vote_id}:lock")
+        return written
+
+    monkeypatch.setattr(secrecy, "_write", closing_write_losing_the_lock)
+    with Session(demo_engine) as s, pytest.raises(redis_urn.LockLostError):
+        votes.close_vote(s, s.get(Vote, vote_id), actor="test")
+    with Session(demo_engine) as s:
+        assert s.get(Vote, vote_id).status == VoteStatus.open  # nothing committed
+    assert waiting(demo_engine, vote_id) == len(people)  # the ballots still wait for a closing that holds the lock
