@@ -155,6 +155,18 @@ def postgres_engine():
         admin.dispose()
 
 
+@pytest.fixture
+def postgres_demo(postgres_engine):
+    """``postgres_engine`` migrated, with the small demo in it."""
+    from forum import demo
+
+    database.upgrade(postgres_engine)
+    with Session(postgres_engine) as session:
+        demo.seed(session)
+        session.commit()
+    return postgres_engine
+
+
 def _settings(url: str = "sqlite://") -> Settings:
     return Settings(database_url=url, secret_key="test-secret", language="zh-Hans")
 

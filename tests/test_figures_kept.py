@@ -65,14 +65,8 @@ def test_every_change_to_what_is_counted_moves_the_version_on_sqlite(demo_engine
     _every_change_moves_the_version(demo_engine)
 
 
-def test_every_change_to_what_is_counted_moves_the_version_on_postgres(postgres_engine):
-    from forum import demo
-
-    database.upgrade(postgres_engine)
-    with Session(postgres_engine) as db:
-        demo.seed(db)
-        db.commit()
-    _every_change_moves_the_version(postgres_engine)
+def test_every_change_to_what_is_counted_moves_the_version_on_postgres(postgres_demo):
+    _every_change_moves_the_version(postgres_demo)
 
 
 def _raised(client, slug: str) -> int:

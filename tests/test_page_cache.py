@@ -101,24 +101,14 @@ def test_every_change_to_the_record_moves_the_version_on_sqlite(demo_engine):
     _every_row_change_moves_the_version(demo_engine)
 
 
-def _seeded(engine):
-    from forum import demo
-
-    database.upgrade(engine)
-    with Session(engine) as db:
-        demo.seed(db)
-        db.commit()
-    return engine
-
-
-def test_every_change_to_the_record_moves_the_version_on_postgres(postgres_engine):
-    engine = _seeded(postgres_engine)
+def test_every_change_to_the_record_moves_the_version_on_postgres(postgres_demo):
+    engine = postgres_demo
     _every_watched_table_has_its_trigger(engine)
     _every_row_change_moves_the_version(engine)
 
 
-def test_postgres_counts_a_transaction_once_at_its_commit(postgres_engine):
-    engine = _seeded(postgres_engine)
+def test_postgres_counts_a_transaction_once_at_its_commit(postgres_demo):
+    engine = postgres_demo
     community = _community(engine)
     before = _version(engine)
     at = datetime.now()

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from forum import db as database
-from forum import demo, votes
+from forum import votes
 from forum.models import Vote
 from tests.test_votes import at_once, count_batch, open_vote_in, outcomes, result_heads, room_of
 
@@ -16,12 +15,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg(postgres_engine):
-    database.upgrade(postgres_engine)
-    with Session(postgres_engine) as session:
-        demo.seed(session)
-        session.commit()
-    return postgres_engine
+def pg(postgres_demo):
+    return postgres_demo
 
 
 def test_a_batch_counts_each_voter_once_on_postgres(pg):
