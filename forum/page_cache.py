@@ -46,8 +46,6 @@ PLAIN_SESSION = frozenset({"sid"})
 # Request headers a page's bytes may depend on besides the cookies (the API negotiates its language).
 VARYING_HEADERS = ("host", "hx-request", "hx-history-restore-request", "hx-target", "accept-language")
 HEADER_MAX = 200  # of each, in the key: a longer one is not kept
-KEEP_HEADERS = frozenset({b"content-type", b"content-length", b"vary", b"content-language",
-                          b"access-control-allow-origin", b"content-disposition", b"cache-control"})
 
 
 @dataclass(frozen=True)
@@ -63,13 +61,13 @@ class Kept:
 
 
 def kept_of(response: Response) -> Kept | None:
-    """What of a view's answer can be served to the next reader: a plain 200 with its body in hand,
-    no cookie set and nothing left to run after it."""
+    """What of a view's answer can be served to the next reader, with every header the view gave it:
+    a plain 200 with its body in hand, no cookie set and nothing left to run after it."""
     if response.status_code != 200 or response.background is not None or not hasattr(response, "body"):
         return None
     if any(name == b"set-cookie" for name, _ in response.raw_headers):
         return None
-    return Kept(200, tuple((n, v) for n, v in response.raw_headers if n in KEEP_HEADERS), bytes(response.body))
+    return Kept(200, tuple(response.raw_headers), bytes(response.body))
 
 
 class PageCache:

@@ -427,8 +427,8 @@ def test_a_lower_version_means_another_database_and_forgets_every_page():
 
 
 def test_a_kept_answer_is_served_with_its_own_headers():
-    response = Response(b'{"a": 1}', media_type="application/json", headers={"Vary": "Accept-Language"})
+    response = Response(b'{"a": 1}', media_type="application/json",
+                        headers={"Vary": "Accept-Language", "Content-Security-Policy": "default-src 'none'"})
     served = page_cache.kept_of(response).response()
     assert served.body == b'{"a": 1}'
-    assert dict(served.raw_headers)[b"content-type"] == b"application/json"
-    assert dict(served.raw_headers)[b"vary"] == b"Accept-Language"
+    assert served.raw_headers == response.raw_headers
