@@ -114,11 +114,6 @@ class PageCache:
                 self.held = 0
             self.version = version
 
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-            self.held = 0
-
 
 def record_version(db: Session) -> int | None:
     """The database's record version, or None where it keeps none (a database not yet upgraded)."""
