@@ -118,8 +118,11 @@ def entry_context(db: Session, meeting: Meeting) -> dict[str, Any]:
         history = list(db.exec(select(IssueEvent).where(IssueEvent.issue_id == issue.id)
                                .order_by(col(IssueEvent.at).desc(), col(IssueEvent.id).desc()).limit(5)))
         # Only the residents' tablets show it: an action's lines name no person (forum.owner_privacy).
-        unnaming = owner_privacy.unnaming(db, issue.community_id, issue_actions)
-        history = [SimpleNamespace(**e.model_dump() | {"note": unnaming.event(e.action, e.note)}) for e in history]
+        # Other lines name nobody, and a push reads the community's owners only when one is shown.
+        if any(e.action.startswith("action_") for e in history):
+            unnaming = owner_privacy.unnaming(db, issue.community_id, issue_actions)
+            history = [SimpleNamespace(**e.model_dump() | {"note": unnaming.event(e.action, e.note)})
+                       for e in history]
     entries = _entries(db, meeting.id)
     number = entries.index(entry) + 1 if entry in entries else None
     # The console sees the issue's follow-up actions, overdue ones marked (forum.action_registry).

@@ -11,13 +11,13 @@ import time
 import anyio
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from forum import live, parts
 from forum.app import create_app
-from forum.models import AgendaEntry, Attendance, Issue, Meeting, MeetingStatus
+from forum.models import AgendaEntry, Attendance, Issue, IssueEvent, Meeting, MeetingStatus
 from forum.web import templates
 from tests.conftest import _settings as app_settings
 from tests.conftest import sign_in
@@ -539,6 +539,41 @@ def test_a_push_of_parts_that_read_the_same_rows_reads_them_once(app, live_meeti
     assert len(agendas) == 1  # the entry's number and the agenda: one read of the agenda
     assert len(actions) == 1  # the entry's history and its follow-up actions: one read of the issue's actions
     assert len(current_votes) == len({*current_votes})  # the vote and its count: one context
+
+
+def test_a_push_reads_the_communitys_owners_only_when_the_history_shows_an_actions_line(app, live_meeting):
+    """The tablet's history unnames an action's owner (forum.owner_privacy); other lines name nobody,
+    so an item without such a line costs its push no read of committees, organisations or owners."""
+    owner_reads = ("SELECT committee.name", "SELECT organisation.name", "SELECT person.name",
+                   'SELECT "user".display_name', "SELECT user.display_name")
+
+    def push_statements() -> list[str]:
+        statements = []
+
+        def note(_conn, _cursor, statement, *_args) -> None:
+            statements.append(" ".join(statement.split()))
+
+        event.listen(app.state.engine, "before_cursor_execute", note)
+        try:
+            _push(app, live_meeting, 1, "entry")
+        finally:
+            event.remove(app.state.engine, "before_cursor_execute", note)
+        return [s for s in statements if s.startswith(owner_reads)]
+
+    engine = app.state.engine
+    entry = current_entry(engine, live_meeting)
+    with Session(engine) as db:
+        for e in db.exec(select(IssueEvent).where(IssueEvent.issue_id == entry.issue_id,
+                                                  col(IssueEvent.action).startswith("action_"))):
+            db.delete(e)
+        db.commit()
+    assert push_statements() == []
+    with Session(engine) as db:
+        status = db.get(Issue, entry.issue_id).status
+        db.add(IssueEvent(issue_id=entry.issue_id, actor="主持人", action="action_create", from_status=status,
+                          to_status=status, note="清理排烟管道 — 陈国富 · 2026-05-01"))
+        db.commit()
+    assert len(push_statements()) == 4
 
 
 def test_renders_run_a_few_at_a_time(app, live_meeting):
