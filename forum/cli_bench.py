@@ -45,13 +45,18 @@ def _setup(database: str | None, broadcast: str | None, workers: int):
               help="How many tablets to connect.")
 @click.option("--actions", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="How many facilitator actions to time.")
+@click.option("--against-one-process", "against_one", type=click.Choice(["sqlite", "same-database"]),
+              help="Also time each action on forum in one process (on a fresh SQLite file, or on a fresh "
+                   "database of the same server as --database), with as many tablets, in turn with the setup "
+                   "under test, and print the ratio of their p50s.")
 @_where
-def bench_live(tablets: int, actions: int, database: str | None, broadcast: str | None, workers: int) -> None:
+def bench_live(tablets: int, actions: int, against_one: str | None, database: str | None, broadcast: str | None,
+               workers: int) -> None:
     """Time live pushes to N tablets against a bare websockets broadcast; memory per tablet."""
     from forum.bench import live as live_bench
 
     setup = _setup(database, broadcast, workers)
-    live_bench.run_live(tablets, actions, echo=click.echo, setup=setup)
+    live_bench.run_live(tablets, actions, echo=click.echo, setup=setup, against_one=against_one)
 
 
 @bench_group.command("vote")

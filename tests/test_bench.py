@@ -111,10 +111,32 @@ def test_bench_meetings_smoke():
 
 @pytest.mark.slow
 def test_bench_live_on_postgres_with_two_workers(postgres_and_redis):
-    result = invoke(["bench", "live", "--tablets", "6", "--actions", "4", *TWO_WORKERS])
+    # Against one process on the same PostgreSQL server, each action timed on both in turn.
+    before = bench_databases()
+    result = invoke(["bench", "live", "--tablets", "6", "--actions", "4", *TWO_WORKERS,
+                     "--against-one-process", "same-database"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "6 tablets, 4 actions · PostgreSQL + Redis, 2 workers" in result.output
     assert re.search(r"forum: action → last tablet\s+[\d.]+\s+[\d.]+\s+[\d.]+", result.output)
+    assert re.search(r"forum, PostgreSQL, 1 worker\s+[\d.]+\s+[\d.]+\s+[\d.]+", result.output)
+    assert re.search(r"ratio p50 PostgreSQL \+ Redis, 2 workers / PostgreSQL, 1 worker: [\d.]+ ", result.output)
+    assert bench_databases() == before  # both runs' databases dropped
+
+
+@pytest.mark.slow
+def test_bench_live_against_one_process_on_sqlite():
+    result = invoke(["bench", "live", "--tablets", "5", "--actions", "4", "--against-one-process", "sqlite"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    out = result.output
+    assert re.search(r"forum: action → last tablet\s+[\d.]+\s+[\d.]+\s+[\d.]+", out)
+    assert re.search(r"forum, SQLite, 1 worker\s+[\d.]+\s+[\d.]+\s+[\d.]+", out)
+    assert re.search(r"ratio p50 SQLite, 1 worker / SQLite, 1 worker: [\d.]+ \(each action timed on both in turn\)",
+                     out)
+
+
+def test_bench_live_refuses_an_unknown_comparison():
+    result = CliRunner().invoke(main, ["bench", "live", "--against-one-process", "mysql"])
+    assert result.exit_code == 2 and "mysql" in result.output
 
 
 @pytest.mark.slow
