@@ -34,6 +34,7 @@ in :mod:`forum.live_pages`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -59,6 +60,9 @@ FLUSH_INTERVAL = 0.2
 # What room pages hear when nothing has changed for a beat: JSON without "content", which hx-ws
 # swaps into nothing; static/room.js only notes that the server is still there.
 HEARTBEAT = '{"beat":1}'
+# How a page that stopped taking in pushes is closed: "try again later", which static/room.js
+# answers by reconnecting (and being sent the whole room).
+STALLED_CLOSE = 1013
 
 
 class Hub(Rendering, Pages):
@@ -70,6 +74,8 @@ class Hub(Rendering, Pages):
         self.interval = interval
         self.loop: asyncio.AbstractEventLoop | None = None
         self.rooms: dict[int, Room] = {}
+        # Pages whose last message is still on its way (see _send_now), and whether they stalled.
+        self._waiting: dict[Send, bool] = {}
         self._lock = threading.Lock()
         # Every lifespan running on this app, oldest first. A server runs one; tests run several
         # clients on one app, each on a loop of its own, and a later one must not take the hub
@@ -246,7 +252,50 @@ class Hub(Rendering, Pages):
             if skip and send in skip:
                 continue
             try:
-                await send(event)
+                if getattr(send, "crosses_loops", False):
+                    await send(event)  # a page on another loop (tests' several lifespans)
+                elif not self._send_now(send, event):
+                    sockets.discard(send)  # stalled: sent nothing more, and closed once it catches up
             except Exception:  # a tablet gone away mid-send; its own handler unsubscribes it
                 sockets.discard(send)
 
+    def _send_now(self, send: Send, event: dict) -> bool:
+        """Hand ``event`` to a page's connection without waiting on it; False if the page is stalled.
+
+        A server's send waits while the connection's buffers are full: a tablet whose wifi died
+        without a word, or a client that connects and never reads. Awaited in turn, one such page
+        would hold up every push and heartbeat to the whole hall until its connection timed out,
+        and anyone who can open a tablet's socket could do that at will. So each send is started
+        here and is, as a rule, done at once; one that has to wait is finished in the background.
+        A page still taking in its last message when the next comes is stalled: it is sent nothing
+        more, and once that message is out it is closed (1013, "try again later"), so it
+        reconnects and is sent the room as it then stands. Messages to a page never overtake.
+        """
+        if send in self._waiting:
+            self._waiting[send] = True
+            return False
+        sending = send(event)
+        try:
+            waiting = sending.send(None)
+        except StopIteration:
+            return True
+        # It waits on an asyncio future (or yields once): the rest of it runs as a task would run
+        # it, once that is done.
+        self._waiting[send] = False
+        loop = asyncio.get_running_loop()
+        if waiting is None:
+            loop.call_soon(lambda: loop.create_task(self._finish(sending, send)))
+        else:
+            waiting._asyncio_future_blocking = False
+            waiting.add_done_callback(lambda _done: loop.create_task(self._finish(sending, send)))
+        return True
+
+    async def _finish(self, sending: Any, send: Send) -> None:
+        try:
+            await asyncio.get_running_loop().create_task(sending)
+        except Exception:  # the page went away meanwhile; its own handler unsubscribes it
+            self._waiting.pop(send, None)
+            return
+        if self._waiting.pop(send, False):
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": STALLED_CLOSE})

@@ -209,6 +209,7 @@ def _sender_on(loop: asyncio.AbstractEventLoop, send: Send) -> Send:
         else:
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send(event), loop))
 
+    on_loop.crosses_loops = True  # type: ignore[attr-defined]  # it always waits: the hub awaits it
     return on_loop
 
 
