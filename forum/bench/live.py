@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -78,6 +79,8 @@ class Result:
     rss_before_kb: int = 0
     rss_after_kb: int = 0
     size: int = 0
+    server_cpu: float = 0.0  # seconds, every worker, over the timed actions
+    client_cpu: float = 0.0  # seconds of this process (the tablets taking the pushes in), the same
 
     def per_tablet_kb(self, n: int) -> float:
         return (self.rss_after_kb - self.rss_before_kb) / n
@@ -141,7 +144,10 @@ class Hall:
         return steps
 
     async def timed(self, step: tuple[str, Callable]) -> None:
+        server, client = self.servers.cpu_seconds(), time.process_time()
         self.result.latencies.append(await self.pad.timed(*step))
+        self.result.server_cpu += self.servers.cpu_seconds() - server
+        self.result.client_cpu += time.process_time() - client
 
     def finish(self) -> Result:
         self.result.size = int(statistics.median(self.pad.sizes)) if self.pad.sizes else 0
@@ -249,6 +255,10 @@ def report(tablets: int, actions: int, forum: Result, bare: Result, echo: Callab
         figures |= {"one_p50": o50, "against_one": f50 / o50 if o50 else float("nan")}
         echo(f"ratio p50 {setup.describe()} / {one_setup.describe()}: {figures['against_one']:.2f} "
              "(each action timed on both in turn)")
+    for label, result in [("forum", forum)] + ([(f"one process ({one_setup.describe()})", one)] if one else []):
+        n = len(result.latencies) or 1
+        echo(f"{label}: server CPU per action {result.server_cpu / n * 1000:.1f} ms (every worker, its pushes "
+             f"included); the bench's tablets taking it in: {result.client_cpu / n * 1000:.1f} ms")
     echo(f"fragment size (median push): {forum.size / 1024:.1f} KB")
     echo(f"server memory per tablet: {per:.1f} KB (RSS {forum.rss_before_kb / 1024:.1f} MB → "
          f"{forum.rss_after_kb / 1024:.1f} MB); bare server: {bare.per_tablet_kb(tablets):.1f} KB")
