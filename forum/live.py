@@ -76,6 +76,7 @@ class Hub(Rendering, Pages):
         self.rooms: dict[int, Room] = {}
         # Pages whose last message is still on its way (see _send_now), and whether they stalled.
         self._waiting: dict[Send, bool] = {}
+        self._finishing: set[asyncio.Task] = set()  # their sends' tasks, held until done
         self._lock = threading.Lock()
         # Every lifespan running on this app, oldest first. A server runs one; tests run several
         # clients on one app, each on a loop of its own, and a later one must not take the hub
@@ -283,11 +284,17 @@ class Hub(Rendering, Pages):
         # it, once that is done.
         self._waiting[send] = False
         loop = asyncio.get_running_loop()
+
+        def finish(_done: Any = None) -> None:
+            task = loop.create_task(self._finish(sending, send))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
+
         if waiting is None:
-            loop.call_soon(lambda: loop.create_task(self._finish(sending, send)))
+            loop.call_soon(finish)
         else:
             waiting._asyncio_future_blocking = False
-            waiting.add_done_callback(lambda _done: loop.create_task(self._finish(sending, send)))
+            waiting.add_done_callback(finish)
         return True
 
     async def _finish(self, sending: Any, send: Send) -> None:
