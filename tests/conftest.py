@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from forum import db as database
 from forum.app import create_app
+from forum.models import AgendaEntry, Meeting, MeetingStatus
 from forum.settings import Settings
 from tests.databases import ON_POSTGRES, TEST_DATABASE_URL, PostgresDatabases, SQLiteFiles, reachable
 
@@ -192,6 +193,31 @@ def sign_in(client: TestClient, username: str, password: str = "demo1234") -> Te
 def facilitator(app):
     with TestClient(app) as client:
         yield sign_in(client, "facilitator")
+
+
+def upcoming_meeting(engine) -> int:
+    """The planned meeting with an agenda that the demo data prepares for the live room."""
+    with Session(engine) as db:
+        meetings = db.exec(select(Meeting).where(Meeting.status == MeetingStatus.planned)
+                           .order_by(Meeting.starts_at)).all()
+        for meeting in meetings:
+            if db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)).first():
+                return meeting.id
+    raise AssertionError("the demo data has no planned meeting with an agenda")
+
+
+@pytest.fixture
+def meeting_id(demo_engine) -> int:
+    """The demo's upcoming meeting, not started."""
+    return upcoming_meeting(demo_engine)
+
+
+@pytest.fixture
+def live_meeting(facilitator, meeting_id) -> int:
+    """The demo's upcoming meeting, started by the facilitator (a TestClient's lifespan holds the hub)."""
+    response = facilitator.post(f"/meetings/{meeting_id}/run/start", follow_redirects=False)
+    assert response.status_code == 303
+    return meeting_id
 
 
 @pytest.fixture

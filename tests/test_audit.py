@@ -27,9 +27,8 @@ from forum.models import (
     now,
 )
 from tests.app_world import flat
-from tests.conftest import sign_in
+from tests.conftest import sign_in, upcoming_meeting
 from tests.test_forms import apply_preview
-from tests.test_live import upcoming_meeting
 from tests.test_votes import check_in, create, lift_meeting, open_, owners_of_unit
 
 

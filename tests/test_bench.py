@@ -132,7 +132,8 @@ def test_bench_live_against_one_process_on_sqlite():
     assert re.search(r"forum, SQLite, 1 worker\s+[\d.]+\s+[\d.]+\s+[\d.]+", out)
     assert re.search(r"ratio p50 SQLite, 1 worker / SQLite, 1 worker: [\d.]+ \(each action timed on both in turn\)",
                      out)
-    assert re.search(r"^forum: server CPU per action [\d.]+ ms .*; the bench's tablets taking it in: [\d.]+ ms$", out, re.M)
+    assert re.search(r"^forum: server CPU per action [\d.]+ ms .*; the bench's tablets taking it in: [\d.]+ ms$",
+                     out, re.M)
     assert re.search(r"^one process \(SQLite, 1 worker\): server CPU per action [\d.]+ ms", out, re.M)
 
 

@@ -15,16 +15,9 @@ from click.testing import CliRunner
 from forum import broadcast, live
 from forum.broadcast import Notice, RedisBroadcast
 from forum.settings import Settings
-from tests.test_live import FakeSocket, ids, new_hub, run_loop, settled, upcoming_meeting, wait_until
+from tests.test_live import FakeSocket, ids, new_hub, run_loop, settled, wait_until
 
 CHANNEL = "forum-test"
-
-
-@pytest.fixture
-def live_meeting(facilitator, demo_engine) -> int:
-    meeting = upcoming_meeting(demo_engine)
-    assert facilitator.post(f"/meetings/{meeting}/run/start", follow_redirects=False).status_code == 303
-    return meeting
 
 
 # ---------------------------------------------------------------- a Redis in memory

@@ -16,7 +16,7 @@ from forum import forms
 from forum.app import routes
 from forum.models import Area, AreaKind, Attendance, Issue, IssueEvent, Meeting, Series
 from tests.app_world import flat
-from tests.test_live import upcoming_meeting
+from tests.conftest import upcoming_meeting
 
 # 2**31 (one past what PostgreSQL's INTEGER holds), 2**63 (past SQLite's), 2**64, a long digit string, a negative.
 OUT_OF_RANGE = [str(2**31), str(2**63), str(2**64), "9" * 30, "1" * 400, "-1", "0"]

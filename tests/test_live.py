@@ -23,17 +23,6 @@ from tests.conftest import _settings as app_settings
 from tests.conftest import sign_in
 
 
-def upcoming_meeting(engine) -> int:
-    """The planned meeting with an agenda that the demo data prepares for the live room."""
-    with Session(engine) as db:
-        meetings = db.exec(select(Meeting).where(Meeting.status == MeetingStatus.planned)
-                           .order_by(Meeting.starts_at)).all()
-        for meeting in meetings:
-            if db.exec(select(AgendaEntry).where(AgendaEntry.meeting_id == meeting.id)).first():
-                return meeting.id
-    raise AssertionError("the demo data has no planned meeting with an agenda")
-
-
 def receive(ws, timeout: float = 5.0) -> str:
     """The next message on a test websocket, failing (not hanging) when none comes."""
 
@@ -64,18 +53,6 @@ def ids(text: str) -> set[str]:
 def new_hub(app, **options) -> live.Hub:
     """A hub of its own over the app's database, parts and routes, as create_app builds one."""
     return live.Hub(app.state.engine, parts.PARTS, live.Renderer(app.url_path_for, templates.env), **options)
-
-
-@pytest.fixture
-def meeting_id(demo_engine) -> int:
-    return upcoming_meeting(demo_engine)
-
-
-@pytest.fixture
-def live_meeting(facilitator, meeting_id) -> int:
-    response = facilitator.post(f"/meetings/{meeting_id}/run/start", follow_redirects=False)
-    assert response.status_code == 303
-    return meeting_id
 
 
 def join_tablet(app, meeting_id: int, name: str = "李秀英", **home: str) -> TestClient:

@@ -22,7 +22,6 @@ from forum import live
 from forum import room as room_rules
 from forum.models import Meeting
 from tests.test_live import FakeSocket, new_hub, run_loop, settled
-from tests.test_live import live_meeting, meeting_id  # noqa: F401  (fixtures)
 
 
 class StalledSocket(FakeSocket):

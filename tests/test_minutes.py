@@ -11,7 +11,7 @@ from forum import minutes, parts
 from forum.app import create_app
 from forum.models import AgendaEntry, Attendance, Comment, Issue, IssueEvent, Meeting, SpeakingRequest
 from tests.conftest import _settings as app_settings
-from tests.test_live import upcoming_meeting
+from tests.conftest import upcoming_meeting
 
 
 def join_code(engine, meeting_id: int) -> str:

@@ -212,7 +212,7 @@ def test_who_raised_an_issue_is_for_the_communitys_staff(client, outsider, liais
 
 def test_the_tablet_page_shows_an_anonymous_device_nobody_checked_in(client, facilitator, db):
     """No list of names to pick from: it offered the identity of whoever staff had checked in."""
-    from tests.test_live import upcoming_meeting
+    from tests.conftest import upcoming_meeting
 
     meeting_id = upcoming_meeting(db.get_bind())
     facilitator.post(f"/meetings/{meeting_id}/run/start")

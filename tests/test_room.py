@@ -22,22 +22,11 @@ from forum.models import (
     Person,
     SpeakingRequest,
 )
-from tests.test_live import upcoming_meeting
+from tests.conftest import upcoming_meeting
 
 
 def html(response) -> BeautifulSoup:
     return BeautifulSoup(response.text, "html.parser")
-
-
-@pytest.fixture
-def meeting_id(demo_engine) -> int:
-    return upcoming_meeting(demo_engine)
-
-
-@pytest.fixture
-def live_meeting(facilitator, meeting_id) -> int:
-    facilitator.post(f"/meetings/{meeting_id}/run/start")
-    return meeting_id
 
 
 def code_of(engine, meeting_id: int) -> str:

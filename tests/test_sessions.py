@@ -16,7 +16,6 @@ from forum import sessions
 from forum.cli import main
 from forum.models import StaffSession, User
 from tests.conftest import sign_in
-from tests.test_live import upcoming_meeting
 from tests.test_signin_throttle import T0, Clock
 
 
@@ -25,11 +24,6 @@ def clock(monkeypatch) -> Clock:
     stopped = Clock(T0)
     monkeypatch.setattr(sessions, "clock", stopped)
     return stopped
-
-
-@pytest.fixture
-def meeting_id(demo_engine) -> int:
-    return upcoming_meeting(demo_engine)
 
 
 def console(client: TestClient, meeting_id: int) -> int:
