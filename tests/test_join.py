@@ -17,8 +17,6 @@ from tests import test_room
 from tests.test_votes import create, lift_meeting, open_
 
 # A coming meeting of the demo, and the same meeting started by its facilitator.
-meeting_id = test_room.meeting_id
-live_meeting = test_room.live_meeting
 html = test_room.html
 
 
