@@ -180,7 +180,11 @@ async def bench_on(url: str, tablets: int, actions: int, pause: float, setup: Se
     from websockets.asyncio.client import connect
 
     hall = Hall(setup, url)
-    one = Hall(*one) if one else None
+    try:
+        one = Hall(*one) if one else None
+    except BaseException:
+        hall.servers.stop()  # its processes are running already
+        raise
     bare_port = free_port()
     bare_server = start(BARE_SERVER, str(bare_port))
     bare_pad = Tablets()
