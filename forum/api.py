@@ -206,7 +206,7 @@ def issue_detail(db: Session, issue: Issue, now: datetime) -> dict[str, Any]:
                      .order_by(IssueEvent.at, IssueEvent.id)).all()
     actions = db.exec(select(Action).where(Action.issue_id == issue.id).order_by(Action.due, Action.id)).all()
     unnaming = owner_privacy.unnaming(db, issue.community_id, actions) \
-        if any(e.action.startswith("action_") for e in events) else None
+        if owner_privacy.any_names_owners(events) else None
     entries = db.exec(select(AgendaEntry, Meeting).join(Meeting, col(Meeting.id) == AgendaEntry.meeting_id)
                       .where(AgendaEntry.issue_id == issue.id).order_by(Meeting.starts_at)).all()
     return issue_dict(issue) | {

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -86,13 +87,24 @@ class Unnaming:
 
     def event(self, action: str, text: str) -> str:
         """A line of the issue's history: only an action's lines name owners, after its description."""
-        if not action.startswith("action_"):
+        if not names_owners(action):
             return text
         kind = action.removeprefix("action_")
         if self._what(text) is not None:
             return self.note(kind, text)
         what, sep, rest = text.partition(" — ")
         return f"{self._anywhere(what)} — {self._owned(kind, rest)}" if sep else self._anywhere(text)
+
+def names_owners(action: str) -> bool:
+    """Whether a line of an issue's history can name an action's owner: only an action's lines do."""
+    return action.startswith("action_")
+
+
+def any_names_owners(events: Iterable[Any]) -> bool:
+    """Whether a history (events with an ``action``) needs unnaming at all: a page or push reads the
+    community's owners only then."""
+    return any(names_owners(e.action) for e in events)
+
 
 def named_owners(db: Session, community_id: int) -> frozenset[str]:
     """The names an owner of that community's actions may be shown by: its committees, every organisation."""

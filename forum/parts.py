@@ -119,7 +119,7 @@ def entry_context(db: Session, meeting: Meeting) -> dict[str, Any]:
                                .order_by(col(IssueEvent.at).desc(), col(IssueEvent.id).desc()).limit(5)))
         # Only the residents' tablets show it: an action's lines name no person (forum.owner_privacy).
         # Other lines name nobody, and a push reads the community's owners only when one is shown.
-        if any(e.action.startswith("action_") for e in history):
+        if owner_privacy.any_names_owners(history):
             unnaming = owner_privacy.unnaming(db, issue.community_id, issue_actions)
             history = [SimpleNamespace(**e.model_dump() | {"note": unnaming.event(e.action, e.note)})
                        for e in history]

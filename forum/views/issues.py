@@ -133,7 +133,7 @@ def _detail_context(db: Session, issue: Issue, personal: bool, action_values: di
     """The issue's page; ``personal``: for one who may see persons' names (forum.owner_privacy)."""
     community = db.get(Area, issue.community_id)
     events = history = issue_registry.history(db, issue.id)
-    if any(e.action.startswith("action_") for e in events):
+    if owner_privacy.any_names_owners(events):
         events = _unnamed(db, issue, events, personal)
     meetings = {m.id: m for m in db.exec(select(Meeting).where(
         col(Meeting.id).in_({e.meeting_id for e in events if e.meeting_id} | set(
