@@ -118,15 +118,26 @@ def _common_context(request: Request) -> dict[str, Any]:
     from forum import action_registry, room_header
 
     current = getattr(request.state, "user", None)
-    db = getattr(request.state, "db", None)
     return {
-        "notice_count": action_registry.unread_count(db, current) if db is not None and current else 0,
+        "notice_count": _notice_count(request, current, action_registry.unread_count),
         "user": current,
         "language": i18n.current_language(),
         "htmx": is_htmx(request),
         # A tablet in a meeting shows the meeting's header, not the site's menu.
         "in_room": room_header.meeting_of_device(request) if not is_htmx(request) else None,
     }
+
+
+def _notice_count(request: Request, current: User | None, count: Callable[[Session, User], int]) -> int:
+    """The header's unread notices: read through the view's session, or, for a page rendered
+    after it (an error page), through a short one of its own."""
+    if current is None:
+        return 0
+    db = getattr(request.state, "db", None)
+    if db is not None:
+        return count(db, current)
+    with Session(request.app.state.engine) as db:
+        return count(db, current)
 
 
 templates = Jinja2Templates(env=build_env(), context_processors=[_common_context])
@@ -255,13 +266,20 @@ def _run(func: Callable[[Request, Session], Response], request: Request) -> Resp
         # Templates rendered by the view read through the view's own session (one connection a
         # request: a hall casting at once must not take two from the pool each).
         request.state.db = db
-        # A kept page's version is read first: what the page then reads is at least that new.
-        version = page_cache.version_for(request, db) if getattr(func, "kept", False) else None
-        # The cookie's session must be live in the database: ended, idle or expired ones sign nobody in.
-        request.state.user = sessions.resolve(db, request.session, sessions.expiry_of(request))
-        if version is not None:
-            return page_cache.serve(request, version, lambda: func(request, db))
-        return func(request, db)
+        try:
+            # A kept page's version is read first: what the page then reads is at least that new.
+            version = page_cache.version_for(request, db) if getattr(func, "kept", False) else None
+            # The cookie's session must be live in the database: ended, idle or expired ones sign nobody in.
+            request.state.user = sessions.resolve(db, request.session, sessions.expiry_of(request))
+            if version is not None:
+                return page_cache.serve(request, version, lambda: func(request, db))
+            return func(request, db)
+        finally:
+            # A view that raised (404, 403) has its page rendered by the error handler after this
+            # session is closed. A closed session still answers a query, on a connection it then
+            # never gives back: each such page would hold one out of the pool until the garbage
+            # collector ran, and a stream of 404s would drain it. Whoever renders later opens its own.
+            request.state.db = None
 
 
 def kept(func: View) -> View:

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from forum import forms
 from forum.app import routes
-from forum.models import Area, AreaKind, Attendance, Issue, IssueEvent, Meeting, Series
+from forum.models import Area, AreaKind, Attendance, Issue, IssueEvent, Meeting, Notice, Series, User
 from tests.app_world import flat
 from tests.conftest import upcoming_meeting
 
@@ -58,6 +58,28 @@ def test_ids_of_18_digits_reach_the_view_and_are_not_found(admin):
     assert admin.get("/meetings/999999999999999999").status_code == 404
     assert admin.get("/issues/999999999999999999").status_code == 404
     assert admin.get(f"/issues/{forms.DB_INT_MAX + 1}").status_code == 404  # past PostgreSQL's INTEGER
+
+
+def test_error_pages_give_their_database_connection_back(admin, committee_member, demo_engine):
+    # A view that raises has its error page rendered after the view's session is closed; a page
+    # that read through that closed session kept a connection out of the pool: a few hundred
+    # 404s (a scan of ids) drained it and the next request waited for one.
+    assert demo_engine.pool.checkedout() == 0
+    for client, address, status in [(admin, "/meetings/999999", 404), (admin, "/issues/0", 404),
+                                     (committee_member, "/admin/users", 403)]:
+        assert client.get(address).status_code == status
+        assert demo_engine.pool.checkedout() == 0, address
+
+
+def test_an_error_page_still_counts_the_unread_notices(admin, demo_engine):
+    with Session(demo_engine) as db:
+        admin_id = db.exec(select(User.id).where(User.username == "admin")).one()
+        db.add(Notice(user_id=admin_id, kind="assigned"))
+        db.add(Notice(user_id=admin_id, kind="assigned"))
+        db.commit()
+    page = admin.get("/meetings/999999")
+    assert page.status_code == 404
+    assert re.search(r'class="notice-count">2<', page.text)
 
 
 @pytest.mark.parametrize("value", [str(2**63), "9" * 25, "-" + str(2**63 + 1)])
