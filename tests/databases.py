@@ -83,17 +83,22 @@ class PostgresDatabases:
     def _url(self, database: str) -> str:
         return self.url.set(database=database).render_as_string(hide_password=False)
 
+    def _terminate(self, database: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text("select pg_terminate_backend(pid) from pg_stat_activity "
+                                    "where datname = :database and pid <> pg_backend_pid()"), {"database": database})
+
     def _create(self, database: str, template: str | None = None) -> str:
         with self.lock:
             self.made.add(database)
+        if template is not None:
+            # A template must have no other connection: the source is one of ours, its engines
+            # disposed, but a finished test's pool may still be closing.
+            self._terminate(template)
         with self.admin.connect() as connection:
             if template is None:
                 connection.execute(text(f'create database "{database}"'))
             else:
-                # A template must have no other connection: the source is one of ours, its engines
-                # disposed, but a finished test's pool may still be closing.
-                connection.execute(text("select pg_terminate_backend(pid) from pg_stat_activity "
-                                        "where datname = :source and pid <> pg_backend_pid()"), {"source": template})
                 connection.execute(text(f'create database "{database}" template "{template}"'))
         return self._url(database)
 
@@ -120,6 +125,11 @@ class PostgresDatabases:
         with self.lock:
             if database not in self.made:
                 raise ValueError(f"{database} was not made by these tests; not dropping it")
+        # Its connections end now, not when the drop's turn comes: on a busy machine the drops fall
+        # behind by dozens, and a connection returned to a pool after that pool was disposed (a
+        # thread finishing as the app stopped) stays open until the garbage collector finds the
+        # pool, so two workers' leftovers reached the server's hundred connections.
+        self._terminate(database)
         self.dropper.submit(self._drop, database)
 
     def close(self) -> None:
