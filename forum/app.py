@@ -257,7 +257,7 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
     """The application. What the room's pages and the minutes are made of is the table in
     :mod:`forum.parts` unless given here (a test adds a part or a section of its own)."""
     settings = settings or Settings.from_env()
-    engine = engine or database.make_engine(settings.database_url)
+    engine = engine or database.make_engine(settings.database_url, settings.database_connections)
     try:
         secret_key = settings.secret_key or database.instance_secret(engine)
     except DBAPIError as exc:

@@ -106,6 +106,10 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
         except redis_urn.RedisPersistenceError as refusal:
             raise click.ClickException(str(refusal)) from None
     engine = _engine()
+    warning = server.connections_warning(workers, settings.database_connections,
+                                         server.postgres_connections_available(engine))
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     database.upgrade(engine)
     _resume_imports(engine)
     where = _hall(host, port)

@@ -17,9 +17,11 @@ from sqlmodel import Session, create_engine
 from forum import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from forum.models import InstanceSecret
 from forum.paths import MIGRATIONS
+from forum.settings import DATABASE_CONNECTIONS
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connections: int = DATABASE_CONNECTIONS) -> Engine:
+    """The engine for ``url``; on PostgreSQL one that opens at most ``connections`` at once."""
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
@@ -40,7 +42,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    kept = min(10, connections)
+    return create_engine(url, pool_pre_ping=True, pool_size=kept, max_overflow=connections - kept)
 
 
 def alembic_config(engine: Engine) -> Config:

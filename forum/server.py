@@ -74,6 +74,34 @@ def workers_warning(workers: int, database_url: str) -> str | None:
     return None
 
 
+def connections_warning(workers: int, per_worker: int, available: int | None) -> str | None:
+    """When ``workers`` processes, each allowed ``per_worker`` connections, could ask PostgreSQL for
+    more than the ``available`` it takes (max_connections less those kept for superusers): under load
+    the last to ask would be refused ("too many clients") and its request fail."""
+    if available is None or workers * per_worker <= available:
+        return None
+    return (f"{workers} worker{'s' if workers > 1 else ''} may open up to {workers * per_worker} connections to "
+            f"PostgreSQL ({per_worker} each, FORUM_DATABASE_CONNECTIONS), but it takes {available}: raise its "
+            "max_connections, or lower FORUM_DATABASE_CONNECTIONS; leave room for other processes, "
+            "`forum` commands and backups")
+
+
+def postgres_connections_available(engine) -> int | None:
+    """max_connections less superuser_reserved_connections, on PostgreSQL; None elsewhere or unreadable."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as connection:
+            most = int(connection.execute(text("show max_connections")).scalar_one())
+            reserved = int(connection.execute(text("show superuser_reserved_connections")).scalar_one())
+    except (DBAPIError, ValueError):
+        return None
+    return most - reserved
+
+
 def broadcast_warning(broadcast_url: str) -> str | None:
     """Said at start when the Redis of FORUM_BROADCAST_URL does not answer (forum serves anyway,
     and subscribes as soon as it does)."""

@@ -50,6 +50,9 @@ SECRET_BATCH = 5
 SECRET_BATCH_RANGE = (2, 1000)
 SLIP_DAYS = 90
 PAGE_CACHE_MB = 64
+# Connections each process may hold open to PostgreSQL at once (requests in the thread pool, the
+# room's renders, the ballot box, the closer); ten stay open between uses.
+DATABASE_CONNECTIONS = 30
 SLIP_DAYS_RANGE = (1, 3650)
 
 
@@ -107,6 +110,9 @@ class Settings:
     # Pages of the record rendered once and served again until it changes (forum.page_cache): at most
     # this many MB of them in each process; 0 renders every page afresh.
     page_cache_mb: int = PAGE_CACHE_MB
+    # At most this many connections from each process to PostgreSQL: N workers need N times this
+    # from the server's max_connections (forum serve warns when they would not fit).
+    database_connections: int = DATABASE_CONNECTIONS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -131,6 +137,7 @@ class Settings:
                    broadcast_url=broadcast_url(env.get("FORUM_BROADCAST_URL")),
                    broadcast_channel=_channel(env.get("FORUM_BROADCAST_CHANNEL")),
                    page_cache_mb=_whole(env, "FORUM_PAGE_CACHE_MB", PAGE_CACHE_MB, 0, 4096),
+                   database_connections=_whole(env, "FORUM_DATABASE_CONNECTIONS", DATABASE_CONNECTIONS, 4, 1000),
                    redis_persistence_off=bool(_flag("FORUM_REDIS_PERSISTENCE_OFF",
                                                     env.get("FORUM_REDIS_PERSISTENCE_OFF"))))
 
