@@ -43,7 +43,7 @@ def _fill(path: str, value: str) -> str:
 
 
 @pytest.mark.parametrize(("path", "methods"), INT_ROUTES, ids=[p for p, _ in INT_ROUTES])
-def test_ids_beyond_the_database_range_are_not_found(admin, path, methods):
+def test_ids_beyond_the_database_range_are_not_found(admin, demo_engine, path, methods):
     for value in OUT_OF_RANGE:
         url = _fill(path, value)
         for method in ("GET", "POST"):
@@ -52,6 +52,8 @@ def test_ids_beyond_the_database_range_are_not_found(admin, path, methods):
             assert response.status_code in (404, 405), (method, url, response.status_code)
             if method in methods:
                 assert response.status_code == 404, (method, url)
+            # And the error page gave back every database connection it used.
+            assert demo_engine.pool.checkedout() == 0, (method, url)
 
 
 def test_ids_of_18_digits_reach_the_view_and_are_not_found(admin):
