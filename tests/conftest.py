@@ -157,6 +157,20 @@ def postgres_engine():
 
 
 @pytest.fixture
+def postgres_databases():
+    """The tests' own databases on PostgreSQL (tests/databases.py), whichever database the suite
+    runs on. Skips where PostgreSQL is not running; fails in CI."""
+    why = reachable(POSTGRES_URL)
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but not reachable: {why}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {why}")
+    made = PostgresDatabases(POSTGRES_URL)
+    yield made
+    made.close()
+
+
+@pytest.fixture
 def postgres_demo(postgres_engine):
     """``postgres_engine`` migrated, with the small demo in it."""
     from forum import demo

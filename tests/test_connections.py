@@ -15,20 +15,7 @@ from forum import db as database
 from forum import server
 from forum.app import create_app
 from forum.settings import DATABASE_CONNECTIONS, Settings
-from tests.conftest import POSTGRES_URL
-from tests.databases import PostgresDatabases, reachable
-
-
-@pytest.fixture
-def postgres():
-    why = reachable(POSTGRES_URL)
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but not reachable: {why}")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {why}")
-    databases = PostgresDatabases(POSTGRES_URL)
-    yield databases
-    databases.close()
+from tests.databases import PostgresDatabases
 
 
 def test_the_setting_is_read_and_checked():
@@ -45,18 +32,18 @@ def _connected(databases: PostgresDatabases, url: str) -> int:
                                   {"name": make_url(url).database}).scalar_one()
 
 
-def test_a_process_opens_at_most_its_connections(postgres):
-    url = postgres.fresh("connections")
+def test_a_process_opens_at_most_its_connections(postgres_databases):
+    url = postgres_databases.fresh("connections")
     engine = database.make_engine(url, 12)
     try:
         held = [engine.connect() for _ in range(12)]
         for connection in held:
             connection.execute(text("select 1"))
-        assert _connected(postgres, url) == 12
+        assert _connected(postgres_databases, url) == 12
         assert engine.pool.size() == 10  # kept open between uses; the other two closed after
         for connection in held:
             connection.close()
-        assert _connected(postgres, url) == 10
+        assert _connected(postgres_databases, url) == 10
     finally:
         engine.dispose()
     small = database.make_engine(url, 4)
@@ -66,8 +53,8 @@ def test_a_process_opens_at_most_its_connections(postgres):
         small.dispose()
 
 
-def test_the_app_takes_the_setting(postgres):
-    url = postgres.fresh("app")
+def test_the_app_takes_the_setting(postgres_databases):
+    url = postgres_databases.fresh("app")
     engine = database.make_engine(url)
     database.upgrade(engine)
     engine.dispose()
@@ -85,10 +72,10 @@ def test_the_warning_counts_every_worker():
     assert said is not None and "120" in said and "97" in said and "FORUM_DATABASE_CONNECTIONS" in said
 
 
-def test_serve_warns_when_the_workers_would_not_fit(postgres, monkeypatch):
+def test_serve_warns_when_the_workers_would_not_fit(postgres_databases, monkeypatch):
     from forum import cli
 
-    url = postgres.fresh("serve")
+    url = postgres_databases.fresh("serve")
     engine = database.make_engine(url)
     available = server.postgres_connections_available(engine)
     engine.dispose()

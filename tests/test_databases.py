@@ -4,7 +4,6 @@ for every worker of the suite and every other user of it."""
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -12,19 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL
-from tests.databases import PostgresDatabases, reachable
-
-
-@pytest.fixture
-def server():
-    why = reachable(POSTGRES_URL)
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but not reachable: {why}")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {why}")
-    databases = PostgresDatabases(POSTGRES_URL)
-    yield databases
-    databases.close()
+from tests.databases import PostgresDatabases
 
 
 def connected(databases: PostgresDatabases, url: str) -> int:
@@ -33,27 +20,27 @@ def connected(databases: PostgresDatabases, url: str) -> int:
                                   {"name": make_url(url).database}).scalar_one()
 
 
-def test_a_dropped_database_keeps_no_connection(server):
-    url = server.fresh("leftover")
+def test_a_dropped_database_keeps_no_connection(postgres_databases):
+    url = postgres_databases.fresh("leftover")
     # Connections a finished test left open: one checked out and never returned, one idle in a pool.
     leftover = create_engine(url)
     held = leftover.connect()
     held.execute(text("select 1"))
     with leftover.connect() as idle:
         idle.execute(text("select 1"))
-    assert connected(server, url) == 2
+    assert connected(postgres_databases, url) == 2
     # The drop itself waits its turn in a thread of its own: held back here, as behind other drops.
     gate = threading.Event()
-    server.dropper.submit(gate.wait)
+    postgres_databases.dropper.submit(gate.wait)
     try:
-        server.drop(url)
-        assert connected(server, url) == 0
+        postgres_databases.drop(url)
+        assert connected(postgres_databases, url) == 0
     finally:
         gate.set()
         held.invalidate()  # its server end is gone: closed here rather than by a finalizer later
         leftover.dispose()
 
 
-def test_only_its_own_databases_are_dropped(server):
+def test_only_its_own_databases_are_dropped(postgres_databases):
     with pytest.raises(ValueError, match="not made by these tests"):
-        server.drop(make_url(POSTGRES_URL).render_as_string(hide_password=False))
+        postgres_databases.drop(make_url(POSTGRES_URL).render_as_string(hide_password=False))
