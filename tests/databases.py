@@ -84,9 +84,16 @@ class PostgresDatabases:
         return self.url.set(database=database).render_as_string(hide_password=False)
 
     def _terminate(self, database: str) -> None:
+        # With a timeout (PostgreSQL 14 and later) it waits for each to end, not only signals it.
         with self.admin.connect() as connection:
-            connection.execute(text("select pg_terminate_backend(pid) from pg_stat_activity "
+            connection.execute(text("select pg_terminate_backend(pid, 5000) from pg_stat_activity "
                                     "where datname = :database and pid <> pg_backend_pid()"), {"database": database})
+
+    def connected(self, url: str) -> int:
+        """How many connections the database at ``url`` has now."""
+        with self.admin.connect() as connection:
+            return connection.execute(text("select count(*) from pg_stat_activity where datname = :name"),
+                                      {"name": make_url(url).database}).scalar_one()
 
     def _create(self, database: str, template: str | None = None) -> str:
         with self.lock:

@@ -11,13 +11,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL
-from tests.databases import PostgresDatabases
-
-
-def connected(databases: PostgresDatabases, url: str) -> int:
-    with databases.admin.connect() as connection:
-        return connection.execute(text("select count(*) from pg_stat_activity where datname = :name"),
-                                  {"name": make_url(url).database}).scalar_one()
 
 
 def test_a_dropped_database_keeps_no_connection(postgres_databases):
@@ -28,13 +21,13 @@ def test_a_dropped_database_keeps_no_connection(postgres_databases):
     held.execute(text("select 1"))
     with leftover.connect() as idle:
         idle.execute(text("select 1"))
-    assert connected(postgres_databases, url) == 2
+    assert postgres_databases.connected(url) == 2
     # The drop itself waits its turn in a thread of its own: held back here, as behind other drops.
     gate = threading.Event()
     postgres_databases.dropper.submit(gate.wait)
     try:
         postgres_databases.drop(url)
-        assert connected(postgres_databases, url) == 0
+        assert postgres_databases.connected(url) == 0
     finally:
         gate.set()
         held.invalidate()  # its server end is gone: closed here rather than by a finalizer later

@@ -43,7 +43,8 @@ def _fill(path: str, value: str) -> str:
 
 
 @pytest.mark.parametrize(("path", "methods"), INT_ROUTES, ids=[p for p, _ in INT_ROUTES])
-def test_ids_beyond_the_database_range_are_not_found(admin, demo_engine, path, methods):
+def test_ids_beyond_the_database_range_are_not_found(admin, app, demo_engine, path, methods):
+    _requests_alone(app)
     for value in OUT_OF_RANGE:
         url = _fill(path, value)
         for method in ("GET", "POST"):
@@ -62,10 +63,19 @@ def test_ids_of_18_digits_reach_the_view_and_are_not_found(admin):
     assert admin.get(f"/issues/{forms.DB_INT_MAX + 1}").status_code == 404  # past PostgreSQL's INTEGER
 
 
-def test_error_pages_give_their_database_connection_back(admin, committee_member, demo_engine):
+def _requests_alone(app) -> None:
+    """Stop the app's background duty (the vote closer, which takes a connection for a moment each
+    second), so that a connection out of the pool between requests is one a request kept."""
+    closer = app.state.vote_closer
+    while closer.running:  # once for each client's lifespan holding it
+        closer.stop()
+
+
+def test_error_pages_give_their_database_connection_back(admin, committee_member, app, demo_engine):
     # A view that raises has its error page rendered after the view's session is closed; a page
     # that read through that closed session kept a connection out of the pool: a few hundred
     # 404s (a scan of ids) drained it and the next request waited for one.
+    _requests_alone(app)
     assert demo_engine.pool.checkedout() == 0
     for client, address, status in [(admin, "/meetings/999999", 404), (admin, "/issues/0", 404),
                                      (committee_member, "/admin/users", 403)]:
