@@ -95,6 +95,7 @@ class Unnaming:
         what, sep, rest = text.partition(" — ")
         return f"{self._anywhere(what)} — {self._owned(kind, rest)}" if sep else self._anywhere(text)
 
+
 def names_owners(action: str) -> bool:
     """Whether a line of an issue's history can name an action's owner: only an action's lines do."""
     return action.startswith("action_")
