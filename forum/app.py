@@ -293,6 +293,7 @@ def create_app(settings: Settings | None = None, engine=None, *, room_parts: Map
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(live.KeepServerSend),
             Middleware(SecurityHeadersMiddleware, secure_cookies=settings.cookies_secure),
             # The Host header is the client's to write: only the names configured are answered.
             Middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts, www_redirect=False),

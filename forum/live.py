@@ -44,12 +44,12 @@ from sqlalchemy.engine import Engine
 from starlette.types import Send
 
 from forum.broadcast import Broadcast, Notice
-from forum.live_pages import PAGE_HEADER, Pages, Room, acting_page, page_id, room_socket
+from forum.live_pages import PAGE_HEADER, KeepServerSend, Pages, Room, acting_page, page_id, room_socket
 from forum.live_render import RENDERS_AT_ONCE, Renderer, Rendering, partial
 from forum.parts import Part
 
 # What the views, the application and the tests take from here (the hub's own modules aside).
-__all__ = ["FLUSH_INTERVAL", "HEARTBEAT", "PAGE_HEADER", "RENDERS_AT_ONCE", "Hub", "Renderer", "Room",
+__all__ = ["FLUSH_INTERVAL", "HEARTBEAT", "PAGE_HEADER", "RENDERS_AT_ONCE", "Hub", "KeepServerSend", "Renderer", "Room",
            "acting_page", "page_id", "partial", "room_socket"]
 
 log = logging.getLogger("forum.live")

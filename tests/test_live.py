@@ -589,3 +589,25 @@ def test_renders_run_a_few_at_a_time(app, live_meeting):
 
     run_loop(run)
     assert 1 < most[0] <= live.RENDERS_AT_ONCE
+
+
+def test_pushes_go_straight_to_the_servers_send_not_through_the_middlewares_wrappers(app, meeting_id):
+    """The middlewares wrap a socket's send for HTTP's sake only; a push to a hall of tablets skips
+    them all (live.KeepServerSend), and still reaches the page."""
+    given: list = []
+
+    async def server(scope, receive, send):  # what a server hands the application: its own send
+        if scope["type"] == "websocket":
+            given.append(send)
+        await app(scope, receive, send)
+
+    hub = app.state.hub
+    # One client, so the page and the hub share one loop (a page on another loop is sent to through a relay).
+    with TestClient(server) as client:
+        sign_in(client, "facilitator").post(f"/meetings/{meeting_id}/run/start", follow_redirects=False)
+        with client.websocket_connect(f"/meetings/{meeting_id}/ws?audience=tablet") as ws:
+            receive(ws)  # the room as it stands; the page is subscribed once it is sent
+            sockets = hub.rooms[meeting_id].subscribers[("tablet", "zh-Hans")]
+            assert sockets == set(given) and len(given) == 1
+            hub.changed(meeting_id, "agenda")
+            assert ids(receive(ws)) == {"room-agenda"}
