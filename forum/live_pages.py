@@ -186,7 +186,7 @@ class Pages:
             room.pages[send] = name
 
     def _allowed(self, meeting_id: int, audience: str, websocket: WebSocket, shared_tablet: bool = False) -> bool:
-        with Session(self.engine) as db:
+        with Session(self.reader) as db:
             if db.get(Meeting, meeting_id) is None:
                 return False
             if audience in ("tablet", "screen") or (audience == "shared_tablet" and shared_tablet):

@@ -611,3 +611,21 @@ def test_pushes_go_straight_to_the_servers_send_not_through_the_middlewares_wrap
             assert sockets == set(given) and len(given) == 1
             hub.changed(meeting_id, "agenda")
             assert ids(receive(ws)) == {"room-agenda"}
+
+
+def test_a_push_reads_outside_any_transaction(app, live_meeting):
+    """A push only reads, and each of its statements sees what was committed when it began either
+    way: a transaction around them costs PostgreSQL two round trips (BEGIN, ROLLBACK) and nothing else."""
+    inside: list[bool] = []
+
+    def note(conn, *_args) -> None:
+        dbapi = conn.connection.dbapi_connection
+        info = getattr(dbapi, "info", None)  # psycopg's; sqlite3 says it by in_transaction
+        inside.append(info.transaction_status != 0 if info is not None else dbapi.in_transaction)
+
+    event.listen(app.state.engine, "after_cursor_execute", note)
+    try:
+        _push(app, live_meeting, 2, "entry", "agenda", "queue")
+    finally:
+        event.remove(app.state.engine, "after_cursor_execute", note)
+    assert inside and not any(inside)
