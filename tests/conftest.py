@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,15 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.xdist_group("browser"))
         elif item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.xdist_group("slow"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _every_lifespan_ends():
+    """Each TestClient entered is exited: one left open keeps its app's vote closer polling a
+    database the tests have dropped (and logging that it failed) until the run ends."""
+    yield
+    left = [t.name for t in threading.enumerate() if t.name == "forum-vote-closer" and t.is_alive()]
+    assert not left, f"{len(left)} app lifespan(s) never ended: a TestClient entered and not exited"
 
 
 @pytest.fixture(scope="session")

@@ -123,7 +123,10 @@ def test_the_acting_console_is_not_sent_its_own_change_again(app, facilitator, l
         assert {"room-agenda", "room-entry", "room-queue"} <= ids(receive_until(other, "room-entry"))
         # Someone else's change afterwards: the acting console hears that, and nothing before it.
         tablet = join_tablet(app, live_meeting)
-        tablet.post(f"/meetings/{live_meeting}/tablet/hand", data={"up": "1"})
+        try:
+            tablet.post(f"/meetings/{live_meeting}/tablet/hand", data={"up": "1"})
+        finally:
+            tablet.__exit__(None, None, None)
         later = receive(acting)
         assert "room-entry" not in ids(later) and ids(later) & {"room-queue", "room-attendance", "room-status"}
         # Its next action without its name (a form posted without htmx): the push is its too.
