@@ -22,18 +22,22 @@ def _where(function):
         click.option("--broadcast", "broadcast", metavar="URL",
                      help="The Redis carrying live changes between workers (redis://127.0.0.1:6379/0)."),
         click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
-                     help="Forum processes sharing the database; devices spread over them (more than 1 needs "
+                     help="Forum processes sharing the database; requests spread over them (more than 1 needs "
                           "--broadcast)."),
+        click.option("--rooms", default="meeting", show_default=True, type=click.Choice(["meeting", "spread"]),
+                     help="With several workers, where a meeting's pages connect: all to one worker, as "
+                          "docs/deploy/nginx.conf routes them, or spread over every worker (as forum serve "
+                          "--workers N takes connections)."),
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def _setup(database: str | None, broadcast: str | None, workers: int):
+def _setup(database: str | None, broadcast: str | None, workers: int, rooms: str):
     from forum.bench.harness import Setup
 
-    setup = Setup(database=database, broadcast=broadcast, workers=workers)
+    setup = Setup(database=database, broadcast=broadcast, workers=workers, rooms=rooms)
     refusal = setup.refusal()
     if refusal:
         raise click.UsageError(refusal)
@@ -51,11 +55,11 @@ def _setup(database: str | None, broadcast: str | None, workers: int):
                    "under test, and print the ratio of their p50s.")
 @_where
 def bench_live(tablets: int, actions: int, against_one: str | None, database: str | None, broadcast: str | None,
-               workers: int) -> None:
+               workers: int, rooms: str) -> None:
     """Time live pushes to N tablets against a bare websockets broadcast; memory per tablet."""
     from forum.bench import live as live_bench
 
-    setup = _setup(database, broadcast, workers)
+    setup = _setup(database, broadcast, workers, rooms)
     live_bench.run_live(tablets, actions, echo=click.echo, setup=setup, against_one=against_one)
 
 
@@ -70,11 +74,11 @@ def bench_live(tablets: int, actions: int, against_one: str | None, database: st
               help="A secret ballot (ballots written in batches of K voters) or an open one.")
 @_where
 def bench_vote(voters: int, spread: float, rounds: int, secret: bool, database: str | None, broadcast: str | None,
-               workers: int) -> None:
+               workers: int, rooms: str) -> None:
     """Every tablet casts within SPREAD seconds: exact totals, cast latency, result on every tablet."""
     from forum.bench import vote as vote_bench
 
-    setup = _setup(database, broadcast, workers)
+    setup = _setup(database, broadcast, workers, rooms)
     results = [vote_bench.run_vote(voters, spread, echo=click.echo, setup=setup, secret=secret)
                for _ in range(rounds)]
     if rounds > 1:
@@ -94,11 +98,11 @@ def bench_vote(voters: int, spread: float, rounds: int, secret: bool, database: 
               help="Seconds between one facilitator's actions, on average (meetings are out of step).")
 @_where
 def bench_meetings(meetings: int, tablets: int, actions: int, every: float, database: str | None,
-                   broadcast: str | None, workers: int) -> None:
+                   broadcast: str | None, workers: int, rooms: str) -> None:
     """Many meetings live at once, each facilitator acting: update latency against a bare broadcast."""
     from forum.bench import meetings as meetings_bench
 
-    setup = _setup(database, broadcast, workers)
+    setup = _setup(database, broadcast, workers, rooms)
     result = meetings_bench.run_meetings(meetings, tablets, actions, every, echo=click.echo, setup=setup)
     if result["missed"]:
         raise click.ClickException("some pushes did not reach every tablet of their meeting")

@@ -110,16 +110,18 @@ def test_bench_meetings_smoke():
 
 
 @pytest.mark.slow
-def test_bench_live_on_postgres_with_two_workers(postgres_and_redis):
+@pytest.mark.parametrize("rooms", ["meeting", "spread"])
+def test_bench_live_on_postgres_with_two_workers(postgres_and_redis, rooms):
     # Against one process on the same PostgreSQL server, each action timed on both in turn (each
     # in a database of its own, made and dropped by harness.database_for, tested below).
-    result = invoke(["bench", "live", "--tablets", "6", "--actions", "4", *TWO_WORKERS,
+    result = invoke(["bench", "live", "--tablets", "6", "--actions", "4", *TWO_WORKERS, "--rooms", rooms,
                      "--against-one-process", "same-database"])
     assert result.exit_code == 0, result.output + repr(result.exception)
-    assert "6 tablets, 4 actions · PostgreSQL + Redis, 2 workers" in result.output
+    where = "PostgreSQL \\+ Redis, 2 workers" + (", rooms spread" if rooms == "spread" else "")
+    assert re.search(f"6 tablets, 4 actions · {where} ·", result.output)
     assert re.search(r"forum: action → last tablet\s+[\d.]+\s+[\d.]+\s+[\d.]+", result.output)
     assert re.search(r"forum, PostgreSQL, 1 worker\s+[\d.]+\s+[\d.]+\s+[\d.]+", result.output)
-    assert re.search(r"ratio p50 PostgreSQL \+ Redis, 2 workers / PostgreSQL, 1 worker: [\d.]+ ", result.output)
+    assert re.search(f"ratio p50 {where} / PostgreSQL, 1 worker: [\\d.]+ ", result.output)
 
 
 @pytest.mark.slow
@@ -142,11 +144,13 @@ def test_bench_live_refuses_an_unknown_comparison():
 
 
 @pytest.mark.slow
-def test_bench_meetings_on_postgres_with_two_workers(postgres_and_redis):
+@pytest.mark.parametrize("rooms", ["meeting", "spread"])
+def test_bench_meetings_on_postgres_with_two_workers(postgres_and_redis, rooms):
     result = invoke(["bench", "meetings", "--meetings", "2", "--tablets", "4", "--actions", "2", "--every", "0.5",
-                     *TWO_WORKERS])
+                     *TWO_WORKERS, "--rooms", rooms])
     assert result.exit_code == 0, result.output + repr(result.exception)
-    assert "2 meetings × 4 tablets (8 tablets), 2 actions each · PostgreSQL + Redis, 2 workers" in result.output
+    where = "PostgreSQL + Redis, 2 workers" + (", rooms spread" if rooms == "spread" else "")
+    assert f"2 meetings × 4 tablets (8 tablets), 2 actions each · {where} ·" in result.output
     assert "actions timed: 4 of 4 (every push arrived)" in result.output
 
 
@@ -183,7 +187,9 @@ def test_where_a_benchmark_cannot_run_is_said_before_it_starts(args, refusal):
 def test_setups_describe_themselves():
     assert harness.Setup().describe() == "SQLite, 1 worker"
     assert harness.Setup(POSTGRES, REDIS, 2).describe() == "PostgreSQL + Redis, 2 workers"
+    assert harness.Setup(POSTGRES, REDIS, 2, "spread").describe() == "PostgreSQL + Redis, 2 workers, rooms spread"
     assert harness.Setup(POSTGRES, REDIS, 2).refusal() is None
+    assert "--rooms is 'sticky'" in harness.Setup(POSTGRES, REDIS, 2, "sticky").refusal()
 
 
 def test_a_run_on_postgres_has_a_database_of_its_own_dropped_after(postgres_and_redis):
@@ -214,6 +220,21 @@ def test_devices_spread_over_the_workers():
     servers.ports = [8001, 8002]
     assert [servers.port(i) for i in range(4)] == [8001, 8002, 8001, 8002]
     assert servers.ws("/meetings/1/ws") == ["ws://127.0.0.1:8001/meetings/1/ws", "ws://127.0.0.1:8002/meetings/1/ws"]
+
+
+def test_a_meetings_pages_go_to_its_worker_or_spread_over_all():
+    servers = harness.Servers.__new__(harness.Servers)  # the addresses only, no process
+    servers.ports = [8001, 8002, 8003]
+    servers.rooms = "meeting"
+    # As docs/deploy/nginx.conf routes them: every page of a meeting to one worker, meetings spread.
+    assert servers.room(7) == ["ws://127.0.0.1:8002/meetings/7/ws?audience=tablet"]
+    assert servers.room(7, first=2) == servers.room(7)
+    workers = {f"127.0.0.1:{port}" for port in servers.ports}
+    assert {servers.room(m)[0].split("/")[2] for m in range(3)} == workers
+    servers.rooms = "spread"
+    assert [u.split("/")[2] for u in servers.room(7, "screen", first=1)] == ["127.0.0.1:8002", "127.0.0.1:8003",
+                                                                              "127.0.0.1:8001"]
+    assert servers.room(7, "screen")[0] == "ws://127.0.0.1:8001/meetings/7/ws?audience=screen"
 
 
 def test_bench_pages_smoke():

@@ -89,21 +89,31 @@ def start(code: str, *args: str, env: dict[str, str] | None = None) -> subproces
                             stderr=subprocess.PIPE, env=env)
 
 
+# How the pages of a meeting's room reach several workers: all on one (docs/deploy/nginx.conf
+# routes a meeting's sockets by its id), or spread over all of them (``forum serve --workers N``,
+# whose processes take connections in turn, or a proxy balancing each connection on its own).
+ROOMS = ("meeting", "spread")
+
+
 @dataclass(frozen=True)
 class Setup:
     """Where forum runs in a benchmark: ``database`` a PostgreSQL server's URL (a database of its own
     is made there and dropped after) or None for a fresh SQLite file; ``broadcast`` the Redis that
-    carries live changes between processes (FORUM_BROADCAST_URL), or None; ``workers`` processes."""
+    carries live changes between processes (FORUM_BROADCAST_URL), or None; ``workers`` processes;
+    ``rooms`` how a meeting's pages go to them (ROOMS)."""
 
     database: str | None = None
     broadcast: str | None = None
     workers: int = 1
+    rooms: str = "meeting"
 
     def refusal(self) -> str | None:
         """Why this cannot run, in the words of ``forum serve``'s refusals; None when it can."""
         from forum import server
         from forum.settings import broadcast_url
 
+        if self.rooms not in ROOMS:
+            return f"--rooms is {self.rooms!r}; it must be one of {', '.join(ROOMS)}"
         if self.database is not None and not self.database.startswith("postgresql"):
             return f"--database is {self.database!r}; it must be a PostgreSQL URL such as " \
                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres (without it: a fresh SQLite file)"
@@ -117,7 +127,8 @@ class Setup:
     def describe(self) -> str:
         where = "PostgreSQL" if self.database else "SQLite"
         bus = " + Redis" if self.broadcast else ""
-        return f"{where}{bus}, {self.workers} worker{'s' if self.workers > 1 else ''}"
+        rooms = ", rooms spread" if self.workers > 1 and self.rooms == "spread" else ""
+        return f"{where}{bus}, {self.workers} worker{'s' if self.workers > 1 else ''}{rooms}"
 
 
 @contextlib.contextmanager
@@ -151,9 +162,12 @@ def database_for(setup: Setup) -> Iterator[str]:
 
 class Servers:
     """``setup.workers`` forum processes sharing one database (and Redis), each on a port of its own,
-    as behind a proxy that spreads devices round-robin: worker ``i % n`` serves device ``i``."""
+    as behind a proxy: HTTP requests go where the bench sends them, and the pages of meeting ``m``
+    to worker ``m % n`` (docs/deploy/nginx.conf keeps a meeting's pages together), or with
+    ``rooms="spread"`` in turn over all of them, page ``i`` to worker ``i % n``."""
 
     def __init__(self, setup: Setup, url: str) -> None:
+        self.rooms = setup.rooms
         self.ports = [free_port() for _ in range(setup.workers)]
         env = {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench", "FORUM_LANGUAGE": "zh-Hans"}
         env.pop("FORUM_BROADCAST_URL", None)
@@ -175,6 +189,15 @@ class Servers:
     def ws(self, path: str) -> list[str]:
         """``path``'s websocket address on each worker, for :meth:`Tablets.connect` to spread over."""
         return [f"ws://{HOST}:{port}{path}" for port in self.ports]
+
+    def room(self, meeting_id: int, audience: str = "tablet", first: int = 0) -> list[str]:
+        """Where the pages of a meeting's room connect, for :meth:`Tablets.connect`: its one worker,
+        or every worker in turn starting at ``first``."""
+        urls = self.ws(f"/meetings/{meeting_id}/ws?audience={audience}")
+        if self.rooms == "meeting":
+            return [urls[meeting_id % len(urls)]]
+        first %= len(urls)
+        return urls[first:] + urls[:first]
 
     def rss_kb(self) -> int:
         return sum(rss_kb(p.pid) for p in self.processes)

@@ -9,8 +9,10 @@ the floor any Python server can reach on this machine, and reports both with the
 memory per connected tablet.
 
 ``--database`` runs it on a fresh PostgreSQL database, ``--workers N --broadcast redis://…`` on N
-processes sharing it and Redis: the tablets spread over the workers, the facilitator's actions go
-through the first and the resident's hand through the second, so each push crosses processes.
+processes sharing it and Redis: the tablets on the meeting's worker, as docs/deploy/nginx.conf
+routes them (``--rooms spread``: spread over the workers), the facilitator's actions through the
+first worker and the resident's hand through the second, so half the pushes cross processes
+(every push, to half the tablets, with the rooms spread).
 ``--against-one-process sqlite`` (or ``same-database``) also serves forum as one process on a
 fresh SQLite file (or a fresh database of the same server), with as many
 tablets of its own, and times each action there right after the same action on the setup under
@@ -88,7 +90,7 @@ class Result:
 
 class Hall:
     """A meeting live on forum as ``setup`` serves it, with N tablets connected: the facilitator's
-    actions through the first worker, the resident's hand through the second (so each push crosses
+    actions through the first worker, the resident's hand through the second (so pushes cross
     processes when there are several), each timed until the last tablet has it."""
 
     def __init__(self, setup: Setup, url: str) -> None:
@@ -112,7 +114,7 @@ class Hall:
         await staff.post(f"/meetings/{self.meeting_id}/run/start")
         code = join_code_of(self.url, self.meeting_id)
         await resident.post(f"/meetings/{self.meeting_id}/tablet/join", data={"name": "测试居民", "code": code})
-        ws_urls = self.servers.ws(f"/meetings/{self.meeting_id}/ws?audience=tablet")
+        ws_urls = self.servers.room(self.meeting_id)
         # Warm up (imports, template compilation, caches) before timing: a tablet on each worker.
         warm = Tablets()
         await warm.connect(ws_urls, len(ws_urls), first_message=True)

@@ -1,7 +1,7 @@
 """Benchmark of a district's evening: many meetings live at once, each with its tablets.
 
 ``forum bench meetings --meetings 100 --tablets 20`` serves forum (as ``forum bench live`` does,
-with the same ``--database``, ``--broadcast`` and ``--workers``), makes that many live meetings of
+with the same ``--database``, ``--broadcast``, ``--workers`` and ``--rooms``), makes that many live meetings of
 the demo community, each with an issue of its own on its agenda, connects that many websocket
 tablets to each, and has every meeting's facilitator record ``--actions`` decisions, about one
 every ``--every`` seconds (default 5: with 100 meetings, 20 actions a second across the
@@ -180,9 +180,8 @@ async def forum_run(url: str, servers: Servers, meeting_ids: list[int], tablets:
             r = await clients[k % n].post(f"/meetings/{meeting_id}/run/start")
             if r.status_code not in (200, 303):
                 raise RuntimeError(f"starting meeting {meeting_id} failed: {r.status_code}")
-        # Each meeting's tablets spread over the workers, starting at a different one each meeting.
-        urls = [[*servers.ws(f"/meetings/{m}/ws?audience=tablet")[k % n:],
-                 *servers.ws(f"/meetings/{m}/ws?audience=tablet")[:k % n]] for k, m in enumerate(meeting_ids)]
+        # Each meeting's tablets on its worker, or spread over the workers starting at a different one each meeting.
+        urls = [servers.room(m, first=k) for k, m in enumerate(meeting_ids)]
         await connect_all(pads, urls, tablets, first_message=True)
         await asyncio.sleep(settle(tablets * len(pads)))
         result = Result(rss_kb=servers.rss_kb())

@@ -14,9 +14,9 @@ The tablets and the casting client share this process, so on a small machine the
 work is part of the figures (they err on the slow side).
 
 ``--database`` runs it on a fresh PostgreSQL database, ``--workers N --broadcast redis://…`` on N
-processes sharing it and Redis: tablets and casting connections spread over the workers, so each
-worker's ballot box takes ballots of the same vote at once, and the result pushed from the worker
-that closes it must reach the tablets of every other.
+processes sharing it and Redis: casting connections spread over the workers, so each worker's
+ballot box takes ballots of the same vote at once, and the totals and result, counted through every
+worker, must reach the tablets on the meeting's worker (``--rooms spread``: on every worker).
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ async def bench_on(url: str, voters: int, spread: float, setup: Setup, secret: b
             login = await staff.post("/login", data={"username": "facilitator", "password": "demo1234"})
             if login.status_code != 303:
                 raise RuntimeError(f"sign-in failed: {login.status_code}")
-            await pad.connect(servers.ws(f"/meetings/{meeting_id}/ws?audience=tablet"), voters, first_message=True)
+            await pad.connect(servers.room(meeting_id), voters, first_message=True)
             await asyncio.sleep(settle(voters))
             r = await staff.post(f"/votes/{vote_id}/open")
             if r.status_code not in (200, 303):
