@@ -115,7 +115,7 @@ class Hall:
         code = join_code_of(self.url, self.meeting_id)
         await resident.post(f"/meetings/{self.meeting_id}/tablet/join", data={"name": "测试居民", "code": code})
         ws_urls = self.servers.room(self.meeting_id)
-        # Warm up (imports, template compilation, caches) before timing: a tablet on each worker.
+        # Warm up (imports, template compilation, caches) before timing: a tablet on each worker of the room.
         warm = Tablets()
         await warm.connect(ws_urls, len(ws_urls), first_message=True)
         await warm.close()
