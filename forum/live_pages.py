@@ -15,11 +15,11 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import auth, i18n, sessions
+from forum.live_render import reading
 from forum.models import Meeting
 from forum.parts import AUDIENCES
 
@@ -186,7 +186,7 @@ class Pages:
             room.pages[send] = name
 
     def _allowed(self, meeting_id: int, audience: str, websocket: WebSocket, shared_tablet: bool = False) -> bool:
-        with Session(self.reader) as db:
+        with reading(self.engine) as db:
             if db.get(Meeting, meeting_id) is None:
                 return False
             if audience in ("tablet", "screen") or (audience == "shared_tablet" and shared_tablet):

@@ -49,14 +49,21 @@ class Renderer:
                                        "url_for": self.url_for, "part": part}))
 
 
-def reader(engine: Engine) -> Engine:
-    """``engine`` for what the hub only reads. On PostgreSQL without a transaction: under its
-    READ COMMITTED each statement sees what was committed when it began, inside a transaction or
-    not, so a BEGIN and a ROLLBACK around a render's reads were two round trips for nothing (two of
-    a push's eleven). SQLite opens no transaction for reads as it is."""
+def reading(engine: Engine) -> Session:
+    """A session for what the hub only reads. On PostgreSQL its connection runs without a
+    transaction: under READ COMMITTED each statement sees what was committed when it began, inside
+    a transaction or not, so a BEGIN and a ROLLBACK around a render's reads were two round trips
+    for nothing (two of a push's eleven). SQLite opens no transaction for reads as it is. The
+    session stays bound to ``engine`` itself (not to a copy with other options): what is kept per
+    engine, such as a secret vote's ballots waiting in ``secrecy``'s urn, is found by it."""
+    db = Session(engine)
     if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
-    return engine
+        try:
+            db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        except BaseException:
+            db.close()
+            raise
+    return db
 
 
 def partial(part: Part, html: str) -> str:
@@ -70,7 +77,6 @@ class Rendering:
 
     def __init__(self, engine: Engine, parts: Mapping[str, Part], renderer: Renderer) -> None:
         self.engine = engine
-        self.reader = reader(engine)
         self.parts = dict(parts)
         self.renderer = renderer
         self._renders: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
@@ -104,7 +110,7 @@ class Rendering:
         groups = list(groups)
         wanted = {p.name for p in self.parts.values() if any(a in p.audiences for a, _lang in groups)}
         names = sorted(wanted if names is None else wanted & set(names))
-        with Session(self.reader) as db:
+        with reading(self.engine) as db:
             meeting = db.get(Meeting, meeting_id)
             if meeting is None:
                 return {}

@@ -632,3 +632,14 @@ def test_a_push_reads_outside_any_transaction(app, live_meeting):
     finally:
         event.remove(app.state.engine, "after_cursor_execute", note)
     assert inside and not any(inside)
+
+
+def test_the_hubs_reads_find_what_is_kept_per_database(app):
+    """A secret vote's ballots wait in the urn of the app's engine (forum.secrecy) until written:
+    the hub's reads are bound to that very engine, or a push would show the turnout without them."""
+    from forum import live_render, secrecy
+
+    engine = app.state.engine
+    with live_render.reading(engine) as db:
+        assert db.get_bind() is engine
+        assert secrecy.urn_of(db) is secrecy.urn_of(engine)
