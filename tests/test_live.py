@@ -643,3 +643,20 @@ def test_the_hubs_reads_find_what_is_kept_per_database(app):
     with live_render.reading(engine) as db:
         assert db.get_bind() is engine
         assert secrecy.urn_of(db) is secrecy.urn_of(engine)
+
+
+def test_after_the_hubs_reads_the_pool_gives_transactions_again(app):
+    """The hub's sessions run without a transaction on PostgreSQL; the connection they used goes
+    back to the pool as it was, so a view that takes it next still writes all or nothing."""
+    from sqlalchemy import text
+
+    from forum import live_render
+
+    engine = app.state.engine
+    for _ in range(3):  # more than once: the same pooled connection, taken again
+        with live_render.reading(engine) as db:
+            db.execute(text("select 1"))
+    with engine.connect() as connection:
+        dbapi = connection.connection.dbapi_connection
+        assert getattr(dbapi, "autocommit", False) is False
+        assert connection.get_isolation_level() != "AUTOCOMMIT"
