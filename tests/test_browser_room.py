@@ -55,6 +55,9 @@ def open_console(open_page, base: str, meeting_id: int):
     console = open_page(LAPTOP)
     sign_in(console, base, "facilitator")
     console.goto(f"{base}/meetings/{meeting_id}/run")
+    # The room as it stands arrives over the socket and replaces #room-status: a click on the
+    # start button before that may land on the button being replaced, and be lost.
+    wait_listening(console)
     start = console.locator('#room-status form[action$="/run/start"] button')
     if start.count():
         start.click()

@@ -70,6 +70,9 @@ def meeting(demo_engine) -> dict:
 def start_meeting(console, base: str, meeting_id: int) -> str:
     """The facilitator starts the meeting on the console; returns the join code shown there."""
     console.goto(f"{base}/meetings/{meeting_id}/run")
+    # The room as it stands arrives over the socket and replaces #room-status: wait for it, so the
+    # click does not land on a button being replaced.
+    wait_listening(console)
     console.get_by_role("button", name=t("Start the meeting")).click()
     expect(console.locator("#room-status .meeting-live")).to_be_visible()
     return join_code(console)
