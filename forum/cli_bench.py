@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from forum.bench.harness import ROOMS  # the standard library only: no start-up cost for other commands
+
 
 @click.group("bench")
 def bench_group() -> None:
@@ -24,7 +26,7 @@ def _where(function):
         click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
                      help="Forum processes sharing the database; requests spread over them (more than 1 needs "
                           "--broadcast)."),
-        click.option("--rooms", default="meeting", show_default=True, type=click.Choice(["meeting", "spread"]),
+        click.option("--rooms", default="meeting", show_default=True, type=click.Choice(ROOMS),
                      help="With several workers, where a meeting's pages connect: all to one worker, as "
                           "docs/deploy/nginx.conf routes them, or spread over every worker (as forum serve "
                           "--workers N takes connections)."),
